@@ -1,0 +1,39 @@
+# Two commands for users: `make demo` and `make test`. Both bootstrap .venv themselves.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+export OPENBLAS_NUM_THREADS ?= 1
+export PYTHONHASHSEED ?= 0
+
+.PHONY: install demo test lint bench clean sample
+
+# torch==2.13.0 first: it is the CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[dev,bench]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/synthdata demo
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+sample: install
+	$(PY) data/make_sample.py --out data/sample --seed 7
+
+bench: install
+	$(PY) benchmarks/ingest_scale.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache runs synthdata.db

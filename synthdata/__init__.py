@@ -1,0 +1,5 @@
+"""synthdata: synthetic interaction data for collaborative-filtering recommenders."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,53 @@
+"""`synthdata` console script.
+
+Each command lives in its own module (ingest, train, evaluate, runs, export, run...) and registers
+on the shared Typer `app`. `main` turns expected failures into one clear line and an exit code:
+0 success, 1 other failure, 2 bad config/input, 3 gate failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+from synthdata.cli.app import app
+from synthdata.errors import SynthdataError
+
+# Command modules, imported for their side effect of registering commands on `app`.
+_COMMAND_MODULES: list[str] = [
+    "synthdata.cli.ingest",
+]
+
+
+def _register() -> None:
+    for mod in _COMMAND_MODULES:
+        importlib.import_module(mod)
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _register()
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    try:
+        app(args=argv, standalone_mode=False)
+    except SynthdataError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("[bold red]interrupted[/]")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as e:  # click usage errors and the like
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            sys.exit(2 if isinstance(e, click.UsageError) else 1)
+        if isinstance(e, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+    sys.exit(0)

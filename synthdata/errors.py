@@ -1,0 +1,51 @@
+"""Errors users see. Each carries an exit code so unattended jobs can branch on it.
+
+Exit codes (the CLI contract): 0 success, 1 other failure, 2 bad config or input, 3 gate failed.
+"""
+
+from __future__ import annotations
+
+
+class SynthdataError(Exception):
+    """Base class: an expected failure with a one-line, human-readable message (no traceback)."""
+
+    exit_code: int = 1
+
+
+class InputError(SynthdataError):
+    """Structural problem with an input: missing file, missing column, empty input, bad bytes.
+
+    The message names the file, and where known the column and row, so a user can fix the input.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        self.path, self.column, self.row = path, column, row
+        where = []
+        if path is not None:
+            where.append(f"file {path}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        if row is not None:
+            where.append(f"row {row}")
+        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+
+
+class ConfigError(SynthdataError):
+    """A config or schema file is invalid; the message names the bad key."""
+
+    exit_code = 2
+
+
+class GateFailed(SynthdataError):
+    """A quality gate failed: the pipeline stops before export."""
+
+    exit_code = 3

@@ -1,0 +1,62 @@
+"""Logging for unattended runs: one structured line per event, on stderr and optionally a file.
+
+`key=value` pairs keep logs grep-able by nightly-job tooling; a terminal gets rich progress bars
+(see `progress`) while a pipe or file gets plain periodic lines instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_FMT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def setup_logging(level: str | int = "INFO", file: str | Path | None = None) -> None:
+    root = logging.getLogger("synthdata")
+    root.setLevel(level)
+    root.propagate = False
+    for h in list(root.handlers):
+        if getattr(h, "_synthdata", False):
+            root.removeHandler(h)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if file is not None:
+        Path(file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(file, encoding="utf-8"))
+    for h in handlers:
+        h.setFormatter(logging.Formatter(_FMT, datefmt="%Y-%m-%dT%H:%M:%S%z"))
+        h._synthdata = True  # type: ignore[attr-defined]
+        root.addHandler(h)
+
+
+def get_logger(name: str) -> logging.Logger:
+    return logging.getLogger(name if name.startswith("synthdata") else f"synthdata.{name}")
+
+
+def kv(**fields: object) -> str:
+    """Render fields as `k=v` pairs for structured log lines."""
+    return " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty()
+
+
+def progress(it: Iterable[T], total: int | None, desc: str, log: logging.Logger | None = None) -> Iterator[T]:
+    """Progress bar on a terminal; plain log lines (about every 10%) when not interactive."""
+    if is_interactive():
+        from rich.progress import track
+
+        yield from track(it, total=total, description=desc, transient=True)
+        return
+    log = log or get_logger("progress")
+    step = max(1, (total or 10) // 10)
+    for i, x in enumerate(it, 1):
+        yield x
+        if i % step == 0 or (total is not None and i == total):
+            log.info(kv(task=desc, done=i, total=total if total is not None else "?"))
