@@ -17,6 +17,13 @@ from synthdata.errors import SynthdataError
 # Command modules, imported for their side effect of registering commands on `app`.
 _COMMAND_MODULES: list[str] = [
     "synthdata.cli.ingest",
+    "synthdata.cli.train",
+    "synthdata.cli.demo",
+    "synthdata.cli.split",
+    "synthdata.cli.evaluate",
+    "synthdata.cli.export",
+    "synthdata.cli.runs",
+    "synthdata.cli.run",
 ]
 
 
@@ -32,22 +39,12 @@ def main(argv: list[str] | None = None) -> None:
 
     err = Console(stderr=True)
     try:
-        app(args=argv, standalone_mode=False)
+        # Standalone mode: Typer/Click handle --help, usage errors (exit 2) and Ctrl-C themselves
+        # and exit; our expected failures propagate here and become one line + their exit code.
+        app(args=argv)
     except SynthdataError as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err.print("[bold red]interrupted[/]")
         sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as e:  # click usage errors and the like
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            sys.exit(2 if isinstance(e, click.UsageError) else 1)
-        if isinstance(e, click.exceptions.Abort):
-            sys.exit(1)
-        raise
-    sys.exit(0)

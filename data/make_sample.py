@@ -1,0 +1,182 @@
+"""Generate the bundled SIMULATED e-commerce behaviour log in data/sample/ (not real users).
+
+    python data/make_sample.py --out data/sample --seed 7
+
+Model (all draws from one numpy `default_rng(seed)`, so the files are byte-identical per seed):
+- items: `--items` products in 8 categories; price lognormal around a category median; popularity
+  follows a power law (Zipf exponent 1.1 over a random ranking of the items);
+- users: `--users` users with heavy-tailed activity (Pareto, shape 1.3) and a favourite category;
+  attributes age_band and country;
+- views: 60 % of a user's views follow global popularity, 40 % popularity within the favourite
+  category; view times uniform over `--weeks` weeks from 2024-03-01 00:00 UTC (a fixed date, never
+  "now"), with a daily cycle peaking in the evening;
+- funnel: a view leads to a cart with p=0.12 (minutes later), a cart to a purchase with p=0.35;
+  carts and purchases carry the item price in `value`.
+
+A handful of deliberately dirty rows (from the same seed) shows the cleaning at work:
+events.csv: 3 rows without user_id, 2 unparseable timestamps, 2 timestamps in 1970, 2 negative
+values, 2 unknown event types (`wishlist`), 3 exact duplicate rows (double-logged events);
+users.csv: one user listed again with another country (attribute conflict), one exact duplicate
+row; items.csv: one item with a negative price.
+Outputs: events.csv, users.csv, items.csv and schema.yaml (the input schema the demo uses).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+START = pd.Timestamp("2024-03-01T00:00:00Z")
+CATEGORIES = ["electronics", "books", "fashion", "home", "sports", "beauty", "toys", "grocery"]
+CAT_PRICE = [120.0, 14.0, 35.0, 45.0, 40.0, 18.0, 22.0, 6.0]
+AGE_BANDS = ["18-24", "25-34", "35-44", "45-54", "55+"]
+COUNTRIES = ["DE", "FR", "GB", "US", "PL", "ES", "IT", "NL"]
+EVENT_TYPES = ["view", "cart", "purchase"]
+
+SCHEMA_YAML = """\
+# Input schema of the simulated sample (see data/make_sample.py). Used by `synthdata demo`.
+version: 1
+layout: events
+event_types: [view, cart, purchase]
+csv: {sep: ",", header: true}
+columns:
+- {name: user_id, role: user_id, dtype: int}
+- {name: item_id, role: item_id, dtype: int}
+- {name: event_type, role: event_type, dtype: string}
+- {name: timestamp, role: timestamp, dtype: datetime}
+- {name: value, role: signal, dtype: float, min: 0, nullable: true}
+- {name: age_band, role: user_attribute, dtype: category, allowed: [18-24, 25-34, 35-44, 45-54, 55+]}
+- {name: country, role: user_attribute, dtype: category}
+- {name: category, role: item_attribute, dtype: category}
+- {name: price, role: item_attribute, dtype: float, min: 0}
+"""
+
+
+def simulate(n_users: int, n_items: int, weeks: int, views_per_user: float, seed: int):
+    rng = np.random.default_rng(seed)
+    # items
+    cat = rng.integers(0, len(CATEGORIES), n_items)
+    price = np.round(np.asarray(CAT_PRICE)[cat] * rng.lognormal(0.0, 0.5, n_items), 2)
+    rank = rng.permutation(n_items) + 1
+    pop = rank.astype(float) ** -1.1
+    pop /= pop.sum()
+    items = pd.DataFrame(
+        {"item_id": np.arange(1, n_items + 1), "category": np.asarray(CATEGORIES)[cat], "price": price}
+    )
+    # users
+    activity = rng.pareto(1.3, n_users) + 1.0
+    n_views = np.maximum(1, np.round(activity / activity.mean() * views_per_user)).astype(int)
+    n_views = np.minimum(n_views, 40 * int(views_per_user))
+    fav = rng.integers(0, len(CATEGORIES), n_users)
+    users = pd.DataFrame(
+        {
+            "user_id": np.arange(1, n_users + 1),
+            "age_band": np.asarray(AGE_BANDS)[
+                rng.choice(len(AGE_BANDS), n_users, p=[0.15, 0.32, 0.25, 0.16, 0.12])
+            ],
+            "country": np.asarray(COUNTRIES)[
+                rng.choice(len(COUNTRIES), n_users, p=[0.2, 0.15, 0.15, 0.2, 0.1, 0.08, 0.07, 0.05])
+            ],
+        }
+    )
+    # views
+    u = np.repeat(np.arange(n_users), n_views)
+    n = len(u)
+    item = rng.choice(n_items, n, p=pop)
+    in_fav = rng.random(n) < 0.4
+    for c in range(len(CATEGORIES)):
+        m = in_fav & (fav[u] == c)
+        members = np.flatnonzero(cat == c)
+        if m.any() and len(members):
+            p = pop[members] / pop[members].sum()
+            item[m] = members[rng.choice(len(members), int(m.sum()), p=p)]
+    span_s = weeks * 7 * 86400
+    day = rng.integers(0, weeks * 7, n)
+    hour = np.mod(rng.normal(19.0, 4.0, n), 24.0)  # evening peak, wrapping past midnight
+    t = day * 86400 + (hour * 3600).astype(int)
+    t = np.minimum(t, span_s - 1)
+    # funnel
+    cart = rng.random(n) < 0.12
+    buy = cart & (rng.random(n) < 0.35)
+    t_cart = t + rng.integers(30, 1800, n)
+    t_buy = t_cart + rng.integers(60, 3600, n)
+    ev = pd.concat(
+        [
+            pd.DataFrame({"u": u, "i": item, "e": 0, "t": t}),
+            pd.DataFrame({"u": u[cart], "i": item[cart], "e": 1, "t": t_cart[cart]}),
+            pd.DataFrame({"u": u[buy], "i": item[buy], "e": 2, "t": t_buy[buy]}),
+        ],
+        ignore_index=True,
+    )
+    ev = ev.sort_values(["t", "u", "i", "e"], kind="mergesort").reset_index(drop=True)
+    ts = (START + pd.to_timedelta(ev["t"], unit="s")).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    value = np.where(ev["e"] > 0, price[ev["i"]], np.nan)
+    events = pd.DataFrame(
+        {
+            "user_id": (ev["u"] + 1).astype(str),
+            "item_id": (ev["i"] + 1).astype(str),
+            "event_type": np.asarray(EVENT_TYPES)[ev["e"]],
+            "timestamp": ts.to_numpy(),
+            "value": pd.Series(value).map(lambda v: "" if np.isnan(v) else f"{v:.2f}"),
+        }
+    )
+    return rng, events, users, items
+
+
+def make_dirty(rng: np.random.Generator, events: pd.DataFrame, users: pd.DataFrame, items: pd.DataFrame):
+    """Insert the documented dirty rows at seeded positions."""
+    ev = events.copy()
+    pick = rng.choice(len(ev), 11, replace=False)
+    ev.loc[pick[0:3], "user_id"] = ""
+    ev.loc[pick[3:5], "timestamp"] = "not-a-date"
+    ev.loc[pick[5:7], "timestamp"] = "1970-01-01T00:00:00Z"
+    ev.loc[pick[7:9], "value"] = "-9.99"
+    ev.loc[pick[9:11], "event_type"] = "wishlist"
+    dup_at = np.sort(rng.choice(len(ev) - 1, 3, replace=False))
+    parts, last = [], 0
+    for k in dup_at:  # each duplicate is written right after its original
+        parts += [ev.iloc[last : k + 1], ev.iloc[[k]]]
+        last = k + 1
+    parts.append(ev.iloc[last:])
+    ev = pd.concat(parts, ignore_index=True)
+    us = users.copy()
+    j = int(rng.integers(0, len(us)))
+    clash = us.iloc[[j]].copy()
+    clash["country"] = COUNTRIES[(COUNTRIES.index(clash["country"].iloc[0]) + 1) % len(COUNTRIES)]
+    k = int(rng.integers(0, len(us)))
+    us = pd.concat([us, clash, us.iloc[[k]]], ignore_index=True)
+    it = items.copy().astype({"price": object})
+    it.loc[int(rng.integers(0, len(it))), "price"] = -1.0
+    return ev, us, it
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "sample")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--users", type=int, default=2000)
+    ap.add_argument("--items", type=int, default=1000)
+    ap.add_argument("--weeks", type=int, default=6)
+    ap.add_argument("--views-per-user", type=float, default=34.0)
+    ap.add_argument("--clean", action="store_true", help="omit the dirty rows")
+    a = ap.parse_args(argv)
+    rng, events, users, items = simulate(a.users, a.items, a.weeks, a.views_per_user, a.seed)
+    if not a.clean:
+        events, users, items = make_dirty(rng, events, users, items)
+    a.out.mkdir(parents=True, exist_ok=True)
+    events.to_csv(a.out / "events.csv", index=False, lineterminator="\n")
+    users.to_csv(a.out / "users.csv", index=False, lineterminator="\n")
+    items.to_csv(a.out / "items.csv", index=False, lineterminator="\n", float_format="%.2f")
+    (a.out / "schema.yaml").write_text(SCHEMA_YAML, encoding="utf-8")
+    size = sum((a.out / f).stat().st_size for f in ("events.csv", "users.csv", "items.csv"))
+    print(
+        f"wrote {len(events)} events, {len(users)} user rows, {len(items)} item rows "
+        f"({size / 1e6:.2f} MB) to {a.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()

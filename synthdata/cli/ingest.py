@@ -1,0 +1,86 @@
+"""`synthdata ingest`: clean a behaviour table into an interaction table with report and rejects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from synthdata.cli.app import app
+from synthdata.errors import ConfigError
+from synthdata.ingest import IngestResult, ingest
+
+
+def print_report(res: IngestResult, console: Console | None = None) -> None:
+    """Rich summary of an ingest: counts, reasons, attribute tables and output paths."""
+    console = console or Console()
+    d = res.report.to_dict()
+    t = Table(title=f"ingest {d['layout']}: {d['source']}", show_header=True, header_style="bold")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for k in ("rows_in", "rows_kept", "rows_rejected", "rows_merged", "rows_out", "n_users", "n_items"):
+        t.add_row(k, f"{d[k]:,}")
+    t.add_row("density", f"{d['density']:.5f}")
+    if d["time_span"]:
+        ts = d["time_span"]
+        t.add_row("time span", f"{ts['min'][:10]} .. {ts['max'][:10]} ({ts['days']:.1f} d)")
+    for reason, n in d["rejected_by_reason"].items():
+        cols = ", ".join(f"{c}={m}" for c, m in d["rejected_by_reason_column"].get(reason, {}).items())
+        t.add_row(f"  rejected: {reason}", f"{n:,} ({cols})")
+    for kind, a in d["attributes"].items():
+        t.add_row(
+            f"{kind} table",
+            f"in {a['rows_in']:,} / kept {a['rows_kept']:,} / rejected "
+            f"{a['rows_rejected']:,} / merged {a['rows_merged']:,}",
+        )
+        for reason, n in a["rejected_by_reason"].items():
+            t.add_row(f"  {kind} rejected: {reason}", f"{n:,}")
+    console.print(t)
+    for k, v in d["outputs"].items():
+        if v:
+            console.print(f"{k:>16}: {v}", highlight=False)
+    if res.report_path:
+        console.print(f"{'report':>16}: {res.report_path}", highlight=False)
+    if res.inferred_schema_path:
+        console.print(
+            f"[yellow]no --schema given: inferred input schema written to "
+            f"{res.inferred_schema_path} (edit it and pass --schema)[/]",
+            highlight=False,
+        )
+
+
+@app.command("ingest")
+def ingest_cmd(
+    source: str = typer.Argument(..., help="CSV/TSV/Parquet file, folder, or SQLAlchemy URL."),
+    layout: str = typer.Option("auto", help="auto | movielens-100k | events | interactions"),
+    schema: Path | None = typer.Option(None, help="Schema YAML; inferred and written out when omitted."),
+    table: str | None = typer.Option(None, help="Table name (SQL source)."),
+    query: str | None = typer.Option(None, help="SELECT query (SQL source)."),
+    out: Path = typer.Option(..., help="Clean table (.parquet); its schema goes to <stem>.schema.yaml."),
+    rejects: Path | None = typer.Option(None, help="Rejected rows (.parquet or .csv)."),
+    report: Path | None = typer.Option(None, help="Ingest report JSON."),
+    encoding: str | None = typer.Option(None, help="Text encoding of CSV inputs (default utf-8)."),
+    user_attributes: Path | None = typer.Option(None, help="User attribute table (CSV/Parquet)."),
+    item_attributes: Path | None = typer.Option(None, help="Item attribute table (CSV/Parquet)."),
+    chunk_size: int = typer.Option(200_000, help="Rows per chunk (bounds memory)."),
+) -> None:
+    """Validate, de-duplicate and (for event logs) aggregate SOURCE into a clean interaction table."""
+    if table is not None and query is not None:
+        raise ConfigError("give either --table or --query, not both")
+    res = ingest(
+        source,
+        layout=layout,
+        schema=schema,
+        table=table,
+        query=query,
+        out=out,
+        rejects=rejects,
+        report=report,
+        encoding=encoding,
+        user_attributes=user_attributes,
+        item_attributes=item_attributes,
+        chunk_size=chunk_size,
+    )
+    print_report(res)

@@ -1,0 +1,32 @@
+"""Evaluation: does adding synthetic rows make a collaborative-filtering recommender better, for whom,
+and is the synthetic data faithful and safe? See `evaluate` and `run_experiment`.
+
+Names are imported lazily so `synthdata.evaluate.config` (used by the pipeline config) stays cheap to
+import: the evaluation stack pulls in scipy.stats, sklearn and implicit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from synthdata.evaluate.config import EvalConfig
+    from synthdata.evaluate.experiment import ExperimentResult, run_experiment
+    from synthdata.evaluate.pipeline import evaluate
+
+__all__ = ["EvalConfig", "ExperimentResult", "evaluate", "run_experiment"]
+
+_WHERE = {
+    "EvalConfig": "synthdata.evaluate.config",
+    "ExperimentResult": "synthdata.evaluate.experiment",
+    "run_experiment": "synthdata.evaluate.experiment",
+    "evaluate": "synthdata.evaluate.pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'synthdata.evaluate' has no attribute {name!r}")

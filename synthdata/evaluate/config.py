@@ -1,0 +1,62 @@
+"""Evaluation settings, validated: one object travels from the CLI/notebook into every stage of `evaluate`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Strategy = Literal["unconditional", "cold-users", "long-tail"]
+
+
+class EvalConfig(BaseModel):
+    """What to compute and how hard to try. Defaults suit MovieLens-100K on a laptop CPU."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(default=10, ge=1, description="Cut-off for all top-k metrics.")
+    model: Literal["als", "bpr"] = "als"
+    seeds: int = Field(default=3, ge=1, description="Recommender seeds; per-user metrics are averaged.")
+    cold_threshold: int = Field(
+        default=10, ge=0, description="Cold users have at most this many training positives."
+    )
+    # Tuning grid, shared by the real-only and the augmented model (fairness).
+    factors_grid: list[int] = Field(default_factory=lambda: [8, 16, 32, 64])
+    regularization_grid: list[float] = Field(default_factory=lambda: [0.01, 0.1, 1.0])
+    alpha_grid: list[float] = Field(
+        default_factory=lambda: [0.03, 0.1, 0.3, 1.0],
+        description="Confidence weight of synthetic positives (augmented runs only).",
+    )
+    iterations: int = Field(default=15, ge=1, description="ALS sweeps / BPR epochs.")
+    als_alpha: float = Field(default=2.0, gt=0, description="implicit ALS confidence scale (both runs).")
+    bpr_learning_rate: float = Field(default=0.05, gt=0)
+    val_fraction: float = Field(default=0.2, gt=0, lt=1, description="Validation share carved from train.")
+    split_protocol: Literal["user-temporal", "global-temporal", "user-random"] = Field(
+        default="user-temporal",
+        description="How the validation split is carved from train (match the test split).",
+    )
+    tune_metric: Literal["ndcg", "recall", "precision", "map"] = "ndcg"
+    strategy: Strategy = Field(
+        default="unconditional",
+        description="Which synthetic rows augment training: all, only cold users', only long-tail items'.",
+    )
+    long_tail_share: float = Field(
+        default=0.8, gt=0, le=1, description="Head items account for this share of positives; rest = tail."
+    )
+    n_bootstrap: int = Field(default=1000, ge=100)
+    n_permutations: int = Field(default=2000, ge=100)
+    fidelity: bool = True
+    privacy: bool = True
+    fidelity_max_rows: int = Field(default=20_000, ge=100, description="Row subsample for fidelity metrics.")
+    privacy_max_rows: int = Field(default=2_000, ge=50, description="Synthetic/holdout rows for DCR.")
+    detection_max_rows: int = Field(default=5_000, ge=100)
+    seed: int = 0
+
+    @field_validator("factors_grid", "regularization_grid", "alpha_grid")
+    @classmethod
+    def _non_empty(cls, v: list) -> list:
+        if not v:
+            raise ValueError("grid must not be empty")
+        if any(x <= 0 for x in v):
+            raise ValueError("grid values must be positive")
+        return v

@@ -1,0 +1,15 @@
+"""Ingestion: read CSV / Parquet / SQL sources in chunks, validate against a schema, merge exact
+duplicates, resolve attribute conflicts, aggregate event logs, and write a clean interaction table
+with its schema, a rejects file and a JSON report.
+
+    from synthdata.ingest import ingest
+    res = ingest("data/sample", out="runs/demo/clean.parquet", report="runs/demo/report.json")
+    res.report.to_dict()["rows_rejected"]
+"""
+
+from synthdata.ingest.api import IngestResult, ingest, sidecar
+from synthdata.ingest.clean import REASONS
+from synthdata.ingest.layouts import LAYOUTS
+from synthdata.ingest.report import IngestReport
+
+__all__ = ["LAYOUTS", "REASONS", "IngestReport", "IngestResult", "ingest", "sidecar"]

@@ -1,0 +1,123 @@
+"""User / item attribute tables (e.g. users.csv, u.user): validated, de-duplicated, one row per id.
+
+Attribute tables are small next to behaviour logs (one row per user or item), so after chunked
+reading and validation they are held in memory. Exact duplicate rows are merged; rows giving an id
+a different value than the one kept (majority value, ties to the first seen) are rejected as
+`attribute_conflict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthdata.errors import InputError
+from synthdata.ingest.clean import (
+    ATTRIBUTE_CONFLICT,
+    AttributeVotes,
+    Deduper,
+    conflict_mask,
+    raw_json,
+    row_hashes,
+    validate_chunk,
+)
+from synthdata.ingest.infer import _ITEM, _USER, clean_name, infer_attribute_specs
+from synthdata.ingest.report import RejectsWriter, Tally
+from synthdata.ingest.sources import LINE, open_source
+from synthdata.schema import ColumnSpec, Role
+
+
+@dataclass
+class SideTable:
+    """Where an attribute table is and how to read it."""
+
+    kind: str  # "users" or "items"
+    path: Path
+    csv_opts: dict[str, Any] = field(default_factory=dict)
+    encoding: str | None = None
+
+    @property
+    def role(self) -> Role:
+        return Role.USER_ATTRIBUTE if self.kind == "users" else Role.ITEM_ATTRIBUTE
+
+
+def _id_column(columns: list[Any], id_spec: ColumnSpec, kind: str, label: str) -> Any:
+    for cand in (id_spec.input_name, id_spec.name):
+        if cand in columns:
+            return cand
+    names = _USER if kind == "users" else _ITEM
+    for c in columns:
+        if clean_name(c) in names:
+            return c
+    if not columns:
+        raise InputError("attribute table has no columns", path=label)
+    return columns[0]
+
+
+def load_attributes(
+    side: SideTable,
+    id_spec: ColumnSpec,
+    specs: list[ColumnSpec] | None,
+    *,
+    taken: set[str],
+    now: pd.Timestamp,
+    rejects: RejectsWriter,
+    chunk_size: int,
+) -> tuple[pd.DataFrame, Tally, list[ColumnSpec]]:
+    """Returns (attributes indexed by id, row tally, attribute specs used)."""
+    src = open_source(side.path, encoding=side.encoding, csv_opts=side.csv_opts, chunk_size=chunk_size)
+    id_col = _id_column(src.columns, id_spec, side.kind, src.label)
+    key = id_spec.model_copy(update={"source": id_col})
+    tally = Tally(source=src.label)
+    goods: list[pd.DataFrame] = []
+    dedup = Deduper()
+    for raw in src.chunks():
+        if specs is None:
+            specs = infer_attribute_specs(raw.head(20_000), id_col, side.role, src.raw_text, taken)
+        for s in specs:
+            if s.input_name not in raw.columns:
+                raise InputError(
+                    "required attribute column missing",
+                    path=src.label,
+                    column=str(s.input_name),
+                    row=1 if src.raw_text and src._opts.get("header") else None,
+                )
+        tally.rows_in += len(raw)
+        chk = validate_chunk(raw, [key, *specs], None, now)
+        tally.reject(chk.rejects)
+        rejects.write(src.label, chk.rejects)
+        good = chk.good
+        dup = dedup.seen_before(row_hashes(good.drop(columns=[LINE])))
+        tally.rows_merged += int(dup.sum())
+        goods.append(good.loc[~dup])
+    if tally.rows_in == 0 or specs is None:
+        raise InputError("empty input: attribute table has no data rows", path=src.label, row=2)
+    names = [s.name for s in specs]
+    allrows = pd.concat(goods, ignore_index=True)
+    votes = AttributeVotes(key.name, names)
+    votes.add(allrows)
+    winners = votes.winners()
+    bad, col = conflict_mask(allrows, key.name, winners)
+    if bad.any():
+        rej = pd.DataFrame(
+            {
+                "line": allrows.loc[bad, LINE].to_numpy(),
+                "column": col[bad],
+                "reason": ATTRIBUTE_CONFLICT,
+                "value": [str(allrows.at[i, c]) for i, c in zip(allrows.index[bad], col[bad], strict=True)],
+                "raw": raw_json(allrows.loc[bad].drop(columns=[LINE])),
+            }
+        )
+        tally.reject(rej)
+        rejects.write(src.label, rej)
+    tally.rows_kept = int((~bad).sum())
+    tally.check()
+    ids = pd.unique(allrows.loc[~bad, key.name])
+    table = pd.DataFrame({a: pd.Series(ids).map(winners[a]).to_numpy() for a in names}, index=ids)
+    for s in specs:  # restore typed dtypes lost by the object-valued map
+        table[s.name] = table[s.name].astype(allrows[s.name].dtype) if len(table) else table[s.name]
+    table.index.name = key.name
+    return table, tally, specs

@@ -1,0 +1,214 @@
+"""Pipeline config: one YAML file, validated with pydantic so a typo fails fast with the key named.
+
+Strings may reference environment variables as ``${NAME}`` or ``${NAME:-default}`` (URLs with
+passwords belong in the environment, not in the file). Relative file paths under ``source`` are
+resolved against the config file's folder, so a config works from any working directory;
+``runs_dir`` and SQLite URLs are relative to the working directory, like any CLI output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from synthdata.db import looks_like_url, validate_identifier
+from synthdata.errors import ConfigError, InputError
+from synthdata.evaluate.config import EvalConfig
+from synthdata.schema import format_validation_error
+
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SourceConfig(_Strict):
+    """Where the raw interactions come from; passed to `synthdata.ingest.ingest`."""
+
+    path: str | None = Field(
+        None, description="CSV/Parquet file or folder (events.csv [+ users.csv, items.csv])."
+    )
+    url: str | None = Field(None, description="SQLAlchemy URL of a database source (use ${ENV_VAR}).")
+    table: str | None = None
+    query: str | None = None
+    layout: Literal["auto", "movielens-100k", "events", "interactions"] = "auto"
+    schema_file: str | None = Field(None, alias="schema", description="Schema YAML; inferred when omitted.")
+    user_attributes: str | None = None
+    item_attributes: str | None = None
+    encoding: str | None = None
+    chunk_size: int = Field(200_000, ge=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SourceConfig:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of `path` or `url`")
+        if self.url is not None and (self.table is None) == (self.query is None):
+            raise ValueError("a database source needs exactly one of `table` or `query`")
+        if self.table is not None:
+            try:
+                validate_identifier(self.table, what="source table", allow_schema=True)
+            except InputError as e:
+                raise ValueError(str(e)) from None
+        return self
+
+
+class SplitConfig(_Strict):
+    protocol: Literal["user-temporal", "global-temporal", "user-random"] = "user-temporal"
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+
+
+class TrainConfig(_Strict):
+    """Synthesizer budget and hyper-parameters (`hp` goes to `Synthesizer(**hp)`)."""
+
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(512, ge=1)
+    max_minutes: float | None = Field(None, gt=0, description="Wall-clock cap on training.")
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    strategy: str = "auto"
+    hp: dict[str, Any] = Field(default_factory=dict)
+
+
+class GenerateConfig(_Strict):
+    rows: int | None = Field(None, ge=1, description="Synthetic rows; default multiplier × training rows.")
+    multiplier: float = Field(1.0, gt=0)
+    batch_rows: int | None = Field(None, ge=1)
+
+
+Op = Literal[">=", ">", "<=", "<", "==", "!="]
+
+
+class GateConfig(_Strict):
+    """``metric`` is a dotted path into metrics.json, e.g. ``recsys.delta.cold.recall.mean``."""
+
+    metric: str = Field(min_length=1)
+    op: Op
+    value: float
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.metric} {self.op} {self.value:g}"
+
+
+class ExportConfig(_Strict):
+    enabled: bool = False
+    url: str | None = None
+    table: str | None = None
+    if_exists: Literal["fail", "replace", "append"] = "replace"
+    chunk_size: int = Field(100_000, ge=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ExportConfig:
+        if self.enabled and (not self.url or not self.table):
+            raise ValueError("an enabled export needs `url` and `table`")
+        if self.table is not None:
+            try:
+                validate_identifier(self.table, what="export table", allow_schema=True)
+            except InputError as e:
+                raise ValueError(str(e)) from None
+        return self
+
+
+class PipelineConfig(_Strict):
+    name: str = Field("pipeline", min_length=1, max_length=200)
+    seed: int = 0
+    registry: str | None = Field(None, description="Registry URL (--registry and $SYNTHDATA_DB_URL win).")
+    runs_dir: str | None = Field(None, description="Parent folder of run directories (default ./runs).")
+    source: SourceConfig
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    evaluate: EvalConfig = Field(default_factory=EvalConfig)
+    gates: list[GateConfig] = Field(default_factory=list)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+
+    @field_validator("registry")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not looks_like_url(v):
+            raise ValueError("must be a SQLAlchemy URL such as sqlite:///./synthdata.db")
+        return v
+
+    def stage_config(self, stage: str) -> dict[str, Any]:
+        """The part of the config a stage's output depends on (what its input hash covers)."""
+        d = self.model_dump(mode="json", by_alias=True)
+        return {
+            "ingest": {"source": d["source"]},
+            "split": {"split": d["split"], "seed": self.seed},
+            "train": {"train": d["train"], "seed": self.seed},
+            "generate": {"generate": d["generate"], "seed": self.seed},
+            "evaluate": {"evaluate": d["evaluate"]},
+            "gate": {"gates": d["gates"]},
+            "export": {"export": {k: v for k, v in d["export"].items() if k != "url"}},
+        }[stage]
+
+    def config_hash(self) -> str:
+        d = self.model_dump(mode="json", by_alias=True, exclude={"registry", "runs_dir"})
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+
+def expand_env(node: Any, where: str = "") -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; unknown vars are a ConfigError."""
+    if isinstance(node, dict):
+        return {k: expand_env(v, f"{where}.{k}" if where else str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [expand_env(v, f"{where}.{i}") for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            val = os.environ.get(name)
+            if val is None or val == "":
+                if default is None:
+                    raise ConfigError(f"{where}: environment variable ${{{name}}} is not set")
+                return default
+            return val
+
+        return _ENV_RE.sub(sub, node)
+    return node
+
+
+def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
+    src = cfg.source
+    upd: dict[str, Any] = {}
+    for field in ("path", "schema_file", "user_attributes", "item_attributes"):
+        v = getattr(src, field)
+        if v is not None and not Path(v).expanduser().is_absolute():
+            upd[field] = str((base / Path(v).expanduser()).resolve())
+        elif v is not None:
+            upd[field] = str(Path(v).expanduser())
+    if upd:
+        cfg = cfg.model_copy(update={"source": src.model_copy(update=upd)})
+    return cfg
+
+
+def parse_config(data: Any, *, origin: str = "<config>", base: Path | None = None) -> PipelineConfig:
+    """Validate a config mapping (env vars expanded first); errors name each bad key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"pipeline config {origin} must be a mapping at the top level")
+    data = expand_env(data)
+    try:
+        cfg = PipelineConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"invalid pipeline config {origin}: {format_validation_error(e)}") from None
+    return _resolve_paths(cfg, base or Path.cwd())
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"pipeline config not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"pipeline config {p} is not valid YAML: {e}") from None
+    return parse_config(data, origin=str(p), base=p.resolve().parent)

@@ -1,0 +1,446 @@
+"""Reversible encoding of an interaction table into the matrix the GAN learns, and back.
+
+One ordered list of `SpanInfo` (like CTGAN's `output_info`) describes the encoded layout; the
+generator's activations, the conditional loss and the conditional sampler all read it, so they can
+never disagree about where a column lives.
+
+Column handling (by schema role and dtype):
+
+* user_id / item_id: never one-hot. Each id maps to a row of a fixed embedding table (see
+  `synthdata.embeddings`); the span holds that unit vector and is decoded to the nearest catalogue id.
+* user/item attributes: not modelled by the GAN. They are looked up from id→attribute tables fitted on
+  the real data after ids are sampled, so a synthetic row never contradicts its user or item.
+* low-cardinality categoricals, bools and integers with few distinct values (ratings): one-hot.
+* other numbers and datetimes (epoch seconds): mode-specific normalisation with a Bayesian Gaussian
+  mixture fitted on a bounded random subsample (seconds, not minutes); values come back clipped to the
+  schema / observed range, integers rounded, datetimes as tz-aware UTC.
+* ignore-role columns: resampled from their observed values (kept so outputs match the clean table).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import BayesianGaussianMixture
+
+from synthdata.embeddings import build_id_embeddings, cluster_ids
+from synthdata.errors import InputError
+from synthdata.log import get_logger, kv
+from synthdata.schema import DType, Role, Schema
+
+log = get_logger(__name__)
+Activation = Literal["tanh", "softmax", "embed"]
+NULL_TOKEN = "__null__"
+
+
+@dataclass(frozen=True)
+class SpanInfo:
+    """A contiguous block of the encoded row and how the generator activates it."""
+
+    dim: int
+    activation: Activation
+
+
+@dataclass
+class ColumnInfo:
+    """Everything needed to encode/decode one modelled column; `spans` are its blocks in order."""
+
+    name: str
+    kind: Literal["id", "discrete", "continuous", "constant"]
+    spans: list[SpanInfo]
+    start: int = 0  # offset of the first span in the encoded row
+    # discrete
+    categories: np.ndarray | None = None  # code -> original value
+    frequencies: np.ndarray | None = None  # empirical frequency per code
+    # continuous (values standardised by loc/scale before the mixture)
+    loc: float = 0.0
+    scale: float = 1.0
+    means: np.ndarray | None = None
+    stds: np.ndarray | None = None
+    log_weights: np.ndarray | None = None
+    valid: np.ndarray | None = None  # mixture components with non-negligible weight
+    lo: float | None = None
+    hi: float | None = None
+    integer: bool = False
+    datetime: bool = False
+    has_null: bool = False
+    constant: Any = None
+    # id
+    role: Role | None = None
+
+    @property
+    def dim(self) -> int:
+        return sum(s.dim for s in self.spans)
+
+    @property
+    def conditionable(self) -> bool:
+        return self.kind in ("id", "discrete")
+
+
+@dataclass
+class IdCatalogue:
+    """Catalogue of one id column: values, frequencies, embeddings and per-id attribute tables."""
+
+    column: str
+    values: np.ndarray  # code -> id value
+    counts: np.ndarray  # interactions per code (training data)
+    embeddings: np.ndarray  # (n_ids, d) float32, unit rows
+    attributes: pd.DataFrame = field(default_factory=pd.DataFrame)  # index = code
+    cluster: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # code -> decoder cluster
+    centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+
+def _is_datetime(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s.dtype)
+
+
+def _to_seconds(s: pd.Series) -> np.ndarray:
+    if s.dt.tz is None:
+        s = s.dt.tz_localize("UTC")
+    return ((s - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+
+
+def _codes(values: pd.Series, categories: np.ndarray, column: str) -> np.ndarray:
+    """Map values to category codes; unknown values are an input error naming an example."""
+    codes = pd.Categorical(values, categories=categories).codes.astype(np.int64)
+    bad = codes < 0
+    if bad.any():
+        example = values[bad].iloc[0] if isinstance(values, pd.Series) else np.asarray(values)[bad][0]
+        raise InputError(f"value {example!r} was not seen when the model was fitted", column=column)
+    return codes
+
+
+class DataTransformer:
+    """sklearn-style fit/transform/inverse_transform between clean tables and encoded matrices."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        n_modes: int = 10,
+        bgm_rows: int = 5000,
+        bgm_iter: int = 60,
+        max_discrete_int: int = 32,
+        max_categories: int = 500,
+        id_dim: int = 16,
+        seed: int = 0,
+    ) -> None:
+        self.schema = schema
+        self.n_modes = n_modes
+        self.bgm_rows = bgm_rows
+        self.bgm_iter = bgm_iter
+        self.max_discrete_int = max_discrete_int
+        self.max_categories = max_categories
+        self.id_dim = id_dim
+        self.seed = seed
+        self.columns: list[ColumnInfo] = []
+        self.catalogues: dict[str, IdCatalogue] = {}
+        self.attribute_owner: dict[str, str] = {}  # attribute column -> id column
+        self.ignored: dict[str, np.ndarray] = {}
+        self.output_columns: list[str] = []
+        self.dtypes: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def output_info(self) -> list[SpanInfo]:
+        return [s for c in self.columns for s in c.spans]
+
+    @property
+    def output_dim(self) -> int:
+        return sum(s.dim for s in self.output_info)
+
+    @property
+    def conditional_columns(self) -> list[ColumnInfo]:
+        return [c for c in self.columns if c.conditionable]
+
+    def column_info(self, name: str) -> ColumnInfo:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, df: pd.DataFrame) -> DataTransformer:
+        schema = self.schema
+        missing = [c for c in schema.names if c not in df.columns]
+        if missing:
+            raise InputError(f"table lacks schema columns {missing}", column=missing[0])
+        if len(df) == 0:
+            raise InputError("cannot fit a synthesizer on an empty table")
+        rng = np.random.default_rng(self.seed)
+        self.output_columns = list(schema.names)
+        self.dtypes = {c: df[c].dtype for c in self.output_columns}
+        user, item = schema.user_col, schema.item_col
+        for col in (user, item):
+            if df[col].isna().any():
+                raise InputError(
+                    "id column has missing values", column=col, row=int(np.flatnonzero(df[col].isna())[0])
+                )
+        ucodes, uvals = pd.factorize(df[user], sort=True)
+        icodes, ivals = pd.factorize(df[item], sort=True)
+        uemb, iemb = build_id_embeddings(
+            ucodes,
+            icodes,
+            len(uvals),
+            len(ivals),
+            dim=self.id_dim,
+            seed=self.seed,
+            user_attrs=self._attr_frame(df, ucodes, len(uvals), schema.user_attributes),
+            item_attrs=self._attr_frame(df, icodes, len(ivals), schema.item_attributes),
+        )
+        for col, codes, vals, emb, attrs, role in (
+            (user, ucodes, uvals, uemb, schema.user_attributes, Role.USER_ID),
+            (item, icodes, ivals, iemb, schema.item_attributes, Role.ITEM_ID),
+        ):
+            cluster, centroids = cluster_ids(emb, seed=self.seed)
+            self.catalogues[col] = IdCatalogue(
+                column=col,
+                values=np.asarray(vals),
+                counts=np.bincount(codes, minlength=len(vals)).astype(np.int64),
+                embeddings=emb,
+                attributes=self._attr_frame(df, codes, len(vals), attrs),
+                cluster=cluster,
+                centroids=centroids,
+            )
+            for a in attrs:
+                self.attribute_owner[a] = col
+            self.columns.append(ColumnInfo(col, "id", [SpanInfo(emb.shape[1], "embed")], role=role))
+        for spec in schema.columns:
+            if spec.role in (Role.USER_ID, Role.ITEM_ID, Role.USER_ATTRIBUTE, Role.ITEM_ATTRIBUTE):
+                continue
+            s = df[spec.name]
+            if spec.role == Role.IGNORE:
+                vals = s.to_numpy()
+                self.ignored[spec.name] = vals[
+                    rng.choice(len(vals), size=min(len(vals), 10_000), replace=False)
+                ]
+                continue
+            self.columns.append(self._fit_column(spec, s, rng))
+        start = 0
+        for c in self.columns:
+            c.start = start
+            start += c.dim
+        return self
+
+    @staticmethod
+    def _attr_frame(df: pd.DataFrame, codes: np.ndarray, n: int, attrs: list[str]) -> pd.DataFrame:
+        """Attribute value per id code (first observed non-null value): the consistency table."""
+        if not attrs:
+            return pd.DataFrame(index=pd.RangeIndex(n))
+        table = df[attrs].groupby(codes, sort=True).first()
+        return table.reindex(pd.RangeIndex(n))
+
+    def _fit_column(self, spec: Any, s: pd.Series, rng: np.random.Generator) -> ColumnInfo:
+        name = spec.name
+        is_dt = spec.dtype == DType.DATETIME or _is_datetime(s)
+        numeric = (
+            not is_dt and pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+        )
+        integer = numeric and (spec.dtype == DType.INT or pd.api.types.is_integer_dtype(s.dtype))
+        nunique = s.nunique(dropna=True)
+        discrete = (
+            spec.dtype in (DType.CATEGORY, DType.BOOL, DType.STRING)
+            or spec.role == Role.EVENT_TYPE
+            or not (numeric or is_dt)
+            or (integer and nunique <= self.max_discrete_int)
+        )
+        if discrete:
+            return self._fit_discrete(name, s)
+        x = (
+            _to_seconds(s)
+            if is_dt
+            else pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        )
+        has_null = bool(np.isnan(x).any())
+        obs = x[~np.isnan(x)]
+        if len(obs) == 0 or obs.min() == obs.max():
+            const = obs[0] if len(obs) else np.nan
+            spans = [SpanInfo(2, "softmax")] if has_null else []
+            return ColumnInfo(
+                name, "constant", spans, constant=const, has_null=has_null, integer=integer, datetime=is_dt
+            )
+        lo = obs.min() if spec.min is None or is_dt else max(float(spec.min), obs.min())
+        hi = obs.max() if spec.max is None or is_dt else min(float(spec.max), obs.max())
+        loc, scale = float(obs.mean()), float(obs.std()) or 1.0
+        sub = obs if len(obs) <= self.bgm_rows else rng.choice(obs, self.bgm_rows, replace=False)
+        bgm = BayesianGaussianMixture(
+            n_components=self.n_modes,
+            weight_concentration_prior_type="dirichlet_process",
+            weight_concentration_prior=0.001,
+            max_iter=self.bgm_iter,
+            n_init=1,
+            random_state=int(rng.integers(2**31 - 1)),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            bgm.fit(((sub - loc) / scale).reshape(-1, 1))
+        valid = bgm.weights_ > 0.005
+        if not valid.any():
+            valid[np.argmax(bgm.weights_)] = True
+        spans = [SpanInfo(1, "tanh"), SpanInfo(self.n_modes, "softmax")]
+        if has_null:
+            spans.append(SpanInfo(2, "softmax"))
+        return ColumnInfo(
+            name,
+            "continuous",
+            spans,
+            loc=loc,
+            scale=scale,
+            means=bgm.means_.reshape(-1).astype(np.float64),
+            stds=np.sqrt(bgm.covariances_.reshape(-1)).astype(np.float64),
+            log_weights=np.log(np.maximum(bgm.weights_, 1e-12)),
+            valid=valid,
+            lo=float(lo),
+            hi=float(hi),
+            integer=integer,
+            datetime=is_dt,
+            has_null=has_null,
+        )
+
+    def _fit_discrete(self, name: str, s: pd.Series) -> ColumnInfo:
+        vals = s.astype(object).where(s.notna(), NULL_TOKEN)
+        counts = vals.value_counts(sort=True)
+        if len(counts) > self.max_categories:
+            raise InputError(
+                f"{len(counts)} distinct values is too many for a categorical column (max "
+                f"{self.max_categories}); give it role 'ignore' or an attribute role in the schema",
+                column=name,
+            )
+        cats = np.array(sorted(counts.index, key=lambda v: (str(type(v)), str(v))), dtype=object)
+        freq = counts.reindex(cats).to_numpy(dtype=np.float64)
+        return ColumnInfo(
+            name, "discrete", [SpanInfo(len(cats), "softmax")], categories=cats, frequencies=freq / freq.sum()
+        )
+
+    # ------------------------------------------------------------------ transform
+    def encode_codes(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Integer codes of every conditionable column (ids and discrete), for the sampler."""
+        out: dict[str, np.ndarray] = {}
+        for c in self.conditional_columns:
+            if c.kind == "id":
+                out[c.name] = _codes(df[c.name], self.catalogues[c.name].values, c.name)
+            else:
+                vals = df[c.name].astype(object).where(df[c.name].notna(), NULL_TOKEN)
+                out[c.name] = _codes(vals, c.categories, c.name)
+        return out
+
+    def transform(self, df: pd.DataFrame, seed: int | None = None) -> np.ndarray:
+        """Encode rows to a float32 matrix (n, output_dim); mixture modes are drawn from the posterior."""
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        out = np.zeros((len(df), self.output_dim), dtype=np.float32)
+        step = 500_000  # bounds the (rows × modes) float64 temporaries of the mixture posterior
+        for a in range(0, len(df), step):
+            out[a : a + step] = self._transform_chunk(df.iloc[a : a + step], rng)
+        return out
+
+    def _transform_chunk(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        n = len(df)
+        out = np.zeros((n, self.output_dim), dtype=np.float32)
+        codes = self.encode_codes(df)
+        for c in self.columns:
+            a = c.start
+            if c.kind == "id":
+                out[:, a : a + c.dim] = self.catalogues[c.name].embeddings[codes[c.name]]
+            elif c.kind == "discrete":
+                out[np.arange(n), a + codes[c.name]] = 1.0
+            else:
+                s = df[c.name]
+                x = _to_seconds(s) if c.datetime else pd.to_numeric(s, errors="coerce").to_numpy(np.float64)
+                null = np.isnan(x)
+                if c.kind == "continuous":
+                    z = (np.where(null, c.loc, x) - c.loc) / c.scale
+                    logp = -0.5 * ((z[:, None] - c.means) / c.stds) ** 2 - np.log(c.stds) + c.log_weights
+                    logp[:, ~c.valid] = -np.inf
+                    mode = np.argmax(logp + rng.gumbel(size=logp.shape), axis=1)
+                    alpha = (z - c.means[mode]) / (4 * c.stds[mode])
+                    out[:, a] = np.clip(alpha, -0.99, 0.99)
+                    out[np.arange(n), a + 1 + mode] = 1.0
+                if c.has_null:
+                    b = a + c.dim - 2
+                    out[np.arange(n), b + null.astype(np.int64)] = 1.0
+        return out
+
+    # ------------------------------------------------------------------ inverse
+    def inverse_transform(
+        self,
+        data: np.ndarray,
+        id_codes: dict[str, np.ndarray],
+        discrete_codes: dict[str, np.ndarray] | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> pd.DataFrame:
+        """Decode activated generator output to a clean-table DataFrame.
+
+        Ids come in already decoded (`id_codes`, see `synthdata.embeddings.decode_ids`); attribute
+        columns are looked up from them. `discrete_codes` overrides decoded discrete columns (exact
+        conditioning). Discrete spans are decoded by argmax of the (already sampled) activation.
+        """
+        rng = rng or np.random.default_rng(self.seed)
+        n = len(data)
+        discrete_codes = discrete_codes or {}
+        cols: dict[str, Any] = {}
+        for c in self.columns:
+            a = c.start
+            if c.kind == "id":
+                cat = self.catalogues[c.name]
+                cols[c.name] = cat.values[id_codes[c.name]]
+                for attr in cat.attributes.columns:
+                    cols[attr] = cat.attributes[attr].to_numpy()[id_codes[c.name]]
+            elif c.kind == "discrete":
+                code = discrete_codes.get(c.name)
+                if code is None:
+                    code = np.argmax(data[:, a : a + c.dim], axis=1)
+                v = c.categories[code]
+                cols[c.name] = np.where(v == NULL_TOKEN, None, v) if NULL_TOKEN in c.categories else v
+            else:
+                if c.kind == "continuous":
+                    logits = np.where(c.valid, data[:, a + 1 : a + 1 + self.n_modes], -np.inf)
+                    mode = np.argmax(logits, axis=1)
+                    alpha = np.clip(data[:, a], -1, 1)
+                    x = (alpha * 4 * c.stds[mode] + c.means[mode]) * c.scale + c.loc
+                    x = np.clip(x, c.lo, c.hi)
+                    if c.integer:
+                        x = np.clip(np.round(x), np.ceil(c.lo), np.floor(c.hi))
+                    elif c.datetime:
+                        x = np.round(x)
+                else:
+                    x = np.full(n, c.constant, dtype=np.float64)
+                if c.has_null:
+                    b = a + c.dim - 2
+                    x = np.where(data[:, b + 1] > data[:, b], np.nan, x)
+                cols[c.name] = x
+        for name, pool in self.ignored.items():
+            cols[name] = pool[rng.integers(len(pool), size=n)]
+        out = pd.DataFrame({name: cols[name] for name in self.output_columns})
+        return self._restore_dtypes(out)
+
+    def _restore_dtypes(self, out: pd.DataFrame) -> pd.DataFrame:
+        for name, dtype in self.dtypes.items():
+            s = out[name]
+            try:
+                if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+                    if not _is_datetime(s):
+                        s = pd.to_datetime(pd.to_numeric(s), unit="s", utc=True)
+                    if getattr(dtype, "tz", None) is None:
+                        s = s.dt.tz_localize(None)
+                    out[name] = s.astype(dtype)
+                elif pd.api.types.is_integer_dtype(dtype) and not isinstance(
+                    dtype, pd.api.extensions.ExtensionDtype
+                ):
+                    num = pd.to_numeric(s)
+                    out[name] = num.astype(dtype) if not num.isna().any() else num.astype("Int64")
+                else:
+                    out[name] = s.astype(dtype)
+            except (TypeError, ValueError) as e:  # keep the decoded values rather than fail a sample
+                log.warning(kv(event="dtype_not_restored", column=name, dtype=dtype, error=type(e).__name__))
+        return out

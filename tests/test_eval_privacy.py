@@ -1,0 +1,75 @@
+"""Privacy: copies of train are caught, fresh noise is not, and DCR compares against a holdout baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _eval_world import SCHEMA, world
+
+from synthdata.evaluate.privacy import dcr, exact_copy_rate, privacy_report
+from synthdata.split import split
+
+
+@pytest.fixture(scope="module")
+def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return split(world(n_users=120, seed=4), SCHEMA, protocol="user-random", seed=0)
+
+
+def noise(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "user_id": rng.integers(10_000, 20_000, n),
+            "item_id": rng.integers(10_000, 20_000, n),
+            "rating": rng.integers(1, 6, n),
+            "timestamp": pd.to_datetime(rng.integers(1_000_000_000, 1_100_000_000, n), unit="s", utc=True),
+            "age": rng.integers(18, 70, n),
+            "gender": pd.Categorical(rng.choice(["M", "F"], n)),
+            "genre": pd.Categorical(rng.choice(["drama", "comedy"], n)),
+        }
+    )
+
+
+def test_copy_of_train_is_all_copies(tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, _ = tables
+    assert exact_copy_rate(train.sample(frac=1.0, random_state=1), train, SCHEMA) == 1.0
+    # dtype differences (category vs object, int vs float) do not hide a copy
+    recast = train.astype({"gender": object, "age": float, "rating": float})
+    assert exact_copy_rate(recast, train, SCHEMA) == 1.0
+
+
+def test_noise_has_no_copies(tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, _ = tables
+    assert exact_copy_rate(noise(2000, 0), train, SCHEMA) == 0.0
+    one_changed = train.assign(rating=np.where(train.rating == 5, 4, 5))
+    assert exact_copy_rate(one_changed, train, SCHEMA) == 0.0
+
+
+def test_dcr_flags_memorisation_and_not_fresh_real_rows(tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, holdout = tables
+    copied = dcr(train, holdout, train.sample(n=300, random_state=0), SCHEMA, seed=0)
+    assert copied["dcr_synthetic_median"] == pytest.approx(0.0, abs=1e-9)
+    assert copied["dcr_synthetic_median"] < copied["dcr_holdout_median"]
+    assert copied["dcr_below_holdout_p5_share"] > 0.9
+    assert copied["dcr_closer_to_train_share"] == 1.0 > copied["dcr_closer_to_train_baseline"]
+    # Real rows the "generator" never saw behave like the holdout baseline, not like copies.
+    unseen = holdout.sample(frac=1.0, random_state=3)
+    fresh = dcr(train, pd.concat([holdout, holdout]), unseen, SCHEMA, seed=0)
+    assert fresh["dcr_below_holdout_p5_share"] < 0.3
+    assert fresh["dcr_closer_to_train_share"] < copied["dcr_closer_to_train_share"]
+
+
+def test_privacy_report_keys(tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, holdout = tables
+    rep = privacy_report(train, holdout, noise(500, 1), SCHEMA)
+    for key in (
+        "exact_copy_rate",
+        "exact_copy_rate_holdout",
+        "dcr_closer_to_train_share",
+        "dcr_synthetic_median",
+        "dcr_holdout_median",
+        "dcr_below_holdout_p5_share",
+    ):
+        assert key in rep
+    assert rep["exact_copy_rate"] == 0.0

@@ -1,0 +1,219 @@
+"""export_table: round trip, if_exists semantics, hostile names, rollback on failure, on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from synthdata import export as export_mod
+from synthdata.db import IDENTIFIER_RE, validate_identifier
+from synthdata.errors import InputError
+from synthdata.export import ExportError, export_table, read_table
+
+
+def frame(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 1000, n),
+            "item_id": rng.integers(0, 500, n).astype("int32"),
+            "views": rng.integers(0, 20, n),
+            "price": rng.random(n) * 100,
+            "last_ts": pd.Timestamp("2024-01-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 10**9, n), unit="s"),
+            "country": pd.Categorical(rng.choice(["DE", "FR", "US"], n)),
+            "vip": rng.random(n) < 0.3,
+            "note": pd.Series(rng.choice(["a", "", 'quote"d', "comma,\nnewline", None], n), dtype=object),
+        }
+    )
+
+
+def table_names(url: str) -> set[str]:
+    eng = sa.create_engine(url)
+    try:
+        return set(sa.inspect(eng).get_table_names())
+    finally:
+        eng.dispose()
+
+
+def same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Exported content equals the source (row order, types normalised for the backend)."""
+    b = b[list(a.columns)].copy()
+    a = a.copy()
+    for c in ("last_ts",):
+        a[c] = pd.to_datetime(a[c], utc=True)
+        b[c] = pd.to_datetime(b[c], utc=True)
+    a["country"] = a["country"].astype(str)
+    key = ["user_id", "item_id", "views", "price"]
+    a = a.sort_values(key).reset_index(drop=True)
+    b = b.sort_values(key).reset_index(drop=True)
+    b["vip"] = b["vip"].astype(bool)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False, check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("from_parquet", [True, False])
+def test_roundtrip_parquet_and_frame(db_url: str, tmp_path: Path, from_parquet: bool) -> None:
+    df = frame(2_345)
+    src: object = df
+    if from_parquet:
+        src = tmp_path / "synth.parquet"
+        df.to_parquet(src, row_group_size=700)
+    res = export_table(src, db_url, "synthetic_events", chunk_size=500)  # type: ignore[arg-type]
+    assert res.rows == len(df) and res.rows_per_s > 0 and res.table == "synthetic_events"
+    same_rows(df, read_table(db_url, "synthetic_events"))
+    assert not any(t.startswith("_sd_stage_") for t in table_names(db_url))
+
+
+def test_if_exists_semantics(db_url: str) -> None:
+    a, b = frame(100, seed=1), frame(60, seed=2)
+    export_table(a, db_url, "t")
+    with pytest.raises(InputError, match="already exists"):
+        export_table(b, db_url, "t")  # default fail
+    same_rows(a, read_table(db_url, "t"))
+    export_table(b, db_url, "t", if_exists="append", chunk_size=7)
+    same_rows(pd.concat([a, b], ignore_index=True), read_table(db_url, "t"))
+    export_table(b, db_url, "t", if_exists="replace")
+    same_rows(b, read_table(db_url, "t"))
+    with pytest.raises(InputError, match="no column"):
+        export_table(b.assign(extra=1), db_url, "t", if_exists="append")
+    same_rows(b, read_table(db_url, "t"))
+    assert not any(t.startswith("_sd_stage_") for t in table_names(db_url))
+
+
+def test_reserved_words_are_quoted_not_refused(db_url: str) -> None:
+    df = pd.DataFrame({"order": [1, 2], "select": ["x", "y"], "User": [True, False]})
+    export_table(df, db_url, "table", if_exists="replace")
+    back = read_table(db_url, "table")
+    assert list(back.columns) == ["order", "select", "User"] and back["order"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "bad", ["x; DROP TABLE victim", "victim--", 'a"b', "1abc", "a b", "", "a.b.c", "x" * 64]
+)
+def test_hostile_table_names_refused_and_nothing_runs(db_url: str, bad: str) -> None:
+    export_table(frame(5), db_url, "victim")
+    with pytest.raises(InputError, match="invalid table name"):
+        export_table(frame(5), db_url, bad, if_exists="replace")
+    assert "victim" in table_names(db_url)
+    assert len(read_table(db_url, "victim")) == 5
+
+
+def test_hostile_column_name_refused(db_url: str) -> None:
+    export_table(frame(5), db_url, "victim")
+    df = pd.DataFrame({"ok": [1], 'x"); DROP TABLE victim; --': [2]})
+    with pytest.raises(InputError, match="invalid column name"):
+        export_table(df, db_url, "other")
+    assert {"victim"} <= table_names(db_url) and "other" not in table_names(db_url)
+
+
+def test_schema_qualified_table(pg_url: str) -> None:
+    eng = sa.create_engine(pg_url)
+    with eng.connect() as c:
+        schema = c.execute(sa.text("SELECT current_schema()")).scalar_one()
+    eng.dispose()
+    export_table(frame(10), pg_url, f"{schema}.qualified")
+    assert len(read_table(pg_url, f"{schema}.qualified")) == 10
+    assert len(read_table(pg_url, "qualified")) == 10
+
+
+def test_failure_midway_leaves_target_unchanged(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = frame(50, seed=3)
+    export_table(original, db_url, "target")
+
+    def boom(done: int) -> None:
+        if done == 3:
+            raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(export_mod, "_after_chunk", boom)
+    for mode in ("replace", "append"):
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            export_table(frame(1_000, seed=4), db_url, "target", if_exists=mode, chunk_size=100)  # type: ignore[arg-type]
+        same_rows(original, read_table(db_url, "target"))
+    with pytest.raises(RuntimeError):
+        export_table(frame(1_000), db_url, "brand_new", chunk_size=100)
+    assert "brand_new" not in table_names(db_url)
+    assert not any(t.startswith("_sd_stage_") for t in table_names(db_url))
+
+
+def test_row_count_mismatch_rolls_back(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = frame(20, seed=5)
+    export_table(original, db_url, "target")
+    real_batches = export_mod._Source.batches
+
+    def lossy(self: export_mod._Source):  # type: ignore[no-untyped-def]
+        batches = list(real_batches(self))
+        yield from batches[:-1]  # silently lose the last chunk
+
+    monkeypatch.setattr(export_mod._Source, "batches", lossy)
+    with pytest.raises(ExportError, match="row count mismatch"):
+        export_table(frame(300), db_url, "target", if_exists="replace", chunk_size=100)
+    same_rows(original, read_table(db_url, "target"))
+
+
+def test_database_error_is_masked_and_typed(tmp_path: Path) -> None:
+    with pytest.raises(ExportError) as ei:
+        export_table(frame(3), "postgresql+psycopg://u:topsecretpw@127.0.0.1:1/db?connect_timeout=2", "t")
+    assert "topsecretpw" not in str(ei.value)
+    with pytest.raises(InputError, match="not found"):
+        export_table(tmp_path / "missing.parquet", f"sqlite:///{tmp_path / 'x.db'}", "t")
+    with pytest.raises(InputError, match="postgresql and sqlite"):
+        export_table(frame(3), "mysql://u:p@h/db", "t")
+
+
+@given(st.text(max_size=70))
+def test_validate_identifier_accepts_exactly_the_regex(name: str) -> None:
+    if IDENTIFIER_RE.match(name):
+        assert validate_identifier(name) == (None, name)
+    else:
+        with pytest.raises(InputError):
+            validate_identifier(name)
+
+
+def test_timestamps_keep_their_instant_whatever_the_zones(pg_url: str) -> None:
+    """Zoned source timestamps land as the same instants even when the DB session zone is not UTC."""
+    url = pg_url + "%20-ctimezone%3DAmerica/New_York"  # appended to the fixture's options=-csearch_path...
+    ts = pd.Series(pd.date_range("2024-03-30 23:30", periods=6, freq="37min", tz="Europe/Berlin"))  # DST jump
+    df = pd.DataFrame({"user_id": range(6), "ts": ts, "ts_naive": ts.dt.tz_convert(None)})
+    export_table(df, url, "times", chunk_size=4)
+    eng = sa.create_engine(url)
+    with eng.connect() as c:
+        assert c.execute(sa.text("SHOW TIME ZONE")).scalar() == "America/New_York"
+    eng.dispose()
+    back = read_table(url, "times").sort_values("user_id")
+    assert (pd.to_datetime(back["ts"], utc=True).to_numpy() == ts.dt.tz_convert("UTC").to_numpy()).all()
+    assert (pd.to_datetime(back["ts_naive"]).to_numpy() == df["ts_naive"].to_numpy()).all()
+
+
+def test_nulls_infinities_and_empty_tables(db_url: str) -> None:
+    df = pd.DataFrame(
+        {
+            "a": pd.array([1, None, 3], dtype="Int64"),
+            "b": [1.5, None, float("inf")],
+            "s": ["x", None, ""],
+            "all_missing": [None, None, None],
+        }
+    )
+    assert export_table(df, db_url, "edge").rows == 3
+    back = read_table(db_url, "edge").sort_values("b", na_position="first")
+    assert back["a"].isna().sum() == 1 and back["b"].isna().sum() == 1 and np.isinf(back["b"]).sum() == 1
+    assert sorted(back["s"].fillna("<null>")) == ["", "<null>", "x"]  # empty string is not NULL
+    assert back["all_missing"].isna().all()
+    assert export_table(df.iloc[:0], db_url, "empty").rows == 0
+    assert len(read_table(db_url, "empty")) == 0 and "empty" in table_names(db_url)
+
+
+def test_rows_the_database_rejects_roll_back_cleanly(pg_url: str) -> None:
+    """PostgreSQL text cannot hold NUL bytes: COPY fails mid-stream, the error is typed, nothing changes."""
+    original = frame(10)
+    export_table(original, pg_url, "target")
+    bad = pd.DataFrame({"user_id": range(500), "note": ["ok"] * 499 + ["nul\x00byte"]})
+    with pytest.raises(ExportError, match="target unchanged"):
+        export_table(bad, pg_url, "target", if_exists="replace", chunk_size=100)
+    same_rows(original, read_table(pg_url, "target"))
+    assert not any(t.startswith("_sd_stage_") for t in table_names(pg_url))

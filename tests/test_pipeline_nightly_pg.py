@@ -1,0 +1,89 @@
+"""pipelines/nightly.yaml against the PostgreSQL server: SQL source table → PG registry → PG export.
+
+Runs in CI (the `pg_url` fixture fails there when the server is down). Only the budget knobs the
+config exposes through environment variables are turned down; everything else is the shipped file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from _pipeline_helpers import interactions
+
+from synthdata.cli import main
+from synthdata.export import export_table, read_table
+from synthdata.registry import Registry
+
+NIGHTLY = Path(__file__).resolve().parents[1] / "pipelines" / "nightly.yaml"
+SECRET = "Sup3rS3cretPW"
+
+
+def test_nightly_yaml_on_postgres(pg_url: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    source = interactions(seed=3)
+    export_table(source, pg_url, "interactions")  # the warehouse table, in this test's fresh schema
+    # trust auth ignores the password, so a real-looking secret can travel through every URL
+    with_pw = pg_url.replace("://postgres@", f"://postgres:{SECRET}@", 1)
+    assert SECRET in with_pw
+    for var in ("SYNTHDATA_DB_URL", "SOURCE_DB_URL", "EXPORT_DB_URL"):
+        monkeypatch.setenv(var, with_pw)
+    monkeypatch.setenv("NIGHTLY_EPOCHS", "2")
+    monkeypatch.setenv("NIGHTLY_MAX_MINUTES", "2")
+    monkeypatch.setenv("NIGHTLY_EVAL_SEEDS", "1")
+    monkeypatch.setenv("NIGHTLY_ALS_ITERATIONS", "3")
+    monkeypatch.setenv("NIGHTLY_COLD_RECALL_EPS", "-1")  # tiny data: check the wiring, not the quality
+    monkeypatch.setenv("SYNTHDATA_RUNS_DIR", str(tmp_path / "runs"))
+
+    with pytest.raises(SystemExit) as ei:
+        main(["run", str(NIGHTLY)])
+    out, err = capsys.readouterr()
+    assert ei.value.code == 0, err[-3000:]
+    assert "PASS cold-recall-not-worse" in out and "PASS exact-copies" in out
+
+    with Registry(pg_url) as reg:
+        assert reg.engine.dialect.name == "postgresql"
+        (run,) = reg.list_runs()
+        info = reg.get_run(run.id)
+    assert info is not None and info.status == "succeeded" and info.name == "nightly"
+    assert {s.name: s.status for s in info.stages} == {
+        "ingest": "succeeded",
+        "split": "succeeded",
+        "train": "succeeded",
+        "generate": "succeeded",
+        "evaluate": "succeeded",
+        "gate": "succeeded",
+        "export": "succeeded",
+    }
+    assert info.params["source.table"] == "interactions" and info.params["train.epochs"] == 2
+    assert info.params["evaluate.iterations"] == 3
+    assert Path(info.run_dir or "").parent == (tmp_path / "runs").resolve()
+
+    synth = pd.read_parquet(Path(info.run_dir or "") / "synth.parquet")
+    exported = read_table(pg_url, "synthetic_interactions")
+    assert len(exported) == len(synth) > 0
+    assert set(exported.columns) == set(synth.columns)
+    clean = pd.read_parquet(Path(info.run_dir or "") / "clean.parquet")
+    assert len(clean) == len(source)  # every warehouse row made it through ingestion
+    eng = sa.create_engine(pg_url)
+    try:
+        tables = set(sa.inspect(eng).get_table_names())
+    finally:
+        eng.dispose()
+    assert {"runs", "stages", "metrics", "params", "artefacts", "alembic_version"} <= tables
+    assert not any(t.startswith("_sd_stage_") for t in tables)
+
+    # the password appears nowhere: console, log, run directory files, registry rows
+    assert SECRET not in out + err
+    for f in Path(info.run_dir or "").rglob("*"):
+        if f.is_file() and f.suffix in {".log", ".json", ".yaml", ".html", ".csv", ".input_hash"}:
+            assert SECRET not in f.read_text(errors="replace"), f
+    eng = sa.create_engine(pg_url)
+    try:
+        with eng.connect() as c:
+            for t in ("runs", "stages", "params", "metrics", "artefacts"):
+                assert SECRET not in " ".join(str(r) for r in c.execute(sa.text(f"SELECT * FROM {t}"))), t
+    finally:
+        eng.dispose()
+    assert "***" in str(info.params.get("source.url")) and "***" in str(info.params.get("export.url"))

@@ -1,0 +1,117 @@
+"""A run killed (SIGKILL) during training continues with --resume from its last Lightning checkpoint;
+a SIGTERM (scheduler timeout) is recorded as a failed run with exit code 143 and is resumable too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _pipeline_helpers import tiny_config, write_config, write_source
+
+from synthdata.cli import main
+from synthdata.registry import Registry
+
+EPOCHS = 20
+
+
+def test_resume_after_kill_during_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv, schema = write_source(tmp_path / "src")
+    # small batches: several optimiser steps per epoch, so training outlives the first checkpoint
+    cfg = tiny_config(csv, schema, train={"epochs": EPOCHS, "batch_size": 32})
+    path = write_config(tmp_path / "cfg.yaml", cfg)
+    registry, runs = f"sqlite:///{tmp_path / 'reg.db'}", tmp_path / "runs"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from synthdata.cli import main; main()",
+            "run",
+            str(path),
+            "--registry",
+            registry,
+            "--runs-dir",
+            str(runs),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    ckpt = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list(runs.glob("*/checkpoints/last.ckpt"))
+        if found:
+            ckpt = found[0]
+            break
+        time.sleep(0.05)
+    assert ckpt is not None, f"no checkpoint appeared (exit code {proc.poll()})"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    run_id = ckpt.parent.parent.name
+    run_dir = ckpt.parent.parent
+    assert not (run_dir / "model.ckpt").exists(), "training finished before the kill; raise EPOCHS"
+    with Registry(registry) as reg:
+        killed = reg.get_run(run_id)
+    assert killed is not None and killed.status == "running"
+    assert {s.name: s.status for s in killed.stages}["train"] == "running"
+
+    # resume in a subprocess and stop it politely (SIGTERM) once training restarted
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from synthdata.cli import main; main()",
+            "run",
+            str(path),
+            "--resume",
+            run_id,
+            "--registry",
+            registry,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = ""
+    while "event=train_start" not in seen and proc.poll() is None and time.time() < deadline:
+        seen += proc.stderr.readline()
+    assert "resume=True" in seen, seen[-3000:]
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 143, (seen + rest)[-3000:]
+    assert "Traceback" not in rest and "terminated by signal" in rest
+    with Registry(registry) as reg:
+        stopped = reg.get_run(run_id)
+    assert stopped is not None and stopped.status == "failed" and stopped.exit_code == 143
+    assert "Terminated" in (stopped.error or "")
+    assert {s.name: s.status for s in stopped.stages}["train"] == "failed"
+
+    with pytest.raises(SystemExit) as ei:
+        main(["run", str(path), "--resume", run_id[:17], "--registry", registry])  # unique id prefix works
+    err = capsys.readouterr().err
+    assert ei.value.code == 0, err[-3000:]
+    assert "resume=True" in err
+    with Registry(registry) as reg:
+        done = reg.get_run(run_id)
+        assert [r.id for r in reg.list_runs()] == [run_id]  # resumed in place, no new run
+    assert done is not None and done.status == "succeeded" and done.exit_code == 0
+    st = {s.name: s for s in done.stages}
+    assert st["ingest"].status == st["split"].status == "skipped"
+    assert st["ingest"].message == "up to date in this run"
+    assert st["train"].status == "succeeded"
+    assert (st["train"].message or "").startswith("resumed from last checkpoint")
+    assert f"epochs_trained={EPOCHS}" in (st["train"].message or "")
+    assert (run_dir / "synth.parquet").is_file() and (run_dir / "metrics.json").is_file()
+    # Lightning's own log of the resumed fit starts after epoch 0: it continued, it did not restart
+    logs = sorted((run_dir / "checkpoints" / "logs").glob("version_*/metrics.csv"))
+    assert len(logs) >= 2
+    assert pd.read_csv(logs[-1])["epoch"].min() >= 1
