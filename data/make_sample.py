@@ -5,10 +5,12 @@
 Model (all draws from one numpy `default_rng(seed)`, so the files are byte-identical per seed):
 - items: `--items` products in 8 categories; price lognormal around a category median; popularity
   follows a power law (Zipf exponent 1.1 over a random ranking of the items);
-- users: `--users` users with heavy-tailed activity (Pareto, shape 1.3) and a favourite category;
-  attributes age_band and country;
-- views: 60 % of a user's views follow global popularity, 40 % popularity within the favourite
-  category; view times uniform over `--weeks` weeks from 2024-03-01 00:00 UTC (a fixed date, never
+- items also belong to one of 5 niches inside their category (40 tastes in all), so there is
+  personal taste for a collaborative-filtering recommender to learn beyond popularity;
+- users: `--users` users with heavy-tailed activity (Pareto, shape 1.3), a favourite category and a
+  favourite niche inside it; attributes age_band and country;
+- views: 25 % of a user's views follow global popularity, 35 % popularity within the favourite
+  category, 40 % popularity within the favourite niche; view times uniform over `--weeks` weeks from 2024-03-01 00:00 UTC (a fixed date, never
   "now"), with a daily cycle peaking in the evening;
 - funnel: a view leads to a cart with p=0.12 (minutes later), a cart to a purchase with p=0.35;
   carts and purchases carry the item price in `value`.
@@ -35,6 +37,7 @@ CAT_PRICE = [120.0, 14.0, 35.0, 45.0, 40.0, 18.0, 22.0, 6.0]
 AGE_BANDS = ["18-24", "25-34", "35-44", "45-54", "55+"]
 COUNTRIES = ["DE", "FR", "GB", "US", "PL", "ES", "IT", "NL"]
 EVENT_TYPES = ["view", "cart", "purchase"]
+NICHES = 5  # taste niches per category
 
 SCHEMA_YAML = """\
 # Input schema of the simulated sample (see data/make_sample.py). Used by `synthdata demo`.
@@ -59,6 +62,7 @@ def simulate(n_users: int, n_items: int, weeks: int, views_per_user: float, seed
     rng = np.random.default_rng(seed)
     # items
     cat = rng.integers(0, len(CATEGORIES), n_items)
+    niche = cat * NICHES + rng.integers(0, NICHES, n_items)
     price = np.round(np.asarray(CAT_PRICE)[cat] * rng.lognormal(0.0, 0.5, n_items), 2)
     rank = rng.permutation(n_items) + 1
     pop = rank.astype(float) ** -1.1
@@ -71,6 +75,7 @@ def simulate(n_users: int, n_items: int, weeks: int, views_per_user: float, seed
     n_views = np.maximum(1, np.round(activity / activity.mean() * views_per_user)).astype(int)
     n_views = np.minimum(n_views, 40 * int(views_per_user))
     fav = rng.integers(0, len(CATEGORIES), n_users)
+    fav_niche = fav * NICHES + rng.integers(0, NICHES, n_users)
     users = pd.DataFrame(
         {
             "user_id": np.arange(1, n_users + 1),
@@ -86,13 +91,18 @@ def simulate(n_users: int, n_items: int, weeks: int, views_per_user: float, seed
     u = np.repeat(np.arange(n_users), n_views)
     n = len(u)
     item = rng.choice(n_items, n, p=pop)
-    in_fav = rng.random(n) < 0.4
-    for c in range(len(CATEGORIES)):
-        m = in_fav & (fav[u] == c)
-        members = np.flatnonzero(cat == c)
-        if m.any() and len(members):
-            p = pop[members] / pop[members].sum()
-            item[m] = members[rng.choice(len(members), int(m.sum()), p=p)]
+    draw = rng.random(n)
+    # taste: 35 % popularity inside the favourite category, 40 % inside the favourite niche
+    for group, of_user, chosen in (
+        (cat, fav, (draw >= 0.25) & (draw < 0.6)),
+        (niche, fav_niche, draw >= 0.6),
+    ):
+        for g in np.unique(of_user):
+            m = chosen & (of_user[u] == g)
+            members = np.flatnonzero(group == g)
+            if m.any() and len(members):
+                p = pop[members] / pop[members].sum()
+                item[m] = members[rng.choice(len(members), int(m.sum()), p=p)]
     span_s = weeks * 7 * 86400
     day = rng.integers(0, weeks * 7, n)
     hour = np.mod(rng.normal(19.0, 4.0, n), 24.0)  # evening peak, wrapping past midnight

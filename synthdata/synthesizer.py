@@ -18,7 +18,7 @@ import pickle
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,25 @@ _MODULE_HP = {
     "val_rows",
 }
 _TRAINER_HP = {"patience", "progress_bar", "val_every", "val_max_rows", "num_threads", "sample_batch"}
+
+
+class LogProgress(pl.Callback):
+    """One structured log line per epoch, for runs without a terminal (nightly jobs, CI logs)."""
+
+    def __init__(self, total_epochs: int) -> None:
+        self.total = total_epochs
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero:
+            score = trainer.callback_metrics.get("val_fidelity")
+            log.info(
+                kv(
+                    task="train",
+                    epoch=trainer.current_epoch + 1,
+                    total=self.total,
+                    val_fidelity=f"{float(score):.4f}" if score is not None else "-",
+                )
+            )
 
 
 def _arrow_schema_bytes(df: pd.DataFrame) -> bytes:
@@ -136,10 +155,14 @@ class Synthesizer:
         checkpoint_dir: str | Path | None = None,
         resume: bool = False,
         init_from: str | Path | None = None,
+        callbacks: Sequence[pl.Callback] = (),
     ) -> Synthesizer:
-        """Fit on the clean table `df` (see the module docstring for resume/init_from)."""
+        """Fit on the clean table `df` (see the module docstring for resume/init_from).
+
+        `callbacks` are extra Lightning callbacks (e.g. a pipeline's stop-on-signal check).
+        """
         with self._threads():
-            return self._fit(df, val_df, checkpoint_dir, resume, init_from)
+            return self._fit(df, val_df, checkpoint_dir, resume, init_from, list(callbacks))
 
     def _fit(
         self,
@@ -148,6 +171,7 @@ class Synthesizer:
         checkpoint_dir: str | Path | None,
         resume: bool,
         init_from: str | Path | None,
+        extra_callbacks: list[pl.Callback],
     ) -> Synthesizer:
         t0 = time.perf_counter()
         pl.seed_everything(self.seed, workers=True, verbose=False)
@@ -191,7 +215,9 @@ class Synthesizer:
                 save_top_k=1,
                 save_last=True,
             )
-            callbacks: list[pl.Callback] = [ckpt_cb]
+            callbacks: list[pl.Callback] = [ckpt_cb, *extra_callbacks]
+            if not self.hp.get("progress_bar", True):
+                callbacks.append(LogProgress(self.epochs))  # unattended: plain lines, not a bar
             if self.hp.get("patience"):
                 callbacks.append(
                     EarlyStopping(monitor="val_fidelity", mode="max", patience=int(self.hp["patience"]))

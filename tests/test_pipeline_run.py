@@ -100,7 +100,7 @@ def test_run_records_everything_then_rerun_skips_and_compare(ws, capsys, monkeyp
     assert len(read_table(ws.target, "synth")) == len(synth) > 0
     log = (rd / "run.log").read_text()
     assert "event=stage_done" in log and "stage=export" in log and "event=run_end" in log
-    assert "task=train done=" in log  # unattended (no terminal): plain progress lines, not a bar
+    assert "task=train epoch=1 total=2" in log  # unattended (no terminal): plain progress lines, not a bar
     assert "Recommender quality" in out
 
     # same config again: every file-producing stage after ingest is reused from run a, bit for bit

@@ -9,7 +9,7 @@ import typer
 from synthdata.cli.app import app
 from synthdata.cli.split import read_table, schema_path_for
 from synthdata.errors import ConfigError, InputError
-from synthdata.log import get_logger, kv
+from synthdata.log import get_logger, is_interactive, kv
 from synthdata.schema import Schema
 
 log = get_logger("cli.train")
@@ -79,6 +79,7 @@ def train_cmd(
         accelerator=accelerator,
         devices=_devices(devices),
         strategy=strategy,
+        progress_bar=is_interactive(),  # a bar on a terminal, one log line per epoch otherwise
     )
     syn.fit(df, checkpoint_dir=checkpoint_dir, resume=resume)
     syn.save(out)

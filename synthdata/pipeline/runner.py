@@ -39,7 +39,7 @@ import synthdata
 from synthdata.db import mask_url
 from synthdata.errors import ConfigError, GateFailed, InputError, SynthdataError
 from synthdata.export import ExportResult
-from synthdata.log import get_logger, is_interactive, kv, progress, setup_logging
+from synthdata.log import get_logger, is_interactive, kv, setup_logging
 from synthdata.pipeline.config import PipelineConfig
 from synthdata.pipeline.gates import GateResult, evaluate_gates
 from synthdata.registry import Registry, file_sha256
@@ -84,6 +84,8 @@ def _sigterm_raises() -> Iterator[None]:
 
     def handler(signum: int, frame: FrameType | None) -> None:
         _TERMINATED.append(signum)
+        if _COOPERATIVE:
+            return  # the running stage polls the flag (training: after each batch)
         f = frame
         while f is not None:  # logging catches (and prints) exceptions raised inside emit()
             if f.f_globals.get("__name__") == "logging":
@@ -104,56 +106,34 @@ def _sigterm_raises() -> Iterator[None]:
 _TERMINATED: list[int] = []
 
 
+_COOPERATIVE: list[bool] = []
+
+
+@contextmanager
+def _cooperative_sigterm() -> Iterator[None]:
+    """Within this block SIGTERM only sets the flag; the code inside polls it at safe points."""
+    _COOPERATIVE.append(True)
+    try:
+        yield
+    finally:
+        _COOPERATIVE.pop()
+    _raise_if_terminated()
+
+
 def _raise_if_terminated() -> None:
     if _TERMINATED:
         raise Terminated(f"terminated by signal {_TERMINATED[0]}; continue with --resume")
 
 
-PROGRESS_POLL_S = 1.0
+def _stop_on_signal() -> Any:
+    """A Lightning callback: training checks for a SIGTERM after every batch (resumable stop)."""
+    import pytorch_lightning as pl  # lazy: keeps `synthdata --help` fast
 
+    class StopOnSignal(pl.Callback):
+        def on_train_batch_end(self, *args: Any, **kwargs: Any) -> None:
+            _raise_if_terminated()
 
-def _mtime(path: Path) -> int | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:  # absent, or being replaced by Lightning right now
-        return None
-
-
-@contextmanager
-def _checkpoint_progress(ckdir: Path, total: int | None) -> Iterator[None]:
-    """Plain progress lines while training runs unattended: one tick per checkpoint Lightning writes.
-
-    On a terminal Lightning draws its own bar, so nothing is added there. Watching ``last.ckpt``
-    keeps the pipeline independent of the synthesizer's internals.
-    """
-    if is_interactive():
-        yield
-        return
-    stop = threading.Event()
-    last = ckdir / "last.ckpt"
-
-    def ticks() -> Iterator[int]:
-        seen, n = _mtime(last), 0
-        while True:
-            finished = stop.wait(PROGRESS_POLL_S)
-            m = _mtime(last)
-            if m is not None and m != seen:
-                seen, n = m, n + 1
-                yield n
-            if finished:
-                return
-
-    def consume() -> None:
-        for _ in progress(ticks(), total, "train", log):
-            pass
-
-    thread = threading.Thread(target=consume, name="train-progress", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=10)
+    return StopOnSignal()
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -485,6 +465,8 @@ class Pipeline:
         )
         train.to_parquet(self.path("train"), index=False)
         test.to_parquet(self.path("test"), index=False)
+        for name in ("train", "test"):  # so `synthdata evaluate --train runs/<id>/train.parquet` just works
+            self._schema().to_yaml(self.path(name).with_name(f"{self.path(name).stem}.schema.yaml"))
         return ["train", "test"], f"train_rows={len(train)} test_rows={len(test)}"
 
     def _train(self, h: str) -> tuple[list[str], str | None]:
@@ -524,13 +506,13 @@ class Pipeline:
                 epochs=t.epochs,
             )
         )
-        val_every = int(hp.get("val_every", 1))
-        with _checkpoint_progress(ckdir, None if resume else max(1, t.epochs // val_every)):
+        with _cooperative_sigterm():  # raising mid-training could land anywhere; check per batch
             syn.fit(
                 pd.read_parquet(self.path("train")),
                 checkpoint_dir=ckdir,
                 resume=resume,
                 init_from=self.warm_start_model,
+                callbacks=[_stop_on_signal()],
             )
         syn.save(self.path("model"))
         meta = syn.meta
