@@ -10,8 +10,8 @@ Model (all draws from one numpy `default_rng(seed)`, so the files are byte-ident
 - users: `--users` users with heavy-tailed activity (Pareto, shape 1.3), a favourite category and a
   favourite niche inside it; attributes age_band and country;
 - views: 25 % of a user's views follow global popularity, 35 % popularity within the favourite
-  category, 40 % popularity within the favourite niche; view times uniform over `--weeks` weeks from 2024-03-01 00:00 UTC (a fixed date, never
-  "now"), with a daily cycle peaking in the evening;
+  category, 40 % popularity within the favourite niche; view times uniform over `--weeks` weeks
+  from 2024-03-01 00:00 UTC (a fixed date, never "now"), with a daily cycle peaking in the evening;
 - funnel: a view leads to a cart with p=0.12 (minutes later), a cart to a purchase with p=0.35;
   carts and purchases carry the item price in `value`.
 

@@ -72,6 +72,25 @@ class PositiveRule(BaseModel):
     confidence: str | None = Field(default=None, description="Optional column used as confidence weight.")
 
 
+class InequalityConstraint(BaseModel):
+    """Row rule `low <= high` between two columns of the same kind (both datetime or both numeric).
+
+    The transformer enforces it by construction (models `high` and the gap `high - low`), so every
+    synthetic row satisfies it; ingestion rejects input rows that break it (`constraint_violation`).
+    Only per-interaction modelled columns (roles signal / timestamp) can take part.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["inequality"]
+    low: str
+    high: str
+
+
+CONSTRAINT_ROLES = (Role.SIGNAL, Role.TIMESTAMP)
+_NUMERIC = (DType.INT, DType.FLOAT)
+
+
 class Schema(BaseModel):
     """A table schema. `columns` order is the clean table's column order."""
 
@@ -86,6 +105,9 @@ class Schema(BaseModel):
     positive: PositiveRule = Field(default_factory=PositiveRule)
     csv: dict[str, Any] = Field(
         default_factory=dict, description="CSV read options: sep, header (bool), encoding, decimal."
+    )
+    constraints: list[InequalityConstraint] = Field(
+        default_factory=list, description="Row rules every clean and synthetic row satisfies."
     )
 
     @model_validator(mode="after")
@@ -105,7 +127,42 @@ class Schema(BaseModel):
                 raise ValueError(f"column {c.name!r}: min {c.min} > max {c.max}")
         if self.positive.column is not None and self.positive.column not in names:
             raise ValueError(f"positive.column {self.positive.column!r} is not a column")
+        self._check_constraints()
         return self
+
+    def _check_constraints(self) -> None:
+        """Each message names the offending key (`constraints.<i>.low`), like pydantic's own errors."""
+        specs = {c.name: c for c in self.columns}
+        lows: dict[str, str] = {}  # low -> high, to find double use and cycles
+        for i, k in enumerate(self.constraints):
+            for key in ("low", "high"):
+                name = getattr(k, key)
+                if name not in specs:
+                    raise ValueError(f"constraints.{i}.{key}: {name!r} is not a column")
+                if specs[name].role not in CONSTRAINT_ROLES:
+                    raise ValueError(
+                        f"constraints.{i}.{key}: column {name!r} has role {specs[name].role.value!r}; "
+                        f"constraints need {' or '.join(repr(r.value) for r in CONSTRAINT_ROLES)}"
+                    )
+            lo, hi = specs[k.low], specs[k.high]
+            if lo.name == hi.name:
+                raise ValueError(f"constraints.{i}.high: same column as low ({lo.name!r})")
+            both_dt = lo.dtype == hi.dtype == DType.DATETIME
+            if not (both_dt or (lo.dtype in _NUMERIC and hi.dtype in _NUMERIC)):
+                raise ValueError(
+                    f"constraints.{i}.high: {lo.name!r} ({lo.dtype.value}) and {hi.name!r} "
+                    f"({hi.dtype.value}) must both be datetime or both numeric (int/float)"
+                )
+            if k.low in lows:
+                raise ValueError(f"constraints.{i}.low: {k.low!r} is already the low side of a constraint")
+            lows[k.low] = k.high
+        for start in lows:  # follow low -> high links; coming back to `start` is a cycle
+            seen, cur = {start}, lows[start]
+            while cur in lows:
+                if cur in seen:
+                    raise ValueError(f"constraints: cycle through {start!r} (low <= high chains must end)")
+                seen.add(cur)
+                cur = lows[cur]
 
     # --- lookups -------------------------------------------------------------------------
     def column(self, name: str) -> ColumnSpec:
@@ -151,7 +208,10 @@ class Schema(BaseModel):
 
     # --- YAML ----------------------------------------------------------------------------
     def to_yaml(self, path: str | Path | None = None) -> str:
-        text = yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
+        data = self.model_dump(mode="json", exclude_none=True)
+        if not data["constraints"]:
+            del data["constraints"]  # keep schemas without constraints as they were
+        text = yaml.safe_dump(data, sort_keys=False)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text

@@ -62,6 +62,14 @@ _MODULE_HP = {
 _TRAINER_HP = {"patience", "progress_bar", "val_every", "val_max_rows", "num_threads", "sample_batch"}
 
 
+def _gan_strategy(strategy: Any) -> Any:
+    """DDP for a GAN: each optimiser step uses only one network's parameters, so plain DDP would
+    abort on 'unused parameters'. Map Lightning's DDP names to their find-unused variant."""
+    if isinstance(strategy, str) and strategy in {"ddp", "ddp_spawn", "ddp_fork", "ddp_notebook"}:
+        return f"{strategy}_find_unused_parameters_true"
+    return strategy
+
+
 class LogProgress(pl.Callback):
     """One structured log line per epoch, for runs without a terminal (nightly jobs, CI logs)."""
 
@@ -227,7 +235,7 @@ class Synthesizer:
                 max_time=timedelta(minutes=self.max_minutes) if self.max_minutes else None,
                 accelerator=self.accelerator,
                 devices=self.devices,
-                strategy=self.strategy,
+                strategy=_gan_strategy(self.strategy),
                 callbacks=callbacks,
                 logger=CSVLogger(save_dir=str(ckdir), name="logs"),
                 enable_progress_bar=bool(self.hp.get("progress_bar", True)),

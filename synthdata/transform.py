@@ -15,6 +15,10 @@ Column handling (by schema role and dtype):
   mixture fitted on a bounded random subsample (seconds, not minutes); values come back clipped to the
   schema / observed range, integers rounded, datetimes as tz-aware UTC.
 * ignore-role columns: resampled from their observed values (kept so outputs match the clean table).
+* inequality constraints (`schema.constraints`, `low <= high`): `high` is modelled as usual and `low`
+  is replaced by the gap log1p(high - low) (seconds for datetimes), a continuous column; decoding
+  rebuilds low = high - gap with gap >= 0, so every sampled row satisfies the rule by construction
+  (the reparametrisation SDV's Inequality constraint uses), never by rejection.
 """
 
 from __future__ import annotations
@@ -72,6 +76,11 @@ class ColumnInfo:
     constant: Any = None
     # id
     role: Role | None = None
+    # inequality constraint: this (low) column is encoded as log1p(high - low) and rebuilt from high
+    gap_high: str | None = None
+    gap_datetime: bool = False  # gap in seconds between datetimes
+    gap_integer: bool = False  # integer low: whole-number gaps
+    gap_min: float | None = None  # observed minimum of the low column itself (original units)
 
     @property
     def dim(self) -> int:
@@ -109,6 +118,24 @@ def _to_seconds(s: pd.Series) -> np.ndarray:
     return ((s - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).to_numpy(
         dtype=np.float64, na_value=np.nan
     )
+
+
+def _numbers(s: pd.Series, datetime: bool) -> np.ndarray:
+    """float64 view of a numeric column, or epoch seconds of a datetime one; NaN for missing."""
+    if datetime:
+        return _to_seconds(s)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _log_gap(df: pd.DataFrame, low: str, high: str, datetime: bool) -> np.ndarray:
+    """log1p(high - low) per row (NaN where either is missing); a row with low > high is an input error
+    because the reparametrisation cannot represent it (and ingestion rejects such rows)."""
+    gap = _numbers(df[high], datetime) - _numbers(df[low], datetime)
+    bad = gap < 0
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"row breaks the constraint {low} <= {high} ({low} > {high})", column=low, row=row)
+    return np.log1p(gap)
 
 
 def _codes(values: pd.Series, categories: np.ndarray, column: str) -> np.ndarray:
@@ -187,6 +214,7 @@ class DataTransformer:
                 raise InputError(
                     "id column has missing values", column=col, row=int(np.flatnonzero(df[col].isna())[0])
                 )
+        constrained = {k.low: k.high for k in schema.constraints}
         ucodes, uvals = pd.factorize(df[user], sort=True)
         icodes, ivals = pd.factorize(df[item], sort=True)
         uemb, iemb = build_id_embeddings(
@@ -226,6 +254,9 @@ class DataTransformer:
                     rng.choice(len(vals), size=min(len(vals), 10_000), replace=False)
                 ]
                 continue
+            if spec.name in constrained:
+                self.columns.append(self._fit_gap(spec, s, df, constrained[spec.name], rng))
+                continue
             self.columns.append(self._fit_column(spec, s, rng))
         start = 0
         for c in self.columns:
@@ -240,6 +271,23 @@ class DataTransformer:
             return pd.DataFrame(index=pd.RangeIndex(n))
         table = df[attrs].groupby(codes, sort=True).first()
         return table.reindex(pd.RangeIndex(n))
+
+    def _fit_gap(
+        self, spec: Any, s: pd.Series, df: pd.DataFrame, high: str, rng: np.random.Generator
+    ) -> ColumnInfo:
+        """Fit the low side of `low <= high` as the continuous non-negative log gap to `high`."""
+        is_dt = spec.dtype == DType.DATETIME or _is_datetime(s)
+        gap = _log_gap(df, spec.name, high, is_dt)
+        gap_spec = spec.model_copy(
+            update={"role": Role.SIGNAL, "dtype": DType.FLOAT, "min": 0.0, "max": None}
+        )
+        info = self._fit_column(gap_spec, pd.Series(gap, index=s.index), rng)
+        low = _numbers(s, is_dt)
+        info.gap_high = high
+        info.gap_datetime = is_dt
+        info.gap_integer = not is_dt and (spec.dtype == DType.INT or pd.api.types.is_integer_dtype(s.dtype))
+        info.gap_min = float(np.nanmin(low)) if (~np.isnan(low)).any() else None
+        return info
 
     def _fit_column(self, spec: Any, s: pd.Series, rng: np.random.Generator) -> ColumnInfo:
         name = spec.name
@@ -355,8 +403,10 @@ class DataTransformer:
             elif c.kind == "discrete":
                 out[np.arange(n), a + codes[c.name]] = 1.0
             else:
-                s = df[c.name]
-                x = _to_seconds(s) if c.datetime else pd.to_numeric(s, errors="coerce").to_numpy(np.float64)
+                if c.gap_high is not None:
+                    x = _log_gap(df, c.name, c.gap_high, c.gap_datetime)
+                else:
+                    x = _numbers(df[c.name], c.datetime)
                 null = np.isnan(x)
                 if c.kind == "continuous":
                     z = (np.where(null, c.loc, x) - c.loc) / c.scale
@@ -419,10 +469,35 @@ class DataTransformer:
                     b = a + c.dim - 2
                     x = np.where(data[:, b + 1] > data[:, b], np.nan, x)
                 cols[c.name] = x
+        self._rebuild_lows(cols)
         for name, pool in self.ignored.items():
             cols[name] = pool[rng.integers(len(pool), size=n)]
         out = pd.DataFrame({name: cols[name] for name in self.output_columns})
         return self._restore_dtypes(out)
+
+    def _rebuild_lows(self, cols: dict[str, Any]) -> None:
+        """Replace each decoded log gap by low = high - gap (gap >= 0), so low <= high in every row.
+
+        Chains (a <= b <= c) are rebuilt from the top: a low whose high is itself a low waits for it.
+        """
+        gaps = {c.name: c for c in self.columns if c.gap_high is not None}
+
+        def depth(name: str) -> int:
+            d = 0
+            while gaps[name].gap_high in gaps:  # the schema rejects cycles
+                name, d = gaps[name].gap_high, d + 1  # type: ignore[assignment]
+            return d
+
+        for c in sorted(gaps.values(), key=lambda c: depth(c.name)):
+            high = pd.to_numeric(pd.Series(cols[c.gap_high]), errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+            gap = np.expm1(np.maximum(np.asarray(cols[c.name], dtype=np.float64), 0.0))
+            if c.gap_integer or c.gap_datetime:
+                gap = np.round(gap)  # whole units (seconds for datetimes), still >= 0
+            low = high - gap
+            # stay inside the observed range of low where possible, but never above high
+            cols[c.name] = np.minimum(low if c.gap_min is None else np.maximum(low, c.gap_min), high)
 
     def _restore_dtypes(self, out: pd.DataFrame) -> pd.DataFrame:
         for name, dtype in self.dtypes.items():

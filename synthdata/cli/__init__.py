@@ -34,6 +34,9 @@ def _register() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if not sys.stdout.isatty():
+        # Piped or logged output (nightly jobs): rich would assume 80 columns and wrap the tables.
+        os.environ.setdefault("COLUMNS", "160")
     _register()
     from rich.console import Console
 

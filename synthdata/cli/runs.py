@@ -45,7 +45,8 @@ def list_cmd(
     with Registry(registry) as reg:
         runs = reg.list_runs(limit=limit, status=status)
     t = Table(title=f"runs ({len(runs)})")
-    for col in ("id", "name", "status", "created (UTC)", "duration", "exit"):
+    t.add_column("id", no_wrap=True)  # ids are copied into `runs show/compare`: never cut them
+    for col in ("name", "status", "created (UTC)", "duration", "exit"):
         t.add_column(col)
     for r in runs:
         t.add_row(

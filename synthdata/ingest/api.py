@@ -306,7 +306,7 @@ def _run(
     try:
         for raw in src.chunks():
             main.rows_in += len(raw)
-            chk = validate_chunk(raw, main_specs, schema.event_types, now)
+            chk = validate_chunk(raw, main_specs, schema.event_types, now, schema.constraints)
             main.reject(chk.rejects)
             rejects.write(src.label, chk.rejects)
             good = chk.good

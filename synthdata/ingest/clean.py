@@ -1,7 +1,8 @@
 """Row validation with stable reason codes, exact-duplicate merging and attribute-conflict rules.
 
 All checks are vectorised over a chunk. A row is rejected for the FIRST problem found, checking
-columns in schema order (ids first) and, per column: missing -> type -> range -> allowed values.
+columns in schema order (ids first) and, per column: missing -> type -> range -> allowed values;
+then the schema's row constraints (`low <= high`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthdata.ingest.sources import LINE
-from synthdata.schema import ColumnSpec, DType, Role
+from synthdata.schema import ColumnSpec, DType, InequalityConstraint, Role
 
 # Stable reason codes (documented in README "Ingest"); never rename, only add.
 MISSING_ID = "missing_id"  # user or item id empty
@@ -23,6 +24,7 @@ OUT_OF_RANGE = "out_of_range"  # outside [min, max]; negative counts; time befor
 NOT_ALLOWED = "not_allowed"  # not in the column's `allowed` list
 UNKNOWN_EVENT_TYPE = "unknown_event_type"  # event type not in schema.event_types
 ATTRIBUTE_CONFLICT = "attribute_conflict"  # contradicts the value kept for that user/item
+CONSTRAINT_VIOLATION = "constraint_violation"  # breaks a schema constraint (low > high)
 DUPLICATE = "duplicate"  # exact duplicate row: merged (counted in rows_merged), never in rejects
 REASONS = (
     MISSING_ID,
@@ -32,6 +34,7 @@ REASONS = (
     NOT_ALLOWED,
     UNKNOWN_EVENT_TYPE,
     ATTRIBUTE_CONFLICT,
+    CONSTRAINT_VIOLATION,
 )
 
 MIN_TIME = pd.Timestamp("1990-01-01", tz="UTC")
@@ -100,9 +103,16 @@ class Checked:
 
 
 def validate_chunk(
-    raw: pd.DataFrame, specs: list[ColumnSpec], event_types: list[str] | None, now: pd.Timestamp
+    raw: pd.DataFrame,
+    specs: list[ColumnSpec],
+    event_types: list[str] | None,
+    now: pd.Timestamp,
+    constraints: list[InequalityConstraint] | None = None,
 ) -> Checked:
-    """Type and check every spec'd column of `raw` (input names) and split good from bad rows."""
+    """Type and check every spec'd column of `raw` (input names) and split good from bad rows.
+
+    Constraints are checked last, on the typed values of rows that passed the column checks; a row
+    where either side is empty satisfies them (emptiness is the columns' `nullable` business)."""
     n = len(raw)
     reason = np.full(n, None, dtype=object)
     column = np.full(n, None, dtype=object)
@@ -139,6 +149,11 @@ def validate_chunk(
             ok = vals.isin(events).to_numpy() | vals.isna().to_numpy()
             flag(~ok, UNKNOWN_EVENT_TYPE, spec.name, src)
         typed[spec.name] = vals.reset_index(drop=True)
+    by_name = {spec.name: spec for spec in specs}
+    for k in constraints or []:
+        if k.low in typed and k.high in typed:
+            broken = (typed[k.low] > typed[k.high]).fillna(False).to_numpy(bool)
+            flag(broken, CONSTRAINT_VIOLATION, k.low, raw[by_name[k.low].input_name])
     bad_rows = reason != None  # noqa: E711
     good = pd.DataFrame(typed)
     good[LINE] = raw[LINE].to_numpy()

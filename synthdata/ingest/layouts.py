@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthdata.ingest.sources import is_sql_url
-from synthdata.schema import ColumnSpec, DType, PositiveRule, Role, Schema
+from synthdata.schema import ColumnSpec, DType, InequalityConstraint, PositiveRule, Role, Schema
 
 LAYOUTS = ("auto", "movielens-100k", "events", "interactions")
 
@@ -151,7 +151,8 @@ def events_output_schema(
     inp: Schema, counts: list[str], user_attrs: list[ColumnSpec], item_attrs: list[ColumnSpec]
 ) -> Schema:
     """Schema of the aggregated table. Positive: any interaction; confidence: purchases when present
-    (else the last, usually rarest, event type's count)."""
+    (else the last, usually rarest, event type's count). `first_ts` is a modelled signal tied to
+    `last_ts` by the constraint first_ts <= last_ts, so synthetic rows keep a valid time window."""
     u, i = inp.column(inp.user_col), inp.column(inp.item_col)
     cols = [
         ColumnSpec(name="user_id", role=Role.USER_ID, dtype=u.dtype),
@@ -160,18 +161,20 @@ def events_output_schema(
     ]
     if inp.time_col is not None:
         cols += [
-            ColumnSpec(name="first_ts", role=Role.IGNORE, dtype=DType.DATETIME),
+            ColumnSpec(name="first_ts", role=Role.SIGNAL, dtype=DType.DATETIME),
             ColumnSpec(name="last_ts", role=Role.TIMESTAMP, dtype=DType.DATETIME),
         ]
     if value_column(inp) is not None:
         cols.append(ColumnSpec(name="value_sum", role=Role.SIGNAL, dtype=DType.FLOAT, min=0))
     cols += [a.model_copy(update={"source": None}) for a in [*user_attrs, *item_attrs]]
     conf = "purchases" if "purchases" in counts else (counts[-1] if counts else None)
+    window = [InequalityConstraint(type="inequality", low="first_ts", high="last_ts")]
     return Schema(
         layout="events",
         columns=cols,
         event_types=None,
         positive=PositiveRule(column=None, min=None, confidence=conf),
+        constraints=window if inp.time_col is not None else [],
     )
 
 
