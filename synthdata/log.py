@@ -28,10 +28,25 @@ def setup_logging(level: str | int = "INFO", file: str | Path | None = None) -> 
     if file is not None:
         Path(file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(file, encoding="utf-8"))
+    quiet_lightning()
     for h in handlers:
         h.setFormatter(logging.Formatter(_FMT, datefmt="%Y-%m-%dT%H:%M:%S%z"))
         h._synthdata = True  # type: ignore[attr-defined]
         root.addHandler(h)
+
+
+class _DropAdverts(logging.Filter):
+    """Lightning prints a cloud-logging advert on every fit; it is noise in a nightly job's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip")
+
+
+def quiet_lightning() -> None:
+    for name in ("pytorch_lightning.utilities.rank_zero", "lightning.pytorch.utilities.rank_zero"):
+        lg = logging.getLogger(name)
+        if not any(isinstance(f, _DropAdverts) for f in lg.filters):
+            lg.addFilter(_DropAdverts())
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     if not sys.stdout.isatty():
         # Piped or logged output (nightly jobs): rich would assume 80 columns and wrap the tables.
         os.environ.setdefault("COLUMNS", "160")
+    from synthdata.log import setup_logging
+
+    setup_logging(os.environ.get("SYNTHDATA_LOG_LEVEL", "INFO"))
     _register()
     from rich.console import Console
 
