@@ -239,13 +239,13 @@ def test_report_reads_metrics_json_with_empty_segment(tmp_path: Path, data: tupl
     """An empty segment gives NaN, stored as null in metrics.json; the report and table still render."""
     from rich.console import Console
 
-    from synthdata.cli.evaluate import _json_safe
+    from synthdata.evaluate.report import json_safe
     from synthdata.evaluate.report import summary_table
 
     train, test, synthetic = data
     out = evaluate(train, test, synthetic, SCHEMA, EvalConfig(**{**FAST, "cold_threshold": 0}))
     cold_n = out["recsys"]["real"]["cold"]["n_users"]
-    reloaded = json.loads(json.dumps(_json_safe(out)))
+    reloaded = json.loads(json.dumps(json_safe(out)))
     assert cold_n == 0  # every user of this world has a training positive
     assert reloaded["recsys"]["real"]["cold"]["precision"]["mean"] is None
     write_html(reloaded, tmp_path / "r.html")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +14,6 @@ from synthdata.errors import ConfigError, InputError
 from synthdata.log import get_logger
 
 log = get_logger("cli.evaluate")
-
-
-def _json_safe(x: Any) -> Any:
-    """NaN/inf become null: metrics.json must be strict JSON for other tools."""
-    if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if hasattr(x, "item") and not isinstance(x, str):  # numpy scalars
-        return _json_safe(x.item())
-    return x
 
 
 def _load_config(path: Path | None, overrides: dict[str, Any]):
@@ -80,7 +65,7 @@ def evaluate_cmd(
     from rich.console import Console
 
     from synthdata.evaluate import evaluate
-    from synthdata.evaluate.report import summary_table, write_html
+    from synthdata.evaluate.report import summary_table, write_html, write_metrics_json
 
     cfg = _load_config(
         config,
@@ -96,8 +81,7 @@ def evaluate_cmd(
             if df is not None and col not in df.columns:
                 raise InputError("table lacks a column the schema requires", path=str(path), column=col)
     metrics = evaluate(tr, te, syn, sch, cfg, val_synthetic=vsyn)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(_json_safe(metrics), indent=1), encoding="utf-8")
+    write_metrics_json(metrics, out)
     console = Console() if Console().is_terminal else Console(width=160)  # logs/pipes: keep rows whole
     console.print(summary_table(metrics))
     if "fidelity" in metrics:

@@ -23,6 +23,27 @@ _NS_PER_YEAR = 365.2425 * 86_400 * 1e9
 COLOURS = {"real": "#4c72b0", "augmented": "#dd8452", "popularity": "#8c8c8c", "synthetic": "#dd8452"}
 
 
+def json_safe(x: Any) -> Any:
+    """NaN/inf -> null and numpy scalars -> Python: metrics.json must be strict JSON for other tools."""
+    if isinstance(x, dict):
+        return {str(k): json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_safe(v) for v in x]
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    if hasattr(x, "item") and not isinstance(x, str):  # numpy scalars
+        return json_safe(x.item())
+    return x
+
+
+def write_metrics_json(metrics: dict[str, Any], path: str | Path) -> Path:
+    """The one writer of metrics.json (CLI and pipeline alike): strict JSON, stable key order."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(json_safe(metrics), indent=1, sort_keys=True), encoding="utf-8")
+    return p
+
+
 def _plt():
     import matplotlib
 

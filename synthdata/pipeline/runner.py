@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import secrets
 import shutil
@@ -145,21 +144,8 @@ def _sha(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def json_safe(x: Any) -> Any:
-    """NaN/inf -> null and numpy scalars -> Python: metrics.json must be strict JSON."""
-    if isinstance(x, Mapping):
-        return {str(k): json_safe(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [json_safe(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if hasattr(x, "item") and not isinstance(x, str):
-        return json_safe(x.item())
-    return x
-
-
 def nan_for_null(x: Any) -> Any:
-    """Inverse of `json_safe` for numbers: null leaves read back from metrics.json become NaN."""
+    """Inverse of `json_safe` (evaluate.report) for numbers: nulls read back from metrics.json -> NaN."""
     if isinstance(x, dict):
         return {k: nan_for_null(v) for k, v in x.items()}
     if isinstance(x, list):
@@ -537,16 +523,14 @@ class Pipeline:
 
     def _evaluate(self) -> tuple[list[str], str | None]:
         from synthdata.evaluate import evaluate
-        from synthdata.evaluate.report import write_html
+        from synthdata.evaluate.report import write_html, write_metrics_json
 
         schema = self._schema()
         train = pd.read_parquet(self.path("train"))
         test = pd.read_parquet(self.path("test"))
         synth = pd.read_parquet(self.path("synth"))
         metrics = evaluate(train, test, synth, schema, self.cfg.evaluate)
-        self.path("metrics").write_text(
-            json.dumps(json_safe(metrics), indent=1, sort_keys=True), encoding="utf-8"
-        )
+        write_metrics_json(metrics, self.path("metrics"))
         write_html(metrics, self.path("report"), train=train, synthetic=synth, schema=schema)
         return ["metrics", "report"], None
 
