@@ -239,8 +239,7 @@ def test_report_reads_metrics_json_with_empty_segment(tmp_path: Path, data: tupl
     """An empty segment gives NaN, stored as null in metrics.json; the report and table still render."""
     from rich.console import Console
 
-    from synthdata.evaluate.report import json_safe
-    from synthdata.evaluate.report import summary_table
+    from synthdata.evaluate.report import json_safe, summary_table
 
     train, test, synthetic = data
     out = evaluate(train, test, synthetic, SCHEMA, EvalConfig(**{**FAST, "cold_threshold": 0}))
