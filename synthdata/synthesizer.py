@@ -70,6 +70,16 @@ def _gan_strategy(strategy: Any) -> Any:
     return strategy
 
 
+def _selection_from_last(last: Path, epochs: int, steps: int) -> tuple[str, Any, int, int]:
+    """Best checkpoint path/score and progress as recorded in `last.ckpt` (ModelCheckpoint state)."""
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    best, score = "", None
+    for cb_state in state.get("callbacks", {}).values():
+        if isinstance(cb_state, dict) and cb_state.get("best_model_path"):
+            best, score = cb_state["best_model_path"], cb_state.get("best_model_score")
+    return best, score, max(epochs, int(state.get("epoch", -1)) + 1), max(steps, int(state["global_step"]))
+
+
 class LogProgress(pl.Callback):
     """One structured log line per epoch, for runs without a terminal (nightly jobs, CI logs)."""
 
@@ -252,7 +262,12 @@ class Synthesizer:
                 warnings.filterwarnings("ignore", message=".*LeafSpec.*")
                 trainer.fit(module, datamodule=dm, ckpt_path=str(resume_path) if resume_path else None)
             t_train = time.perf_counter() - t1
-            best = ckpt_cb.best_model_path
+            best, score = ckpt_cb.best_model_path, ckpt_cb.best_model_score
+            epochs, steps = int(trainer.current_epoch), int(trainer.global_step)
+            if (not best or steps == 0) and (ckdir / "last.ckpt").exists():
+                # Spawned DDP workers keep the loop (and maybe callback) state: read their last.ckpt.
+                lbest, lscore, epochs, steps = _selection_from_last(ckdir / "last.ckpt", epochs, steps)
+                best, score = (best or lbest), (score if score is not None else lscore)
             if best and Path(best).exists():  # model selection on the validation fidelity score
                 sd = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
                 module.load_state_dict(sd)
@@ -261,10 +276,9 @@ class Synthesizer:
             module.cond.detach_rows()
             self.module = module
             self._arrow_schema = _arrow_schema_bytes(df[tr.output_columns].head(2000))
-            score = ckpt_cb.best_model_score
             self.meta = {
-                "epochs_trained": int(trainer.current_epoch),
-                "global_step": int(trainer.global_step),
+                "epochs_trained": epochs,
+                "global_step": steps,
                 "best_val_fidelity": float(score) if score is not None else None,
                 "train_rows": len(df),
                 "transform_fit_seconds": round(t_fit, 3),

@@ -32,7 +32,10 @@ def test_fit_with_two_ddp_processes_then_sample(tmp_path: Path) -> None:
         strategy="ddp_spawn",
         progress_bar=False,
     ).fit(df, checkpoint_dir=tmp_path / "ck")
-    assert (tmp_path / "ck" / "last.ckpt").is_file()
+    assert (tmp_path / "ck" / "last.ckpt").is_file() and (tmp_path / "ck" / "best.ckpt").is_file()
+    # the workers' loop and model-selection state reach the parent process
+    assert syn.meta["epochs_trained"] == 1 and syn.meta["global_step"] > 0
+    assert syn.meta["best_val_fidelity"] is not None and 0 < syn.meta["best_val_fidelity"] <= 1
     out = syn.sample(50)
     assert len(out) == 50 and list(out.columns) == list(df.columns)
     assert set(out["user_id"]) <= set(df["user_id"]) and set(out["item_id"]) <= set(df["item_id"])
