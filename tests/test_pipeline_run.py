@@ -214,3 +214,22 @@ def test_demo_command_runs_a_pipeline_and_prints_the_table(ws, capsys, monkeypat
     assert code == 0, err[-2000:]
     assert "Recommender quality" in out and "augmented" in out and "demo sample:" in out
     assert "PASS no-copies" in out
+
+
+def test_shipped_demo_pipeline_end_to_end(tmp_path: Path, capsys, monkeypatch) -> None:
+    """`make demo` as users run it: the shipped pipelines/demo.yaml on the bundled sample."""
+    monkeypatch.chdir(tmp_path)  # the demo writes ./runs and ./synthdata.db relative to the cwd
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, err = run_cli(["demo"], capsys)
+    assert code == 0, err[-3000:]
+    assert "PASS cold-recall-not-worse" in out and "PASS few-exact-copies" in out
+    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    rep = json.loads((run_dir / "ingest_report.json").read_text())
+    assert rep["rows_in"] == rep["rows_kept"] + rep["rows_rejected"] + rep["rows_merged"]
+    assert rep["rejected_by_reason"] and rep["rows_merged"] > 0  # the planted dirty rows are caught
+    synth = pd.read_parquet(run_dir / "synth.parquet")
+    assert (synth["first_ts"] <= synth["last_ts"]).all()
+    exported = read_table(f"sqlite:///{tmp_path / 'runs' / 'demo_export.db'}", "synthetic_interactions")
+    assert len(exported) == len(synth)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["recsys"]["real"]["all"]["n_users"] > 1000
