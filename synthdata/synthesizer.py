@@ -33,12 +33,13 @@ from pytorch_lightning.loggers import CSVLogger
 
 from synthdata.errors import ConfigError, InputError
 from synthdata.gan_module import TRANSFORMER_KEY, GanDataModule, GanModule
-from synthdata.log import get_logger, kv
+from synthdata.log import get_logger, kv, quiet_lightning
 from synthdata.sample import iter_batches, write_parquet
 from synthdata.schema import Role, Schema
 from synthdata.transform import DataTransformer
 
 log = get_logger(__name__)
+quiet_lightning()  # notebooks and scripts too, not only the CLI
 
 FORMAT = "synthdata-gan"
 FORMAT_VERSION = 1
