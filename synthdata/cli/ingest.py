@@ -9,8 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from synthdata.cli.app import app
+from synthdata.db import mask_url
 from synthdata.errors import ConfigError
-from synthdata.ingest import IngestResult, ingest
+from synthdata.ingest import IngestResult, ingest, rejects_to_table
 
 
 def print_report(res: IngestResult, console: Console | None = None) -> None:
@@ -65,6 +66,10 @@ def ingest_cmd(
     user_attributes: Path | None = typer.Option(None, help="User attribute table (CSV/Parquet)."),
     item_attributes: Path | None = typer.Option(None, help="Item attribute table (CSV/Parquet)."),
     chunk_size: int = typer.Option(200_000, help="Rows per chunk (bounds memory)."),
+    rejects_to: str | None = typer.Option(
+        None, "--rejects-to", help="Also append the rejects to a table at this SQLAlchemy URL."
+    ),
+    rejects_table: str = typer.Option("ingest_rejects", help="Table name for --rejects-to."),
 ) -> None:
     """Validate, de-duplicate and (for event logs) aggregate SOURCE into a clean interaction table."""
     if table is not None and query is not None:
@@ -84,3 +89,8 @@ def ingest_cmd(
         chunk_size=chunk_size,
     )
     print_report(res)
+    if rejects_to is not None:
+        n = rejects_to_table(res, rejects_to, rejects_table)
+        Console().print(
+            f"{'rejects table':>16}: {n:,} rows appended to {rejects_table} at {mask_url(rejects_to)}"
+        )

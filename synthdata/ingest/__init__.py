@@ -7,9 +7,9 @@ with its schema, a rejects file and a JSON report.
     res.report.to_dict()["rows_rejected"]
 """
 
-from synthdata.ingest.api import IngestResult, ingest, sidecar
+from synthdata.ingest.api import IngestResult, ingest, rejects_to_table, sidecar
 from synthdata.ingest.clean import REASONS
 from synthdata.ingest.layouts import LAYOUTS
 from synthdata.ingest.report import IngestReport
 
-__all__ = ["LAYOUTS", "REASONS", "IngestReport", "IngestResult", "ingest", "sidecar"]
+__all__ = ["LAYOUTS", "REASONS", "IngestReport", "IngestResult", "ingest", "rejects_to_table", "sidecar"]

@@ -513,3 +513,23 @@ def _join(df: pd.DataFrame, tables: dict[str, pd.DataFrame], ucol: str, icol: st
             )
             df[a] = vals.where(pd.Series(found), None) if not found.all() else vals
     return df
+
+
+def rejects_to_table(
+    result: IngestResult, url: str, table: str = "ingest_rejects", *, if_exists: str = "append"
+) -> int:
+    """Load the rejects file into a database table (all or nothing, via the export module).
+
+    Each row gets `ingested_at` and `clean_table` so a nightly job can append and still tell runs
+    apart; the file stays the complete record. Returns the number of rows written.
+    """
+    from synthdata.export import export_table
+
+    p = Path(result.rejects_path)
+    df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, dtype=str, keep_default_na=False)
+    for c in df.columns:  # one portable column type for values and raw rows of any source
+        if df[c].dtype == object:
+            df[c] = df[c].astype("string")
+    df.insert(0, "ingested_at", pd.Timestamp.now(tz="UTC"))
+    df.insert(1, "clean_table", str(result.out))
+    return export_table(df, url, table, if_exists=if_exists).rows  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from synthdata.db import mask_url
 from synthdata.errors import InputError
 
 LINE = "_line"
@@ -28,16 +29,6 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 
 def is_sql_url(source: str | Path) -> bool:
     return isinstance(source, str) and bool(_SQL_URL.match(source)) and not source.startswith("file://")
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by `***`, safe to print or store."""
-    try:
-        import sqlalchemy as sa
-
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 @dataclass
