@@ -22,7 +22,9 @@ SECRET = "Sup3rS3cretPW"
 
 
 def test_nightly_yaml_on_postgres(pg_url: str, tmp_path: Path, monkeypatch, capsys) -> None:
-    source = interactions(seed=3)
+    clean_rows = interactions(seed=3)
+    dirty = clean_rows.head(2).assign(rating=[9, 0])  # out of the schema's 1-5 range: rejected
+    source = pd.concat([clean_rows, dirty], ignore_index=True)
     export_table(source, pg_url, "interactions")  # the warehouse table, in this test's fresh schema
     # trust auth ignores the password, so a real-looking secret can travel through every URL
     with_pw = pg_url.replace("://postgres@", f"://postgres:{SECRET}@", 1)
@@ -65,7 +67,9 @@ def test_nightly_yaml_on_postgres(pg_url: str, tmp_path: Path, monkeypatch, caps
     assert len(exported) == len(synth) > 0
     assert set(exported.columns) == set(synth.columns)
     clean = pd.read_parquet(Path(info.run_dir or "") / "clean.parquet")
-    assert len(clean) == len(source)  # every warehouse row made it through ingestion
+    assert len(clean) == len(clean_rows)  # every valid warehouse row made it through ingestion
+    rej = read_table(pg_url, "ingest_rejects")  # and the two bad ones are in the rejects table
+    assert sorted(rej["reason"]) == ["out_of_range", "out_of_range"] and set(rej["column"]) == {"rating"}
     eng = sa.create_engine(pg_url)
     try:
         tables = set(sa.inspect(eng).get_table_names())

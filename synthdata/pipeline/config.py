@@ -45,6 +45,10 @@ class SourceConfig(_Strict):
     item_attributes: str | None = None
     encoding: str | None = None
     chunk_size: int = Field(200_000, ge=1)
+    rejects_to: str | None = Field(
+        None, description="Also append rejected rows to a table at this SQLAlchemy URL (${ENV_VAR})."
+    )
+    rejects_table: str = "ingest_rejects"
 
     @model_validator(mode="after")
     def _one_source(self) -> SourceConfig:
@@ -52,9 +56,11 @@ class SourceConfig(_Strict):
             raise ValueError("give exactly one of `path` or `url`")
         if self.url is not None and (self.table is None) == (self.query is None):
             raise ValueError("a database source needs exactly one of `table` or `query`")
-        if self.table is not None:
+        for name, what in ((self.table, "source table"), (self.rejects_table, "rejects_table")):
+            if name is None:
+                continue
             try:
-                validate_identifier(self.table, what="source table", allow_schema=True)
+                validate_identifier(name, what=what, allow_schema=True)
             except InputError as e:
                 raise ValueError(str(e)) from None
         return self

@@ -415,7 +415,7 @@ class Pipeline:
 
     # -- stages ------------------------------------------------------------------------------------
     def _ingest(self) -> tuple[list[str], str | None]:
-        from synthdata.ingest import ingest
+        from synthdata.ingest import ingest, rejects_to_table
 
         s = self.cfg.source
         res = ingest(
@@ -435,9 +435,11 @@ class Pipeline:
         rep = res.report.to_dict()
         if res.schema_path != self.path("schema"):
             shutil.copyfile(res.schema_path, self.path("schema"))
-        return ["clean", "schema", "rejects", "ingest_report"], (
-            f"rows_out={rep.get('rows_out')} rows_rejected={rep.get('rows_rejected')}"
-        )
+        note = f"rows_out={rep.get('rows_out')} rows_rejected={rep.get('rows_rejected')}"
+        if s.rejects_to is not None:
+            n = rejects_to_table(res, s.rejects_to, s.rejects_table)
+            note += f" rejects_appended={n} rejects_table={s.rejects_table}"
+        return ["clean", "schema", "rejects", "ingest_report"], note
 
     def _schema(self) -> Schema:
         return Schema.from_yaml(self.path("schema"))
