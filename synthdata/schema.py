@@ -235,6 +235,15 @@ class Schema(BaseModel):
             raise ConfigError(f"invalid schema {origin}: {format_validation_error(e)}") from None
 
 
+def schema_path_for(table: str | Path) -> Path:
+    """Where a table's schema lives by convention: `<stem>.schema.yaml` beside it.
+
+    Every stage writes its output's schema there and the next stage reads it, so chained commands
+    need no `--schema`."""
+    t = Path(table)
+    return t.with_name(f"{t.stem}.schema.yaml")
+
+
 def format_validation_error(e: ValidationError) -> str:
     """One line per problem, each naming the key path, e.g. `columns.2.role: Input should be ...`."""
     parts = []

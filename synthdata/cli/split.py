@@ -11,15 +11,10 @@ import typer
 from synthdata.cli.app import app
 from synthdata.errors import InputError
 from synthdata.log import get_logger, kv
-from synthdata.schema import Schema
+from synthdata.schema import Schema, schema_path_for
 from synthdata.split import PROTOCOLS, split
 
 log = get_logger("cli.split")
-
-
-def schema_path_for(table: Path) -> Path:
-    """Where a table's schema lives by convention: `<stem>.schema.yaml` beside it."""
-    return table.with_name(f"{table.stem}.schema.yaml")
 
 
 def load_schema(table: Path, schema: Path | None) -> Schema:

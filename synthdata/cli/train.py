@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 
 from synthdata.cli.app import app
-from synthdata.cli.split import read_table, schema_path_for
+from synthdata.cli.split import read_table
 from synthdata.errors import ConfigError, InputError
 from synthdata.log import get_logger, is_interactive, kv
-from synthdata.schema import Schema
+from synthdata.schema import Schema, schema_path_for
 
 log = get_logger("cli.train")
 

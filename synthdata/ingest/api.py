@@ -47,7 +47,7 @@ from synthdata.ingest.layouts import (
 from synthdata.ingest.report import IngestReport, RejectsWriter, Tally, time_span
 from synthdata.ingest.sources import LINE, Source, is_sql_url, mask_url, open_source
 from synthdata.log import get_logger, kv
-from synthdata.schema import ColumnSpec, DType, Role, Schema
+from synthdata.schema import ColumnSpec, DType, Role, Schema, schema_path_for
 
 log = get_logger("ingest")
 DEFAULT_CHUNK = 200_000
@@ -462,7 +462,7 @@ def _run(
         spill.unlink(missing_ok=True)
 
     main.check()
-    schema_path = sidecar(out, ".schema.yaml")
+    schema_path = schema_path_for(out)
     out_schema.to_yaml(schema_path)
     rep = IngestReport(
         source=src.label,

@@ -42,7 +42,7 @@ from synthdata.log import get_logger, is_interactive, kv, setup_logging
 from synthdata.pipeline.config import PipelineConfig
 from synthdata.pipeline.gates import GateResult, evaluate_gates
 from synthdata.registry import Registry, file_sha256
-from synthdata.schema import Schema
+from synthdata.schema import Schema, schema_path_for
 
 log = get_logger("pipeline")
 
@@ -454,7 +454,7 @@ class Pipeline:
         train.to_parquet(self.path("train"), index=False)
         test.to_parquet(self.path("test"), index=False)
         for name in ("train", "test"):  # so `synthdata evaluate --train runs/<id>/train.parquet` just works
-            self._schema().to_yaml(self.path(name).with_name(f"{self.path(name).stem}.schema.yaml"))
+            self._schema().to_yaml(schema_path_for(self.path(name)))
         return ["train", "test"], f"train_rows={len(train)} test_rows={len(test)}"
 
     def _train(self, h: str) -> tuple[list[str], str | None]:
