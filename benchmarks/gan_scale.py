@@ -104,10 +104,10 @@ def main() -> None:
     syn.fit(df)
     fit_s = time.perf_counter() - t0
     m = syn.meta
-    module = syn.module
+    module = syn.net
     g = sum(p.numel() for p in module.generator.parameters())
     d = sum(p.numel() for p in module.discriminator.parameters())
-    buf = sum(b.numel() * b.element_size() for b in module.buffers())
+    buf = sum(b.numel() * b.element_size() for b in syn.cond.buffers())
     tr = syn.transformer
     dim = tr.id_dim
     onehot = args.users + args.items
@@ -116,7 +116,7 @@ def main() -> None:
         f"{m['epochs_trained']} epochs in {m['train_seconds']:.1f} s "
         f"({len(df) * m['epochs_trained'] / m['train_seconds']:,.0f} rows/s); RSS {rss_mb():.0f} MB"
     )
-    print(f"encoded row width {tr.output_dim}, conditional vector {module.cond.cond_dim}, id dim {dim}")
+    print(f"encoded row width {tr.output_dim}, conditional vector {syn.cond.cond_dim}, id dim {dim}")
     print(
         f"parameters: generator {g:,}, critic {d:,}; id tables + decoders (buffers) {buf / 2**20:.1f} MB "
         f"= O(n_ids·d) with n_ids={args.users + args.items:,}, d={dim}"

@@ -10,14 +10,16 @@ from pathlib import Path
 
 from _gan_world import SCHEMA, make_table
 
-from synthdata.model.synthesizer import Synthesizer, _gan_strategy
+from synthdata.model.synthesizer import Synthesizer
+from synthdata.model.training import ddp_strategy
 
 
 def test_ddp_strategy_names_map_to_find_unused_variants() -> None:
-    assert _gan_strategy("ddp") == "ddp_find_unused_parameters_true"
-    assert _gan_strategy("ddp_spawn") == "ddp_spawn_find_unused_parameters_true"
-    assert _gan_strategy("auto") == "auto"
-    assert _gan_strategy("ddp_find_unused_parameters_false") == "ddp_find_unused_parameters_false"
+    assert ddp_strategy("ddp", True) == "ddp_find_unused_parameters_true"
+    assert ddp_strategy("ddp_spawn", True) == "ddp_spawn_find_unused_parameters_true"
+    assert ddp_strategy("auto", True) == "auto"
+    assert ddp_strategy("ddp_find_unused_parameters_false", True) == "ddp_find_unused_parameters_false"
+    assert ddp_strategy("ddp", False) == "ddp"  # the VAE's one optimiser uses every parameter
 
 
 def test_fit_with_two_ddp_processes_then_sample(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthdata.model.condition import ConditionSampler
-from synthdata.model.gan import GanModule
+from synthdata.model.gan import Gan, GanHyper
 from synthdata.model.nets import activate
 from synthdata.model.transform import DataTransformer
 
@@ -123,10 +123,11 @@ def test_high_cardinality_memory_is_linear_in_ids() -> None:
     for n_items in (2_000, 20_000):
         df, schema = high_card_table(n_users=5_000, n_items=n_items, n_rows=40_000)
         tr = DataTransformer(schema, id_dim=16, seed=0).fit(df)
-        module = GanModule(tr, batch_size=500)
-        params = sum(p.numel() for p in module.parameters())
-        buffers = sum(b.numel() for b in module.buffers())
-        sizes[n_items] = (tr.output_dim, module.cond.cond_dim, params, buffers)
+        cond = ConditionSampler(tr)
+        net = Gan(tr.output_dim, cond.cond_dim, tr.output_info, GanHyper())
+        params = sum(p.numel() for p in net.parameters())
+        buffers = sum(b.numel() for b in [*net.buffers(), *cond.buffers()])
+        sizes[n_items] = (tr.output_dim, cond.cond_dim, params, buffers)
     (w1, c1, p1, b1), (w2, c2, p2, b2) = sizes[2_000], sizes[20_000]
     assert (w1, c1, p1) == (w2, c2, p2)
     d = 16

@@ -1,5 +1,6 @@
-"""The model stage: transformer, generative backends, sampling and the model file."""
+"""The model stage: transformer, pluggable generative backends (`BACKENDS`), sampling, model files."""
 
+from synthdata.model.registry import BACKENDS
 from synthdata.model.synthesizer import Synthesizer
 
-__all__ = ["Synthesizer"]
+__all__ = ["BACKENDS", "Synthesizer"]

@@ -14,13 +14,17 @@ the caller's exact values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
+from synthdata.errors import ConfigError, InputError
 from synthdata.model.embeddings import IdDecoder
 from synthdata.model.transform import DataTransformer
+from synthdata.schema import Role
 
 
 @dataclass(frozen=True)
@@ -156,3 +160,97 @@ class ConditionSampler(nn.Module):
                 err = nn.functional.cross_entropy(out, v, reduction="none")
             total = total + (err * mask).sum()
         return total / raw.shape[0]
+
+
+# --- user conditions --------------------------------------------------------------------------------
+def match_codes(values: np.ndarray, categories: np.ndarray, column: str) -> np.ndarray:
+    """Codes of requested values; values match exactly or by text (CLI gives `rating=5` as '5')."""
+    codes = pd.Categorical(
+        pd.Series(values, dtype=object), categories=pd.Index(categories, dtype=object)
+    ).codes
+    codes = codes.astype(np.int64)
+    if (codes < 0).any():
+        by_text = {str(c): i for i, c in enumerate(categories)}
+        miss = codes < 0
+        codes[miss] = [by_text.get(str(v), -1) for v in values[miss]]  # only unmatched condition values
+        if (codes < 0).any():
+            bad = values[codes < 0][0]
+            raise InputError(f"condition value {bad!r} does not occur in the training data", column=column)
+    return codes
+
+
+def _per_row(col: str, vals: Any, n: int) -> np.ndarray:
+    arr = np.asarray(
+        vals if isinstance(vals, list | tuple | np.ndarray | pd.Series) else [vals], dtype=object
+    )
+    if len(arr) == 1:
+        arr = np.repeat(arr, n)
+    if len(arr) != n:
+        raise ConfigError(f"condition {col!r} has {len(arr)} values for {n} rows (give 1 or {n})")
+    return arr
+
+
+def resolve_conditions(
+    tr: DataTransformer, conditions: dict[str, Any] | None, n: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Turn user conditions into exact per-row codes of conditionable columns (no rejection).
+
+    Attribute conditions become ids having those attributes (drawn by the ids' frequency), so a row
+    never contradicts its user or item; an id given together with an attribute must have it.
+    """
+    if not conditions:
+        return {}
+    fixed: dict[str, np.ndarray] = {}
+    attr_conds: dict[str, dict[str, np.ndarray]] = {}
+    for col, vals in conditions.items():
+        if col not in tr.output_columns:
+            raise ConfigError(f"cannot condition on {col!r}: not a column of the model")
+        arr = _per_row(col, vals, n)
+        role = tr.schema.column(col).role
+        if col in tr.catalogues:
+            fixed[col] = match_codes(arr, tr.catalogues[col].values, col)
+        elif role in (Role.USER_ATTRIBUTE, Role.ITEM_ATTRIBUTE):
+            attr_conds.setdefault(tr.attribute_owner[col], {})[col] = arr
+        else:
+            info = tr.column_info(col) if col in [c.name for c in tr.columns] else None
+            if info is None or info.kind != "discrete":
+                raise ConfigError(
+                    f"cannot condition on {col!r}: only ids, their attributes and discrete columns"
+                )
+            fixed[col] = match_codes(arr, info.categories, col)
+    for owner, attrs in attr_conds.items():
+        fixed[owner] = _ids_with(tr, owner, attrs, fixed.get(owner), n, rng)
+    return fixed
+
+
+def _ids_with(
+    tr: DataTransformer,
+    owner: str,
+    attrs: dict[str, np.ndarray],
+    given: np.ndarray | None,
+    n: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    cat = tr.catalogues[owner]
+    table = cat.attributes[list(attrs)].astype(str)
+    frame = pd.DataFrame({a: pd.Series(v, dtype=object).astype(str) for a, v in attrs.items()})
+    codes = given if given is not None else np.empty(n, dtype=np.int64)
+    for key, rows in frame.groupby(list(attrs), sort=True).indices.items():
+        key_t = key if isinstance(key, tuple) else (key,)
+        mask = np.ones(cat.n, dtype=bool)
+        for a, v in zip(attrs, key_t, strict=True):
+            mask &= table[a].to_numpy() == v
+        desc = ", ".join(f"{a}={v}" for a, v in zip(attrs, key_t, strict=True))
+        if given is not None:
+            bad = ~mask[codes[rows]]
+            if bad.any():
+                raise InputError(
+                    f"{owner} {cat.values[codes[rows][bad][0]]!r} does not have {desc}", column=owner
+                )
+            continue
+        cand = np.flatnonzero(mask)
+        if len(cand) == 0:
+            raise InputError(f"no {owner} in the training data has {desc}", column=next(iter(attrs)))
+        p = cat.counts[cand] / cat.counts[cand].sum()
+        codes[rows] = rng.choice(cand, size=len(rows), p=p)
+    return codes

@@ -1,189 +1,129 @@
-"""Lightning wiring: the conditional WGAN-GP (manual optimisation, two optimisers) and its data module.
+"""Conditional WGAN-GP with PacGAN (the CTGAN recipe) as a synthdata backend.
 
-Device- and strategy-agnostic by construction: tensors are created on `self.device`, metrics are
-logged with `sync_dist=True`, and the data module hands out step indices through an ordinary
-DataLoader (Lightning inserts a DistributedSampler under DDP, so each rank runs its share of steps).
-Model selection uses `val_fidelity` (a column-shape score of a fresh sample against held-out rows),
-never the adversarial losses.
+Only what is GAN-specific lives here: the PacGAN critic and its gradient penalty, the two-optimiser
+step (critic on a detached fake, then generator against the critic plus the condition loss) and the
+hyperparameters. Data, conditions, validation, checkpoints and sampling are shared (backend.py).
 """
 
 from __future__ import annotations
 
 import math
-import pickle
-from typing import Any
+from typing import ClassVar
 
-import numpy as np
-import pandas as pd
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from pydantic import Field
+from torch import nn
 
-from synthdata.model.condition import ConditionSampler
-from synthdata.model.nets import Discriminator, Generator, activate
-from synthdata.model.sample import generate_batch
-from synthdata.model.transform import DataTransformer
-from synthdata.shapes import shape_score
-
-TRANSFORMER_KEY = "synthdata_transformer"
+from synthdata.model.backend import Backend, Hyper, TrainStep
+from synthdata.model.nets import ResidualMLP, activate, mlp
+from synthdata.model.transform import SpanInfo
 
 
-class GanDataModule(pl.LightningDataModule):
-    """Encoded training matrix + per-column codes (for training-by-sampling) + validation rows.
+class GanHyper(Hyper):
+    gen_hidden: tuple[int, ...] = (128, 128)
+    dis_hidden: tuple[int, ...] = (128, 128)
+    pac: int = Field(10, ge=1, description="Rows per critic input (PacGAN).")
+    lr_g: float = Field(2e-4, gt=0)
+    lr_d: float = Field(2e-4, gt=0)
+    weight_decay: float = Field(1e-6, ge=0)
+    gp_lambda: float = Field(10.0, ge=0)
+    gp_fraction: float = Field(0.5, gt=0, le=1, description="Share of packs the gradient penalty uses.")
+    d_steps: int = Field(1, ge=1)
+    cond_weight: float = Field(1.0, ge=0)
+    tau: float = Field(0.2, gt=0, description="Gumbel-softmax temperature while training.")
 
-    The DataLoader yields step numbers only: real rows are chosen on the model's device by the
-    conditional sampler, so no per-row work happens in Python or in worker processes.
-    """
 
-    def __init__(
-        self,
-        encoded: np.ndarray,
-        codes: dict[str, np.ndarray],
-        val_frame: pd.DataFrame,
-        batch_size: int,
-    ) -> None:
+class Discriminator(nn.Module):
+    """Critic over packs of `pac` rows (PacGAN) so mode collapse is visible to it."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, ...], pac: int) -> None:
         super().__init__()
-        self.encoded = torch.from_numpy(np.ascontiguousarray(encoded, dtype=np.float32))
-        self.codes = codes
-        self.val_frame = val_frame
-        self.batch_size = batch_size
-        self.steps_per_epoch = max(1, math.ceil(len(encoded) / batch_size))
+        self.pac = pac
+        self.seq = mlp(in_dim * pac, hidden, 1, leaky=0.2, dropout=0.5)
 
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(TensorDataset(torch.arange(self.steps_per_epoch)), batch_size=1, shuffle=False)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.seq(x.reshape(-1, x.shape[1] * self.pac))
 
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(TensorDataset(torch.zeros(1)), batch_size=1)
+    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, lambda_: float = 10.0) -> torch.Tensor:
+        """WGAN-GP on interpolates, one mixing weight per pack, norm taken over the whole pack."""
+        n = real.shape[0] // self.pac
+        alpha = torch.rand(n, 1, 1, device=real.device).expand(n, self.pac, real.shape[1]).reshape(real.shape)
+        mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        out = self(mix)
+        (grad,) = torch.autograd.grad(out.sum(), mix, create_graph=True)
+        norm = grad.reshape(n, -1).norm(2, dim=1)
+        return lambda_ * ((norm - 1) ** 2).mean()
 
 
-class GanModule(pl.LightningModule):
-    """CTGAN-style conditional WGAN-GP with PacGAN and id embeddings."""
+class Gan(Backend):
+    name: ClassVar[str] = "gan"
+    Hyper: ClassVar[type[Hyper]] = GanHyper
+    ddp_find_unused: ClassVar[bool] = True  # each optimiser step uses one network's parameters
+    hp: GanHyper
 
-    def __init__(
-        self,
-        transformer: DataTransformer,
-        *,
-        batch_size: int = 2000,
-        z_dim: int = 64,
-        gen_hidden: tuple[int, ...] = (128, 128),
-        dis_hidden: tuple[int, ...] = (128, 128),
-        pac: int = 10,
-        lr_g: float = 2e-4,
-        lr_d: float = 2e-4,
-        weight_decay: float = 1e-6,
-        gp_lambda: float = 10.0,
-        gp_fraction: float = 0.5,
-        d_steps: int = 1,
-        cond_weight: float = 1.0,
-        tau: float = 0.2,
-        id_temperature: float = 0.2,
-        val_rows: int = 2000,
-        val_seed: int = 0,
-    ) -> None:
-        super().__init__()
-        self.automatic_optimization = False
-        self.save_hyperparameters(ignore=["transformer"])
-        if batch_size < pac:
-            raise ValueError(f"batch_size {batch_size} must be at least pac {pac}")
-        self.batch_size = batch_size - batch_size % pac  # PacGAN needs whole packs
-        self.transformer = transformer
-        self.cond = ConditionSampler(transformer)
-        self.z_dim = z_dim
-        self.id_temperature = id_temperature
-        data_dim = transformer.output_dim
-        self.generator = Generator(z_dim + self.cond.cond_dim, tuple(gen_hidden), data_dim)
-        self.discriminator = Discriminator(data_dim + self.cond.cond_dim, tuple(dis_hidden), pac)
-        self.data: torch.Tensor | None = None
-        self.val_frame: pd.DataFrame | None = None
+    def __init__(self, data_dim: int, cond_dim: int, spans: list[SpanInfo], hp: Hyper) -> None:
+        super().__init__(data_dim, cond_dim, spans, hp)
+        h = self.hp
+        self.generator = ResidualMLP(h.z_dim + cond_dim, tuple(h.gen_hidden), data_dim)
+        self.discriminator = Discriminator(data_dim + cond_dim, tuple(h.dis_hidden), h.pac)
 
-    # ------------------------------------------------------------------ lifecycle
-    def on_fit_start(self) -> None:
-        dm = self.trainer.datamodule
-        self.data = dm.encoded.to(self.device)
-        self.cond.attach_rows(dm.codes)
-        self.cond.to(self.device)
-        self.val_frame = dm.val_frame
-        if self.trainer.world_size > 1:
-            # every rank was seeded alike; training-by-sampling must draw different batches per rank
-            torch.manual_seed(self.hparams.val_seed + 1_000_003 * self.global_rank)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # the encoded layout must survive a resume exactly, so the fitted transformer rides along
-        checkpoint[TRANSFORMER_KEY] = pickle.dumps(self.transformer)
+    def batch_rows(self, batch_size: int) -> int:
+        if batch_size < self.hp.pac:
+            raise ValueError(f"batch_size {batch_size} must be at least pac {self.hp.pac}")
+        return batch_size - batch_size % self.hp.pac  # PacGAN needs whole packs
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        hp = self.hparams
+        h = self.hp
         opt_g = torch.optim.Adam(
-            self.generator.parameters(), lr=hp.lr_g, betas=(0.5, 0.9), weight_decay=hp.weight_decay
+            self.generator.parameters(), lr=h.lr_g, betas=(0.5, 0.9), weight_decay=h.weight_decay
         )
         opt_d = torch.optim.Adam(
-            self.discriminator.parameters(), lr=hp.lr_d, betas=(0.5, 0.9), weight_decay=hp.weight_decay
+            self.discriminator.parameters(), lr=h.lr_d, betas=(0.5, 0.9), weight_decay=h.weight_decay
         )
         return [opt_g, opt_d]
 
-    # ------------------------------------------------------------------ training
+    def decode(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.generator(torch.cat([z, c], dim=1))
+
     def _fake(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = torch.randn(c.shape[0], self.z_dim, device=self.device)
-        raw = self.generator(torch.cat([z, c], dim=1))
-        return raw, activate(raw, self.transformer.output_info, tau=self.hparams.tau)
+        raw = self.decode(torch.randn(c.shape[0], self.hp.z_dim, device=c.device), c)
+        return raw, activate(raw, self.spans, tau=self.hp.tau)
 
     def _critic_step(
-        self, opt_d: Any, fake: torch.Tensor, c: torch.Tensor, rows: torch.Tensor
+        self, step: TrainStep, fake: torch.Tensor, c: torch.Tensor, rows: torch.Tensor
     ) -> torch.Tensor:
-        assert self.data is not None
-        hp, pac = self.hparams, self.discriminator.pac
-        real_cat = torch.cat([self.data[rows], c], dim=1)
+        h, pac, opt_d = self.hp, self.discriminator.pac, step.optimizers[1]
+        real_cat = torch.cat([step.data[rows], c], dim=1)
         fake_cat = torch.cat([fake, c], dim=1)
         y = self.discriminator(torch.cat([real_cat, fake_cat], dim=0))  # one pass; packs never mix
         n_packs = real_cat.shape[0] // pac
         loss_d = y[n_packs:].mean() - y[:n_packs].mean()
         # the penalty is a mean over packs: an unbiased estimate from a subset of packs costs less
-        k = max(1, math.ceil(n_packs * hp.gp_fraction)) * pac
-        gp = self.discriminator.gradient_penalty(real_cat[:k], fake_cat[:k], hp.gp_lambda)
+        k = max(1, math.ceil(n_packs * h.gp_fraction)) * pac
+        gp = self.discriminator.gradient_penalty(real_cat[:k], fake_cat[:k], h.gp_lambda)
         opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(loss_d + gp)
+        step.backward(loss_d + gp)
         opt_d.step()
         return loss_d.detach()
 
-    def training_step(self, batch: Any, batch_idx: int) -> None:
-        opt_g, opt_d = self.optimizers()
-        b, hp = self.batch_size, self.hparams
+    def training_step(self, step: TrainStep) -> dict[str, torch.Tensor]:
+        opt_g = step.optimizers[0]
+        b, h = step.batch_size, self.hp
         # one generator pass serves both updates: the critic sees it detached, the generator after
-        col, val, c, rows = self.cond.sample_train(b)
+        col, val, c, rows = step.cond.sample_train(b)
         raw, fake = self._fake(c)
-        loss_d = self._critic_step(opt_d, fake.detach(), c, rows)
-        for _ in range(hp.d_steps - 1):
-            _, _, c2, rows2 = self.cond.sample_train(b)
+        loss_d = self._critic_step(step, fake.detach(), c, rows)
+        for _ in range(h.d_steps - 1):
+            _, _, c2, rows2 = step.cond.sample_train(b)
             with torch.no_grad():
                 _, fake2 = self._fake(c2)
-            loss_d = self._critic_step(opt_d, fake2, c2, rows2)
+            loss_d = self._critic_step(step, fake2, c2, rows2)
         self.discriminator.requires_grad_(False)  # no critic gradients needed for the generator step
         y_fake = self.discriminator(torch.cat([fake, c], dim=1))
-        loss_cond = self.cond.loss(raw, col, val)
-        loss_g = -y_fake.mean() + hp.cond_weight * loss_cond
+        loss_cond = step.cond.loss(raw, col, val)
+        loss_g = -y_fake.mean() + h.cond_weight * loss_cond
         opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(loss_g)
+        step.backward(loss_g)
         opt_g.step()
         self.discriminator.requires_grad_(True)
-        self.log_dict(
-            {"loss_d": loss_d, "loss_g": loss_g.detach(), "loss_cond": loss_cond.detach()},
-            on_step=False,
-            on_epoch=True,
-            sync_dist=True,
-            batch_size=b,
-        )
-
-    # ------------------------------------------------------------------ validation
-    def validation_step(self, batch: Any, batch_idx: int) -> None:
-        return None  # the score needs a whole sample; it is computed once per epoch below
-
-    def on_validation_epoch_end(self) -> None:
-        if self.trainer.sanity_checking or self.val_frame is None:
-            return
-        seed = self.hparams.val_seed + self.current_epoch
-        tgen = torch.Generator(device=self.device)
-        tgen.manual_seed(seed)
-        synth = generate_batch(self, self.hparams.val_rows, None, tgen, np.random.default_rng(seed))
-        ids = {self.transformer.schema.user_col, self.transformer.schema.item_col}
-        score = shape_score(self.val_frame, synth, list(self.val_frame.columns), categorical=ids)
-        self.log("val_fidelity", score, prog_bar=True, sync_dist=True, batch_size=1)
+        return {"loss_d": loss_d, "loss_g": loss_g.detach(), "loss_cond": loss_cond.detach()}

@@ -1,4 +1,4 @@
-"""Generator and discriminator networks (CTGAN architecture: residual generator, PacGAN critic).
+"""Network blocks shared by the backends, and the span-wise output activations.
 
 The span list from the transformer drives the output activations: tanh for normalised scalars,
 (Gumbel-)softmax for one-hot blocks, L2 normalisation for id embeddings.
@@ -24,7 +24,9 @@ class Residual(nn.Module):
         return torch.cat([torch.relu(self.bn(self.fc(x))), x], dim=1)
 
 
-class Generator(nn.Module):
+class ResidualMLP(nn.Module):
+    """Stack of `Residual` blocks then a linear head: the GAN generator and the VAE decoder."""
+
     def __init__(self, in_dim: int, hidden: tuple[int, ...], out_dim: int) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -39,32 +41,19 @@ class Generator(nn.Module):
         return self.seq(z)
 
 
-class Discriminator(nn.Module):
-    """Critic over packs of `pac` rows (PacGAN) so mode collapse is visible to it."""
-
-    def __init__(self, in_dim: int, hidden: tuple[int, ...], pac: int) -> None:
-        super().__init__()
-        self.pac = pac
-        layers: list[nn.Module] = []
-        d = in_dim * pac
-        for h in hidden:
-            layers += [nn.Linear(d, h), nn.LeakyReLU(0.2), nn.Dropout(0.5)]
-            d = h
-        layers.append(nn.Linear(d, 1))
-        self.seq = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.seq(x.reshape(-1, x.shape[1] * self.pac))
-
-    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, lambda_: float = 10.0) -> torch.Tensor:
-        """WGAN-GP on interpolates, one mixing weight per pack, norm taken over the whole pack."""
-        n = real.shape[0] // self.pac
-        alpha = torch.rand(n, 1, 1, device=real.device).expand(n, self.pac, real.shape[1]).reshape(real.shape)
-        mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        out = self(mix)
-        (grad,) = torch.autograd.grad(out.sum(), mix, create_graph=True)
-        norm = grad.reshape(n, -1).norm(2, dim=1)
-        return lambda_ * ((norm - 1) ** 2).mean()
+def mlp(
+    in_dim: int, hidden: tuple[int, ...], out_dim: int, *, leaky: float = 0.0, dropout: float = 0.0
+) -> nn.Sequential:
+    """Linear → (Leaky)ReLU [→ Dropout] per hidden width, then a linear head."""
+    layers: list[nn.Module] = []
+    d = in_dim
+    for h in hidden:
+        layers += [nn.Linear(d, h), nn.LeakyReLU(leaky) if leaky else nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        d = h
+    layers.append(nn.Linear(d, out_dim))
+    return nn.Sequential(*layers)
 
 
 def activate(

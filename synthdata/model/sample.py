@@ -1,4 +1,4 @@
-"""Sampling rows from a trained generator: one batch at a time, optionally streamed to Parquet.
+"""Sampling rows from a trained backend: one batch at a time, optionally streamed to Parquet.
 
 Conditions are exact, never by rejection: a conditioned column's value is placed in the conditional
 vector (so the rest of the row is generated *for* it) and also written to the output as given.
@@ -10,42 +10,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import torch
 
+from synthdata.errors import ConfigError
+from synthdata.model.backend import Backend
 from synthdata.model.condition import ConditionSampler
-from synthdata.model.nets import Generator, activate
+from synthdata.model.nets import activate
 from synthdata.model.transform import DataTransformer
-
-
-class GeneratorBundle(Protocol):
-    """What sampling needs from a model (the LightningModule satisfies it)."""
-
-    generator: Generator
-    cond: ConditionSampler
-    transformer: DataTransformer
-    z_dim: int
-    id_temperature: float
 
 
 @torch.no_grad()
 def generate_batch(
-    model: GeneratorBundle,
+    net: Backend,
+    cond: ConditionSampler,
+    tr: DataTransformer,
     n: int,
     fixed: dict[str, np.ndarray] | None,
     tgen: torch.Generator,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """`n` rows; `fixed` maps conditionable columns to per-row value codes (already validated)."""
-    cond, tr, gen = model.cond, model.transformer, model.generator
-    dev = next(gen.parameters()).device
-    was_training = gen.training
-    gen.eval()
+    dev = next(net.parameters()).device
+    was_training = net.training
+    net.eval()
     try:
         fixed = fixed or {}
         if fixed:
@@ -57,8 +50,9 @@ def generate_batch(
         else:
             col, val = cond.sample_original(n, generator=tgen)
         c = cond.vector(col, val)
-        z = torch.randn(n, model.z_dim, device=dev, generator=tgen)
-        act = activate(gen(torch.cat([z, c], dim=1)), tr.output_info, hard=True, generator=tgen)
+        z = torch.randn(n, net.hp.z_dim, device=dev, generator=tgen)
+        act = activate(net.decode(z, c), tr.output_info, hard=True, generator=tgen)
+        act = net.noise_continuous(act, tgen)
         id_codes: dict[str, np.ndarray] = {}
         disc_codes: dict[str, np.ndarray] = {}
         for i, s in enumerate(cond.slots):
@@ -67,18 +61,20 @@ def generate_batch(
                 out = torch.as_tensor(fixed[s.column], device=dev, dtype=torch.long)
             else:
                 if s.kind == "id":
-                    decoded = cond.decoders[s.column](span, temperature=model.id_temperature, generator=tgen)
+                    decoded = cond.decoders[s.column](span, temperature=net.hp.id_temperature, generator=tgen)
                 else:
                     decoded = span.argmax(dim=1)
                 out = torch.where(col == i, val, decoded)  # the sampled condition is honoured exactly
             (id_codes if s.kind == "id" else disc_codes)[s.column] = out.cpu().numpy()
         return tr.inverse_transform(act.cpu().numpy(), id_codes, disc_codes, rng=rng)
     finally:
-        gen.train(was_training)
+        net.train(was_training)
 
 
 def iter_batches(
-    model: GeneratorBundle,
+    net: Backend,
+    cond: ConditionSampler,
+    tr: DataTransformer,
     n: int,
     *,
     fixed: dict[str, np.ndarray] | None = None,
@@ -88,7 +84,7 @@ def iter_batches(
     """Yield DataFrames of at most `batch_rows` rows totalling `n`; memory is O(batch_rows)."""
     if batch_rows < 1:
         raise ValueError("batch_rows must be >= 1")
-    dev = next(model.generator.parameters()).device
+    dev = next(net.parameters()).device
     tgen = torch.Generator(device=dev)
     tgen.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -96,8 +92,58 @@ def iter_batches(
     while done < n:
         k = min(batch_rows, n - done)
         part = {c: v[done : done + k] for c, v in (fixed or {}).items()}
-        yield generate_batch(model, k, part, tgen, rng)
+        yield generate_batch(net, cond, tr, k, part, tgen, rng)
         done += k
+
+
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+def output_format(path: str | Path) -> str:
+    """File format from the suffix; an unknown suffix is refused before anything is sampled."""
+    fmt = FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"--out {path}: unknown file type; use one of {', '.join(sorted(FORMATS))}")
+    return fmt
+
+
+def write_rows(batches: Iterator[pd.DataFrame], path: str | Path, schema: pa.Schema | None = None) -> int:
+    """Stream batches to Parquet or CSV (by suffix) through a temp file renamed into place."""
+    if output_format(path) == "csv":
+        return write_csv(batches, path, schema)
+    return write_parquet(batches, path, schema)
+
+
+def write_csv(batches: Iterator[pd.DataFrame], path: str | Path, schema: pa.Schema | None = None) -> int:
+    """Stream batches into one CSV file (header once; timestamps ISO-8601); returns rows written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    writer: pacsv.CSVWriter | None = None
+    rows = 0
+    try:
+        for df in batches:
+            table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+            table = table.cast(pa.schema([_plain(f) for f in table.schema]))
+            if writer is None:
+                writer = pacsv.CSVWriter(tmp, table.schema)
+            writer.write_table(table)
+            rows += len(df)
+        if writer is None:
+            if schema is None:
+                raise ValueError("an arrow schema is needed to write an empty CSV file")
+            empty = schema.empty_table()
+            pacsv.write_csv(empty.cast(pa.schema([_plain(f) for f in empty.schema])), tmp)
+    finally:
+        if writer is not None:
+            writer.close()
+    tmp.replace(path)
+    return rows
+
+
+def _plain(f: pa.Field) -> pa.Field:
+    """CSV has no dictionary type: categorical columns are written as their values."""
+    return pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
 
 
 def write_parquet(batches: Iterator[pd.DataFrame], path: str | Path, schema: pa.Schema | None = None) -> int:

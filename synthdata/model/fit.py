@@ -1,0 +1,221 @@
+"""Fitting a `Synthesizer` with Lightning: resume checks, warm start, Trainer, best-checkpoint selection.
+
+Kept apart from synthesizer.py so that loading and sampling never import Lightning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+import warnings
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+from pytorch_lightning.loggers import CSVLogger
+
+from synthdata.errors import ConfigError, InputError
+from synthdata.log import get_logger, kv, quiet_lightning
+from synthdata.model.backend import Backend
+from synthdata.model.checkpoint import load_checkpoint, read_model, transformer_from_state, transformer_state
+from synthdata.model.seeds import seed_for
+from synthdata.model.training import CKPT_KEY, DataModule, LogProgress, TrainModule, ddp_strategy
+from synthdata.model.transform import DataTransformer
+
+if TYPE_CHECKING:
+    from synthdata.model.synthesizer import Synthesizer
+
+log = get_logger(__name__)
+quiet_lightning()  # notebooks and scripts too, not only the CLI
+
+
+def data_fingerprint(df: pd.DataFrame) -> str:
+    """Content hash of a table (values, column names and dtypes): what a checkpoint was made for."""
+    h = hashlib.sha256(json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()]).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:32]
+
+
+def _selection_from_last(last: Path, epochs: int, steps: int) -> tuple[str, Any, int, int]:
+    """Best checkpoint path/score and progress as recorded in `last.ckpt` (ModelCheckpoint state)."""
+    state = load_checkpoint(last)
+    best, score = "", None
+    for cb_state in state.get("callbacks", {}).values():
+        if isinstance(cb_state, dict) and cb_state.get("best_model_path"):
+            best, score = cb_state["best_model_path"], cb_state.get("best_model_score")
+    return best, score, max(epochs, int(state.get("epoch", -1)) + 1), max(steps, int(state["global_step"]))
+
+
+def _resumed_transformer(syn: Synthesizer, last: Path, fingerprint: str) -> DataTransformer:
+    """The transformer saved in `last.ckpt`, after checking it was made for this very table and config."""
+    state = load_checkpoint(last)
+    extra = state.get(CKPT_KEY)
+    try:
+        doc = json.loads(extra["json"])  # type: ignore[index]
+        tensors = extra["tensors"]  # type: ignore[index]
+    except (TypeError, KeyError, ValueError):
+        raise InputError(
+            "checkpoint was not written by this synthdata version; delete it", path=str(last)
+        ) from None
+    mine = syn.document()
+    what = [
+        label
+        for label, a, b in (
+            ("table (data fingerprint)", doc.get("fingerprint"), fingerprint),
+            ("schema", doc.get("schema_yaml"), mine["schema_yaml"]),
+            ("model", doc.get("backend"), mine["backend"]),
+            ("hyperparameters", doc.get("hp"), mine["hp"]),
+        )
+        if a != b
+    ]
+    if what:
+        raise InputError(
+            f"cannot resume: the checkpoint was made for another {' and '.join(what)}; use a new "
+            "checkpoint dir or delete this one to train from scratch",
+            path=str(last),
+        )
+    return transformer_from_state(doc["transformer"], tensors, syn.schema)
+
+
+def warm_start(syn: Synthesizer, net: Backend, path: Path, partial: bool) -> None:
+    """Copy the saved model's weights into `net`.
+
+    Same schema: every tensor whose name and shape fit is copied (a new category changes a few
+    shapes; those are listed in a WARNING). Another schema or model: an error unless `partial`, and
+    then a WARNING lists what was and was not copied.
+    """
+    doc, tensors = read_model(path)
+    same = doc["schema_yaml"] == syn.schema.to_yaml() and doc["backend"] == syn.model
+    if not same and not partial:
+        why = "model family" if doc["backend"] != syn.model else "schema"
+        raise ConfigError(
+            f"init_from {path}: that model has another {why} ({doc['backend']}); warm-starting would copy "
+            "only some weights. Pass --warm-start-partial (warm_start_partial=True) to do it anyway"
+        )
+    own = net.state_dict()
+    copied, skipped = [], []
+    for name, t in ((k[4:], v) for k, v in tensors.items() if k.startswith("net.")):
+        if name in own and own[name].shape == t.shape:
+            own[name] = t
+            copied.append(name)
+        else:
+            skipped.append(name)
+    skipped += [k for k in own if k not in copied and k not in skipped]
+    if not copied:
+        raise ConfigError(f"init_from {path}: no weight fits this data's layout; train from scratch")
+    net.load_state_dict(own)
+    if skipped or not same:
+        log.warning(
+            kv(
+                event="warm_start_partial",
+                source=path,
+                copied=",".join(copied) or "-",
+                not_copied=",".join(skipped),
+            )
+        )
+    else:
+        log.info(kv(event="warm_start", source=path, copied=len(copied)))
+
+
+def fit_synthesizer(
+    syn: Synthesizer,
+    df: pd.DataFrame,
+    val_df: pd.DataFrame | None,
+    checkpoint_dir: str | Path | None,
+    resume: bool,
+    init_from: str | Path | None,
+    partial: bool,
+    extra_callbacks: list[pl.Callback],
+) -> None:
+    t0 = time.perf_counter()
+    hp = syn.hyper
+    pl.seed_everything(seed_for(syn.seed, "train"), workers=True, verbose=False)
+    fingerprint = data_fingerprint(df)
+    with tempfile.TemporaryDirectory(prefix="synthdata-ckpt-") as tmp:
+        ckdir = Path(checkpoint_dir) if checkpoint_dir is not None else Path(tmp)
+        ckdir.mkdir(parents=True, exist_ok=True)
+        last = ckdir / "last.ckpt"
+        resume_path = last if resume and last.exists() else None
+        if resume and resume_path is None:
+            log.info(kv(event="resume_fresh", reason="no last.ckpt", dir=ckdir))
+        if resume_path is not None:
+            tr = _resumed_transformer(syn, resume_path, fingerprint)
+        else:
+            tr = DataTransformer(
+                syn.schema, seed=seed_for(syn.seed, "transformer"), **hp.transformer_kwargs()
+            ).fit(df)
+        t_fit = time.perf_counter() - t0
+        encoded = tr.transform(df)
+        codes = tr.encode_codes(df)
+        ref = val_df if val_df is not None and len(val_df) else df
+        ref = ref[tr.output_columns]
+        if len(ref) > hp.val_max_rows:
+            ref = ref.sample(hp.val_max_rows, random_state=seed_for(syn.seed, "validation", 0))
+        net, cond = syn.build(tr)
+        if init_from is not None and resume_path is None:
+            warm_start(syn, net, Path(init_from), partial)
+        tr_doc, tr_tensors = transformer_state(tr)
+        extra = {
+            "json": json.dumps({**syn.document(), "fingerprint": fingerprint, "transformer": tr_doc}),
+            "tensors": tr_tensors,
+        }
+        module = TrainModule(net, tr, cond, batch_size=syn.batch_size, seed=syn.seed, ckpt_extra=extra)
+        dm = DataModule(encoded, codes, ref.reset_index(drop=True), module.batch_size)
+        ckpt_cb = ModelCheckpoint(
+            dirpath=ckdir, filename="best", monitor="val_fidelity", mode="max", save_top_k=1, save_last=True
+        )
+        callbacks: list[pl.Callback] = [ckpt_cb, *extra_callbacks]
+        if not hp.progress_bar:
+            callbacks.append(LogProgress(syn.epochs))  # unattended: plain lines, not a bar
+        if hp.patience:
+            callbacks.append(EarlyStopping(monitor="val_fidelity", mode="max", patience=hp.patience))
+        trainer = pl.Trainer(
+            max_epochs=syn.epochs,
+            max_time=timedelta(minutes=syn.max_minutes) if syn.max_minutes else None,
+            accelerator=syn.accelerator,
+            devices=syn.devices,
+            strategy=ddp_strategy(syn.strategy, syn.backend.ddp_find_unused),
+            callbacks=callbacks,
+            logger=CSVLogger(save_dir=str(ckdir), name="logs"),
+            enable_progress_bar=hp.progress_bar,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            check_val_every_n_epoch=hp.val_every,
+            log_every_n_steps=max(1, min(50, dm.steps_per_epoch)),
+            deterministic="warn",
+        )
+        t1 = time.perf_counter()
+        with warnings.catch_warnings():
+            # our checkpoint dir also holds the CSV logs, and resumes reuse it on purpose
+            warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+            trainer.fit(
+                module, datamodule=dm, ckpt_path=str(resume_path) if resume_path else None, weights_only=True
+            )
+        t_train = time.perf_counter() - t1
+        best, score = ckpt_cb.best_model_path, ckpt_cb.best_model_score
+        epochs, steps = int(trainer.current_epoch), int(trainer.global_step)
+        if (not best or steps == 0) and last.exists():
+            # Spawned DDP workers keep the loop (and maybe callback) state: read their last.ckpt.
+            lbest, lscore, epochs, steps = _selection_from_last(last, epochs, steps)
+            best, score = (best or lbest), (score if score is not None else lscore)
+        if best and Path(best).exists():  # model selection on the validation fidelity score
+            module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
+        syn.set_fitted(tr, module.net, module.cond, df)
+        syn.meta = {
+            "model": syn.model,
+            "epochs_trained": epochs,
+            "global_step": steps,
+            "best_val_fidelity": float(score) if score is not None else None,
+            "train_rows": len(df),
+            "data_fingerprint": fingerprint,
+            "transform_fit_seconds": round(t_fit, 3),
+            "train_seconds": round(t_train, 3),
+            "steps_per_epoch": dm.steps_per_epoch,
+        }
+    log.info(kv(event="fit_done", **syn.meta))
