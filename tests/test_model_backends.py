@@ -146,7 +146,9 @@ def test_model_selection_uses_the_validation_score(tmp_path: Path, model: str) -
 
 
 def test_resume_continues_from_last_checkpoint(tmp_path: Path, model: str) -> None:
-    first = Synthesizer(SCHEMA, model=model, epochs=2, batch_size=500, **FAST).fit(DF, checkpoint_dir=tmp_path)
+    first = Synthesizer(SCHEMA, model=model, epochs=2, batch_size=500, **FAST).fit(
+        DF, checkpoint_dir=tmp_path
+    )
     assert first.meta["epochs_trained"] == 2
     steps = first.meta["global_step"]
     torch.load(tmp_path / "last.ckpt", weights_only=True)  # data only: no pickled objects
@@ -165,7 +167,9 @@ def test_warm_start_copies_weights(syn: Synthesizer, tmp_path: Path, model: str)
     warm = Synthesizer(SCHEMA, model=model, epochs=0, batch_size=500, **FAST).fit(DF, init_from=path)
     for (k, a), b in zip(syn.net.state_dict().items(), warm.net.state_dict().values(), strict=True):
         assert torch.equal(a, b), k
-    tuned = Synthesizer(SCHEMA, model=model, epochs=1, batch_size=500, **FAST).fit(make_table(seed=5), init_from=path)
+    tuned = Synthesizer(SCHEMA, model=model, epochs=1, batch_size=500, **FAST).fit(
+        make_table(seed=5), init_from=path
+    )
     assert tuned.meta["epochs_trained"] == 1
 
 

@@ -262,7 +262,7 @@ def read_model(path: Path) -> tuple[dict[str, Any], Tensors]:
         doc = json.loads(meta["synthdata"])
     except (SafetensorError, OSError, KeyError, ValueError, RuntimeError) as e:
         why = "no synthdata metadata" if isinstance(e, KeyError) else str(e).splitlines()[0][:200]
-        raise InputError(f"not a readable synthdata model file ({why})", path=str(path)) from None
+        raise InputError(f"cannot read model file: not a synthdata model ({why})", path=str(path)) from None
     check_doc(doc, path)
     return doc, tensors
 
