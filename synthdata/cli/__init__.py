@@ -27,7 +27,15 @@ _COMMAND_MODULES: list[str] = [
 ]
 
 
-def _register() -> None:
+# Commands whose start-up matters (sampling from a model): only their module is imported.
+_FAST_COMMANDS: dict[str, str] = {"generate": "synthdata.cli.train"}
+
+
+def _register(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in _FAST_COMMANDS:
+        importlib.import_module(_FAST_COMMANDS[args[0]])
+        return
     for mod in _COMMAND_MODULES:
         importlib.import_module(mod)
 
@@ -40,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     from synthdata.log import setup_logging
 
     setup_logging(os.environ.get("SYNTHDATA_LOG_LEVEL", "INFO"))
-    _register()
+    _register(argv)
     from rich.console import Console
 
     err = Console(stderr=True)

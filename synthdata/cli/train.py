@@ -1,9 +1,11 @@
-"""`synthdata train` (fit the GAN on a clean table) and `synthdata generate` (sample from a model)."""
+"""`synthdata train` (fit a model on a clean table) and `synthdata generate` (sample from a model)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import typer
 
 from synthdata.cli.app import app
@@ -36,13 +38,45 @@ def _devices(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
-def _parse_where(where: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _parse_where(where: list[str]) -> dict[str, list[str]]:
+    """COLUMN=VALUE pairs; a column given more than once collects its values (stripped, de-duplicated)."""
+    out: dict[str, list[str]] = {}
     for w in where:
         col, sep, val = w.partition("=")
-        if not sep or not col:
+        col, val = col.strip(), val.strip()
+        if not sep or not col or not val:
             raise ConfigError(f"--where {w!r}: expected COLUMN=VALUE")
-        out[col.strip()] = val
+        vals = out.setdefault(col, [])
+        if val not in vals:
+            vals.append(val)
+    return out
+
+
+def _conditions(where: dict[str, list[str]], rows: int, seed: int) -> dict[str, Any] | None:
+    """One value: every row has it. Several values for a column: each row gets one of them, drawn
+    uniformly at random (seeded), so `--where country=DE --where country=FR` gives about half each."""
+    if not where:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(9,)))
+    return {
+        c: v[0] if len(v) == 1 else np.asarray(v, dtype=object)[rng.integers(len(v), size=rows)]
+        for c, v in where.items()
+    }
+
+
+def _hp(pairs: list[str]) -> dict[str, Any]:
+    """--hp KEY=VALUE (repeatable); values are YAML scalars/lists (`z_dim=32`, `gen_hidden=[256,256]`)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for p in pairs:
+        key, sep, val = p.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--hp {p!r}: expected KEY=VALUE")
+        try:
+            out[key.strip()] = yaml.safe_load(val)
+        except yaml.YAMLError:
+            raise ConfigError(f"--hp {p!r}: value is not a YAML scalar or list") from None
     return out
 
 
@@ -51,6 +85,8 @@ def train_cmd(
     table: Path = typer.Argument(..., help="Clean interaction table (Parquet) from `synthdata ingest`."),
     schema: Path | None = typer.Option(None, "--schema", help="Schema YAML (default: <stem>.schema.yaml)."),
     out: Path = typer.Option(..., "--out", help="Model file to write (.ckpt)."),
+    model: str = typer.Option("gan", "--model", help="Model family: gan | vae."),
+    hp: list[str] = typer.Option([], "--hp", help="Hyperparameter KEY=VALUE (repeatable), checked by type."),
     epochs: int = typer.Option(100, "--epochs", help="Total training epochs."),
     max_minutes: float | None = typer.Option(None, "--max-minutes", help="Wall-clock training budget."),
     seed: int = typer.Option(0, "--seed"),
@@ -61,17 +97,28 @@ def train_cmd(
     checkpoint_dir: Path | None = typer.Option(
         None, "--checkpoint-dir", help="Keep last.ckpt/best.ckpt here."
     ),
-    resume: bool = typer.Option(False, "--resume", help="Continue from last.ckpt in --checkpoint-dir."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue from last.ckpt in --checkpoint-dir (same table and settings only)."
+    ),
+    init_from: Path | None = typer.Option(None, "--init-from", help="Warm-start from this model file."),
+    warm_start_partial: bool = typer.Option(
+        False, "--warm-start-partial", help="Allow --init-from a model of another schema (copies what fits)."
+    ),
 ) -> None:
-    """Fit the synthesizer on a clean table and save it as one file."""
+    """Fit a synthesizer on a clean table and save it as one file."""
     from synthdata.model.synthesizer import Synthesizer
 
     if resume and checkpoint_dir is None:
         raise ConfigError("--resume needs --checkpoint-dir")
-    sch = _schema_for(table, schema)
-    df = read_table(table, "training")
-    syn = Synthesizer(
-        sch,
+    if init_from is not None and not init_from.is_file():
+        raise InputError("model file not found", path=str(init_from))
+    params = _hp(hp)
+    params.setdefault(
+        "progress_bar", is_interactive()
+    )  # a bar on a terminal, one log line per epoch otherwise
+    syn = Synthesizer(  # hyperparameters are validated before the table is read
+        _schema_for(table, schema),
+        model=model,
         epochs=epochs,
         batch_size=batch_size,
         max_minutes=max_minutes,
@@ -79,13 +126,20 @@ def train_cmd(
         accelerator=accelerator,
         devices=_devices(devices),
         strategy=strategy,
-        progress_bar=is_interactive(),  # a bar on a terminal, one log line per epoch otherwise
+        **params,
     )
-    syn.fit(df, checkpoint_dir=checkpoint_dir, resume=resume)
+    df = read_table(table, "training")
+    syn.fit(
+        df,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
+        init_from=init_from,
+        warm_start_partial=warm_start_partial,
+    )
     syn.save(out)
     m = syn.meta
     typer.echo(
-        f"model {out}: rows={m['train_rows']} epochs={m['epochs_trained']} "
+        f"model {out}: {syn.model} rows={m['train_rows']} epochs={m['epochs_trained']} "
         f"val_fidelity={m['best_val_fidelity']} train_s={m['train_seconds']}"
     )
 
@@ -94,18 +148,29 @@ def train_cmd(
 def generate_cmd(
     model: Path = typer.Argument(..., help="Model file from `synthdata train`."),
     rows: int = typer.Option(..., "--rows", min=0, help="Rows to generate."),
-    out: Path = typer.Option(..., "--out", help="Parquet file to write."),
-    where: list[str] = typer.Option([], "--where", help="COLUMN=VALUE condition (repeatable), exact."),
+    out: Path = typer.Option(..., "--out", help="File to write: .parquet (or .pq) or .csv, by suffix."),
+    where: list[str] = typer.Option(
+        [],
+        "--where",
+        help="COLUMN=VALUE condition, exact. Repeat for more columns; repeat a column to spread rows "
+        "uniformly over its values.",
+    ),
     seed: int = typer.Option(0, "--seed"),
     batch_rows: int = typer.Option(50_000, "--batch-rows", min=1, help="Rows per streamed batch."),
+    trust_legacy_pickle: bool = typer.Option(
+        False, "--trust-legacy-pickle", help="Load a version-1 (pickle) model file you made yourself."
+    ),
 ) -> None:
-    """Sample rows (streamed to Parquet in batches; memory stays bounded)."""
+    """Sample rows (streamed to Parquet or CSV in batches; memory stays bounded)."""
+    from synthdata.model.sample import output_format
     from synthdata.model.synthesizer import Synthesizer
 
+    output_format(out)  # an unknown suffix fails before the model is loaded
+    conds = _parse_where(where)
     if not model.exists():
         raise InputError("model file not found", path=str(model))
-    syn = Synthesizer.load(model)
+    syn = Synthesizer.load(model, trust_legacy_pickle=trust_legacy_pickle)
     n = syn.sample_to_parquet(
-        out, rows, conditions=_parse_where(where) or None, seed=seed, batch_rows=batch_rows
+        out, rows, conditions=_conditions(conds, rows, seed), seed=seed, batch_rows=batch_rows
     )
     typer.echo(f"wrote {n} rows to {out}")

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
-from sklearn.utils.extmath import randomized_svd
 
 IDENTITY_WEIGHT = 0.25
 ATTRIBUTE_WEIGHT = 0.5
@@ -58,6 +56,14 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norm, 1e-8)).astype(np.float32)
 
 
+def _randomized_svd(*args: object, **kwargs: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """sklearn's randomized SVD, imported on first use: only fitting needs it, loading a model must
+    stay fast."""
+    from sklearn.utils.extmath import randomized_svd
+
+    return randomized_svd(*args, **kwargs)
+
+
 def _side(factors: np.ndarray, attrs: pd.DataFrame, dim: int, rng: np.random.Generator) -> np.ndarray:
     n = factors.shape[0]
     feats = _attribute_features(attrs)
@@ -68,7 +74,7 @@ def _side(factors: np.ndarray, attrs: pd.DataFrame, dim: int, rng: np.random.Gen
     if beh.shape[1] < n_beh:
         beh = np.pad(beh, ((0, 0), (0, n_beh - beh.shape[1])))
     if n_attr and feats.shape[1] > n_attr:
-        u, s, _ = randomized_svd(feats, n_attr, random_state=int(rng.integers(2**31 - 1)))
+        u, s, _ = _randomized_svd(feats, n_attr, random_state=int(rng.integers(2**31 - 1)))
         feats = u * s
     att = ATTRIBUTE_WEIGHT * _normalise(feats[:, :n_attr]) if n_attr else np.zeros((n, 0), np.float32)
     ident = IDENTITY_WEIGHT * _normalise(rng.standard_normal((n, n_ident)))
@@ -87,6 +93,8 @@ def build_id_embeddings(
     item_attrs: pd.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unit-norm (n_users, dim) and (n_items, dim) float32 tables from co-occurrence and attributes."""
+    import scipy.sparse as sp
+
     rng = np.random.default_rng(seed)
     m = sp.csr_matrix(
         (np.ones(len(user_codes), dtype=np.float32), (user_codes, item_codes)), shape=(n_users, n_items)
@@ -98,7 +106,7 @@ def build_id_embeddings(
     m = sp.diags(1 / np.sqrt(np.maximum(du, 1))) @ m @ sp.diags(1 / np.sqrt(np.maximum(di, 1)))
     k = min(dim, min(n_users, n_items) - 1)
     if k >= 1:
-        u, s, vt = randomized_svd(m, k, n_iter=4, random_state=int(rng.integers(2**31 - 1)))
+        u, s, vt = _randomized_svd(m, k, n_iter=4, random_state=int(rng.integers(2**31 - 1)))
         uf, if_ = u * np.sqrt(s), vt.T * np.sqrt(s)
     else:
         uf, if_ = np.zeros((n_users, 0)), np.zeros((n_items, 0))

@@ -29,8 +29,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import BayesianGaussianMixture
 
 from synthdata.errors import InputError
 from synthdata.log import get_logger, kv
@@ -321,6 +319,9 @@ class DataTransformer:
         lo = obs.min() if spec.min is None or is_dt else max(float(spec.min), obs.min())
         hi = obs.max() if spec.max is None or is_dt else min(float(spec.max), obs.max())
         loc, scale = float(obs.mean()), float(obs.std()) or 1.0
+        from sklearn.exceptions import ConvergenceWarning  # fitting only: keeps model loading fast
+        from sklearn.mixture import BayesianGaussianMixture
+
         sub = obs if len(obs) <= self.bgm_rows else rng.choice(obs, self.bgm_rows, replace=False)
         bgm = BayesianGaussianMixture(
             n_components=self.n_modes,
