@@ -72,8 +72,10 @@ class SplitConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    """Synthesizer budget and hyper-parameters (`hp` goes to `Synthesizer(**hp)`)."""
+    """Model family, budget and typed hyperparameters (`hp` goes to `Synthesizer(model=..., **hp)` and
+    is checked against the family's hyperparameters when the config is loaded, before ingest runs)."""
 
+    model: str = Field("gan", description="Model family: gan | vae (synthdata.model.BACKENDS).")
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(512, ge=1)
     max_minutes: float | None = Field(None, gt=0, description="Wall-clock cap on training.")
@@ -81,6 +83,17 @@ class TrainConfig(_Strict):
     devices: int | str = "auto"
     strategy: str = "auto"
     hp: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _typed_hp(self) -> TrainConfig:
+        from synthdata.model.backend import parse_hyper  # imports torch: only when a config is loaded
+        from synthdata.model.registry import backend
+
+        try:
+            parse_hyper(backend(self.model), self.hp, where="hp")
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return self
 
 
 class GenerateConfig(_Strict):
