@@ -83,6 +83,9 @@ class TrainConfig(_Strict):
     devices: int | str = "auto"
     strategy: str = "auto"
     hp: dict[str, Any] = Field(default_factory=dict)
+    warm_start_partial: bool = Field(
+        False, description="`run --warm-start` from a model of another schema copies what fits (WARNING)."
+    )
 
     @model_validator(mode="after")
     def _typed_hp(self) -> TrainConfig:
