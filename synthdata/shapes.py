@@ -1,41 +1,67 @@
-"""A cheap column-shape fidelity score (sdmetrics' definitions) for model selection during training.
+"""Column-shape fidelity (sdmetrics' definitions), the one implementation used both for model
+selection while training (`val_fidelity`) and for the reported fidelity (evaluate/fidelity.py), so a
+model is selected on the score that is reported.
 
 Per column: numbers and datetimes score 1 − Kolmogorov–Smirnov statistic (KSComplement), everything
-else 1 − total variation distance of the category frequencies (TVComplement). The mean over columns
-is in [0, 1]; higher is better. Used instead of the GAN losses, which do not track sample quality.
+else 1 − total variation distance of the category frequencies (TVComplement). Missing values are
+dropped before scoring (as sdmetrics does); a column with no values on either side scores NaN and is
+left out of means. Higher is better; scores are in [0, 1].
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import ks_2samp
 
 
-def _numeric(s: pd.Series) -> np.ndarray | None:
-    if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
-        if getattr(s.dt, "tz", None) is not None:
-            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-        return s.dropna().astype("datetime64[ns]").to_numpy().astype(np.int64).astype(np.float64)
-    if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
-        return None
-    return pd.to_numeric(s, errors="coerce").dropna().to_numpy(np.float64)
+def _is_datetime(s: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(s)
 
 
-def ks_complement(real: np.ndarray, synth: np.ndarray) -> float:
-    if len(real) == 0 or len(synth) == 0:
-        return float(len(real) == len(synth))
-    a, b = np.sort(real), np.sort(synth)
-    grid = np.concatenate([a, b])
-    cdf_a = np.searchsorted(a, grid, side="right") / len(a)
-    cdf_b = np.searchsorted(b, grid, side="right") / len(b)
-    return float(1 - np.max(np.abs(cdf_a - cdf_b)))
+def numeric_values(s: pd.Series) -> np.ndarray:
+    """Float view of a numeric, bool or datetime column (datetimes as ns since epoch); NaN for missing."""
+    if _is_datetime(s):
+        out = np.full(len(s), np.nan)
+        ok = s.notna().to_numpy()
+        out[ok] = s[ok].astype("int64").to_numpy().astype(np.float64)
+        return out
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def tv_complement(real: pd.Series, synth: pd.Series) -> float:
-    p = real.astype(object).where(real.notna(), "__null__").value_counts(normalize=True)
-    q = synth.astype(object).where(synth.notna(), "__null__").value_counts(normalize=True)
-    p, q = p.align(q, fill_value=0.0)
-    return float(1 - 0.5 * np.abs(p.to_numpy() - q.to_numpy()).sum())
+def is_numeric_column(s: pd.Series) -> bool:
+    """Scored by KS (numbers, datetimes) rather than TV (categories, bools, text)."""
+    return _is_datetime(s) or (
+        pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+    )
+
+
+def ks_complement(real: pd.Series, synthetic: pd.Series) -> float:
+    r, s = numeric_values(real), numeric_values(synthetic)
+    r, s = r[~np.isnan(r)], s[~np.isnan(s)]
+    if r.size == 0 or s.size == 0:
+        return float("nan")
+    return float(1.0 - ks_2samp(r, s).statistic)
+
+
+def joint_codes(real: pd.Series, synthetic: pd.Series, dropna: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """Integer codes over the union of both columns' values; NaN gets its own code unless dropped."""
+    r = real.dropna() if dropna else real
+    s = synthetic.dropna() if dropna else synthetic
+    both = pd.concat([r.astype(object), s.astype(object)], ignore_index=True)
+    codes, uniques = pd.factorize(both, use_na_sentinel=True)
+    n = len(uniques)
+    codes = np.where(codes < 0, n, codes)  # NaN → extra code
+    return codes[: len(r)], codes[len(r) :], n + 1
+
+
+def tv_complement(real: pd.Series, synthetic: pd.Series) -> float:
+    r, s, n = joint_codes(real, synthetic, dropna=True)
+    if r.size == 0 or s.size == 0:
+        return float("nan")
+    fr = np.bincount(r, minlength=n) / r.size
+    fs = np.bincount(s, minlength=n) / s.size
+    return float(1.0 - 0.5 * np.abs(fr - fs).sum())
 
 
 def column_shapes(
@@ -46,14 +72,12 @@ def column_shapes(
 ) -> dict[str, float]:
     """Score per column; `columns` defaults to those both frames share; `categorical` forces TV (ids)."""
     cols = columns or [c for c in real.columns if c in synth.columns]
-    out: dict[str, float] = {}
-    for c in cols:
-        if c in categorical:
-            out[c] = tv_complement(real[c], synth[c])
-            continue
-        r, s = _numeric(real[c]), _numeric(synth[c])
-        out[c] = ks_complement(r, s) if r is not None and s is not None else tv_complement(real[c], synth[c])
-    return out
+    return {
+        c: ks_complement(real[c], synth[c])
+        if c not in categorical and is_numeric_column(real[c]) and is_numeric_column(synth[c])
+        else tv_complement(real[c], synth[c])
+        for c in cols
+    }
 
 
 def shape_score(
@@ -62,5 +86,6 @@ def shape_score(
     columns: list[str] | None = None,
     categorical: frozenset[str] | set[str] = frozenset(),
 ) -> float:
-    scores = column_shapes(real, synth, columns, categorical)
-    return float(np.mean(list(scores.values()))) if scores else 0.0
+    """Mean column-shape score over columns that have values on both sides (0 when none has)."""
+    scores = [v for v in column_shapes(real, synth, columns, categorical).values() if not np.isnan(v)]
+    return float(np.mean(scores)) if scores else 0.0

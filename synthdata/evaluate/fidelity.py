@@ -17,25 +17,14 @@ import itertools
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import ks_2samp, wasserstein_distance
+from scipy.stats import wasserstein_distance
 
 from synthdata.schema import DType, Role, Schema
+from synthdata.shapes import joint_codes as _joint_codes
+from synthdata.shapes import ks_complement, tv_complement
+from synthdata.shapes import numeric_values as _numeric
 
 _MAX_TEXT_CATEGORIES = 50  # text columns with more distinct values are identifiers, not categories
-
-
-def _is_datetime(s: pd.Series) -> bool:
-    return pd.api.types.is_datetime64_any_dtype(s)
-
-
-def _numeric(s: pd.Series) -> np.ndarray:
-    """Float view of a numeric, bool or datetime column (datetimes as ns since epoch); NaN for missing."""
-    if _is_datetime(s):
-        out = np.full(len(s), np.nan)
-        ok = s.notna().to_numpy()
-        out[ok] = s[ok].astype("int64").to_numpy().astype(np.float64)
-        return out
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def split_columns(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -55,33 +44,7 @@ def split_columns(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFrame) -
     return numeric, categorical
 
 
-# --- single columns -------------------------------------------------------------------------------
-def ks_complement(real: pd.Series, synthetic: pd.Series) -> float:
-    r, s = _numeric(real), _numeric(synthetic)
-    r, s = r[~np.isnan(r)], s[~np.isnan(s)]
-    if r.size == 0 or s.size == 0:
-        return float("nan")
-    return float(1.0 - ks_2samp(r, s).statistic)
-
-
-def _joint_codes(real: pd.Series, synthetic: pd.Series, dropna: bool) -> tuple[np.ndarray, np.ndarray, int]:
-    """Integer codes over the union of both columns' values; NaN gets its own code unless dropped."""
-    r = real.dropna() if dropna else real
-    s = synthetic.dropna() if dropna else synthetic
-    both = pd.concat([r.astype(object), s.astype(object)], ignore_index=True)
-    codes, uniques = pd.factorize(both, use_na_sentinel=True)
-    n = len(uniques)
-    codes = np.where(codes < 0, n, codes)  # NaN → extra code
-    return codes[: len(r)], codes[len(r) :], n + 1
-
-
-def tv_complement(real: pd.Series, synthetic: pd.Series) -> float:
-    r, s, n = _joint_codes(real, synthetic, dropna=True)
-    if r.size == 0 or s.size == 0:
-        return float("nan")
-    fr = np.bincount(r, minlength=n) / r.size
-    fs = np.bincount(s, minlength=n) / s.size
-    return float(1.0 - 0.5 * np.abs(fr - fs).sum())
+# --- single columns: synthdata.shapes (shared with training's model selection) --------------------
 
 
 # --- column pairs ---------------------------------------------------------------------------------
