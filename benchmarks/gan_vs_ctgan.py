@@ -22,7 +22,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,23 +53,25 @@ def quality(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def run_ctgan(train: pd.DataFrame, sample_rows: int, fraction: float) -> dict[str, float]:
-    from ctgan import CTGAN
+def run_reference(
+    train: pd.DataFrame, sample_rows: int, fraction: float, make: Callable[[], Any], name: str
+) -> dict[str, float]:
+    """Fit an SDV-family model (`make()`: CTGAN or TVAE with epochs=1) on `fraction` of the rows."""
     from ctgan.data_transformer import DataTransformer
 
     data = train[COLUMNS].astype({c: str for c in ["gender", "occupation", "genre"]})
     if fraction < 1:
         data = data.sample(frac=fraction, random_state=0).reset_index(drop=True)
     t0 = time.perf_counter()
-    DataTransformer().fit(data, DISCRETE)  # timed alone to split CTGAN's fit into transform + epoch
+    DataTransformer().fit(data, DISCRETE)  # timed alone to split the fit into transform + epoch
     t_transform = time.perf_counter() - t0
-    model = CTGAN(epochs=1, verbose=False, enable_gpu=False)
+    model = make()
     t0 = time.perf_counter()
     model.fit(data, DISCRETE)
     t_fit = time.perf_counter() - t0
     epoch_s = max(1e-9, t_fit - t_transform) / fraction  # extrapolated to the full table
     print(
-        f"CTGAN: {len(data)} rows ({data.user_id.nunique()} users, {data.item_id.nunique()} items), "
+        f"{name}: {len(data)} rows ({data.user_id.nunique()} users, {data.item_id.nunique()} items), "
         f"fit {t_fit:.1f} s (transformer {t_transform:.1f} s) → {epoch_s:.1f} s per full epoch",
         flush=True,
     )
@@ -86,14 +90,14 @@ def run_ctgan(train: pd.DataFrame, sample_rows: int, fraction: float) -> dict[st
     }
 
 
-def run_synthdata(train: pd.DataFrame, budget_s: float, sample_rows: int) -> dict[str, float]:
-    from synthdata.model.synthesizer import Synthesizer
+def run_synthdata(
+    train: pd.DataFrame, budget_s: float, sample_rows: int, model: str = "gan"
+) -> dict[str, float]:
+    from synthdata.model import Synthesizer
 
     table = train[COLUMNS]
     t0 = time.perf_counter()
-    syn = Synthesizer(
-        mt.schema(with_time=False), epochs=100_000, max_minutes=None, seed=0, progress_bar=False
-    )
+    syn = Synthesizer(mt.schema(with_time=False), model=model, epochs=100_000, seed=0, progress_bar=False)
     # the wall-clock budget covers everything fit() does (transformer, encoding, training, validation)
     syn.max_minutes = max(0.1, (budget_s - 5.0) / 60)
     syn.fit(table)
@@ -116,10 +120,18 @@ def run_synthdata(train: pd.DataFrame, budget_s: float, sample_rows: int) -> dic
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--budget", type=float, default=None, help="synthdata fit seconds (default: CTGAN's fit)")
-    ap.add_argument("--ctgan-fraction", type=float, default=0.2, help="share of rows for CTGAN's epoch")
+def compare(
+    doc: str, model: str, ref_name: str, make_ref: Callable[[], Any], idle_epoch_s: float | None
+) -> None:
+    """Run the reference, then synthdata's `model` for the same wall time; print the table."""
+    flag = f"--{ref_name.lower()}-fraction"
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument(
+        "--budget", type=float, default=None, help=f"synthdata fit seconds (default: {ref_name}'s fit)"
+    )
+    ap.add_argument(
+        flag, dest="fraction", type=float, default=0.2, help=f"share of rows for {ref_name}'s epoch"
+    )
     ap.add_argument("--sample-rows", type=int, default=100_000)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=1, help="torch threads for both models (1: robust timing)")
@@ -132,45 +144,52 @@ def main() -> None:
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     c0 = time.process_time()
-    ct = run_ctgan(train, args.sample_rows, args.ctgan_fraction)
-    ct["cpu_seconds"] = time.process_time() - c0
-    budget = args.budget if args.budget is not None else ct["fit_seconds"]
+    ref = run_reference(train, args.sample_rows, args.fraction, make_ref, ref_name)
+    ref["cpu_seconds"] = time.process_time() - c0
+    budget = args.budget if args.budget is not None else ref["fit_seconds"]
     c0 = time.process_time()
-    sd = run_synthdata(train, budget, args.sample_rows)
+    sd = run_synthdata(train, budget, args.sample_rows, model)
     sd["cpu_seconds"] = time.process_time() - c0
     rows = [
-        ("seconds / epoch", "seconds_per_epoch", "ctgan/synthdata"),
-        ("training rows/s", "train_rows_per_s", "synthdata/ctgan"),
-        ("sampling rows/s", "sample_rows_per_s", "synthdata/ctgan"),
-        ("column shapes", "column_shapes", "synthdata-ctgan"),
-        ("column pair trends", "column_pairs", "synthdata-ctgan"),
+        ("seconds / epoch", "seconds_per_epoch", "ref/synthdata"),
+        ("training rows/s", "train_rows_per_s", "synthdata/ref"),
+        ("sampling rows/s", "sample_rows_per_s", "synthdata/ref"),
+        ("column shapes", "column_shapes", "synthdata-ref"),
+        ("column pair trends", "column_pairs", "synthdata-ref"),
     ]
     print(
-        f"\nequal wall-clock fit budget: {budget:.1f} s "
-        f"(CTGAN: 1 epoch on {args.ctgan_fraction:.0%} of the rows "
-        f"incl. its transformer fit; synthdata: full table)"
+        f"\nequal wall-clock fit budget: {budget:.1f} s ({ref_name}: 1 epoch on {args.fraction:.0%} of the "
+        f"rows incl. its transformer fit; synthdata {model}: full table, {sd['epochs']} epochs)"
     )
-    print(
-        f"synthdata trained {sd['epochs']} epochs; CTGAN 1 epoch; "
-        f"CTGAN seconds/epoch extrapolated to the full "
-        f"table (reference on an idle box: 183 s → ratio {183 / sd['seconds_per_epoch']:.0f}×)"
-    )
-    print(f"{'figure':<22}{'synthdata':>14}{'CTGAN':>14}{'ratio':>12}")
+    if idle_epoch_s:
+        print(
+            f"{ref_name} seconds/epoch extrapolated to the full table (reference on an idle box: "
+            f"{idle_epoch_s:.0f} s → ratio {idle_epoch_s / sd['seconds_per_epoch']:.0f}×)"
+        )
+    print(f"{'figure':<22}{'synthdata ' + model:>14}{ref_name:>14}{'ratio':>12}")
     for label, key, how in rows:
-        a, b = sd[key], ct[key]
-        ratio = (b / a) if how == "ctgan/synthdata" else (a / b if how == "synthdata/ctgan" else a - b)
-        sign = "Δ " if how == "synthdata-ctgan" else "× "
+        a, b = sd[key], ref[key]
+        ratio = (b / a) if how == "ref/synthdata" else (a / b if how == "synthdata/ref" else a - b)
+        sign = "Δ " if how == "synthdata-ref" else "× "
         print(f"{label:<22}{a:>14.3f}{b:>14.3f}{sign:>6}{ratio:>6.2f}")
-    print(f"{'transformer fit (s)':<22}{sd['transform_seconds']:>14.2f}{ct['transform_seconds']:>14.2f}")
+    print(f"{'transformer fit (s)':<22}{sd['transform_seconds']:>14.2f}{ref['transform_seconds']:>14.2f}")
     print(
         f"process CPU seconds (fit+sample+scoring): synthdata {sd['cpu_seconds']:.1f}, "
-        f"CTGAN {ct['cpu_seconds']:.1f}"
+        f"{ref_name} {ref['cpu_seconds']:.1f}"
     )
     print(
         f"load avg at end {os.getloadavg()} (other jobs share the machine; both models ran in this process)"
     )
     if args.json:
-        args.json.write_text(json.dumps({"synthdata": sd, "ctgan": ct, "budget_s": budget}, indent=1))
+        args.json.write_text(
+            json.dumps({"synthdata": sd, ref_name.lower(): ref, "budget_s": budget}, indent=1)
+        )
+
+
+def main() -> None:
+    from ctgan import CTGAN
+
+    compare(__doc__, "gan", "CTGAN", lambda: CTGAN(epochs=1, verbose=False, enable_gpu=False), 183.0)
 
 
 if __name__ == "__main__":

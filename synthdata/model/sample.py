@@ -107,65 +107,45 @@ def output_format(path: str | Path) -> str:
     return fmt
 
 
-def write_rows(batches: Iterator[pd.DataFrame], path: str | Path, schema: pa.Schema | None = None) -> int:
-    """Stream batches to Parquet or CSV (by suffix) through a temp file renamed into place."""
-    if output_format(path) == "csv":
-        return write_csv(batches, path, schema)
-    return write_parquet(batches, path, schema)
-
-
-def write_csv(batches: Iterator[pd.DataFrame], path: str | Path, schema: pa.Schema | None = None) -> int:
-    """Stream batches into one CSV file (header once; timestamps ISO-8601); returns rows written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    writer: pacsv.CSVWriter | None = None
-    rows = 0
-    try:
-        for df in batches:
-            table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
-            table = table.cast(pa.schema([_plain(f) for f in table.schema]))
-            if writer is None:
-                writer = pacsv.CSVWriter(tmp, table.schema)
-            writer.write_table(table)
-            rows += len(df)
-        if writer is None:
-            if schema is None:
-                raise ValueError("an arrow schema is needed to write an empty CSV file")
-            empty = schema.empty_table()
-            pacsv.write_csv(empty.cast(pa.schema([_plain(f) for f in empty.schema])), tmp)
-    finally:
-        if writer is not None:
-            writer.close()
-    tmp.replace(path)
-    return rows
-
-
-def _plain(f: pa.Field) -> pa.Field:
+def _for_format(table: pa.Table, fmt: str) -> pa.Table:
     """CSV has no dictionary type: categorical columns are written as their values."""
-    return pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
+    if fmt != "csv":
+        return table
+    plain = [
+        pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in table.schema
+    ]
+    return table.cast(pa.schema(plain))
 
 
-def write_parquet(batches: Iterator[pd.DataFrame], path: str | Path, schema: pa.Schema | None = None) -> int:
-    """Stream batches into one Parquet file with `ParquetWriter`; returns rows written."""
+def write_rows(batches: Iterator[pd.DataFrame], path: str | Path, schema: pa.Schema | None = None) -> int:
+    """Stream batches into one Parquet or CSV file (by suffix; CSV timestamps ISO-8601); returns rows.
+
+    Written to `<name>.partial` beside the target and renamed into place, so readers never see a
+    half-written file; on failure the partial file is removed.
+    """
+    fmt = output_format(path)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    writer: pq.ParquetWriter | None = None
+    opener = pacsv.CSVWriter if fmt == "csv" else pq.ParquetWriter
+    writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
     rows = 0
     try:
         for df in batches:
-            table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+            table = _for_format(pa.Table.from_pandas(df, schema=schema, preserve_index=False), fmt)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
+                writer = opener(tmp, table.schema)
             writer.write_table(table)
             rows += len(df)
+        if writer is None:  # zero rows: still a valid, empty file with the columns
+            if schema is None:
+                raise ValueError("an arrow schema is needed to write an empty file")
+            writer = opener(tmp, _for_format(schema.empty_table(), fmt).schema)
+        writer.close()
+        writer = None
+        tmp.replace(path)
     finally:
         if writer is not None:
             writer.close()
-    if writer is None:  # zero rows: still write a valid, empty file
-        if schema is None:
-            raise ValueError("an arrow schema is needed to write an empty Parquet file")
-        pq.write_table(schema.empty_table(), tmp)
-    tmp.replace(path)  # readers never see a half-written file
+        tmp.unlink(missing_ok=True)
     return rows
