@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
 from synthdata.errors import ConfigError
+from synthdata.model.columns import SpanInfo
 from synthdata.model.condition import ConditionSampler
-from synthdata.model.transform import SpanInfo
 
 TRANSFORMER_FIELDS = ("n_modes", "bgm_rows", "bgm_iter", "max_discrete_int", "max_categories", "id_dim")
 

@@ -26,8 +26,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synthdata.atomic import atomic_write_bytes
 from synthdata.errors import InputError
-from synthdata.model.transform import ColumnInfo, DataTransformer, IdCatalogue, SpanInfo
+from synthdata.model.columns import ColumnInfo, IdCatalogue, SpanInfo
+from synthdata.model.transform import DataTransformer
 from synthdata.schema import Role, Schema
 
 FORMAT = "synthdata-model"
@@ -225,10 +227,7 @@ def write_model(path: Path, doc: dict[str, Any], tensors: Tensors) -> Path:
         metadata={"synthdata": json.dumps({"format": FORMAT, "version": VERSION, **doc})},
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_bytes(blob)
-    tmp.replace(path)
-    return path
+    return atomic_write_bytes(path, blob)
 
 
 def is_pickle(path: Path) -> bool:

@@ -15,8 +15,8 @@ from pydantic import Field
 from torch import nn
 
 from synthdata.model.backend import Backend, Hyper, TrainStep
+from synthdata.model.columns import SpanInfo
 from synthdata.model.nets import ResidualMLP, activate, mlp
-from synthdata.model.transform import SpanInfo
 
 
 class GanHyper(Hyper):

@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import torch
 
+from synthdata.atomic import atomic_path
 from synthdata.errors import ConfigError
 from synthdata.model.backend import Backend
 from synthdata.model.condition import ConditionSampler
@@ -120,32 +121,28 @@ def _for_format(table: pa.Table, fmt: str) -> pa.Table:
 def write_rows(batches: Iterator[pd.DataFrame], path: str | Path, schema: pa.Schema | None = None) -> int:
     """Stream batches into one Parquet or CSV file (by suffix; CSV timestamps ISO-8601); returns rows.
 
-    Written to `<name>.partial` beside the target and renamed into place, so readers never see a
-    half-written file; on failure the partial file is removed.
+    Written to a temporary file beside the target and renamed into place (synthdata.atomic), so
+    readers never see a half-written file; on failure the temporary file is removed.
     """
     fmt = output_format(path)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
     opener = pacsv.CSVWriter if fmt == "csv" else pq.ParquetWriter
-    writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
     rows = 0
-    try:
-        for df in batches:
-            table = _for_format(pa.Table.from_pandas(df, schema=schema, preserve_index=False), fmt)
-            if writer is None:
-                writer = opener(tmp, table.schema)
-            writer.write_table(table)
-            rows += len(df)
-        if writer is None:  # zero rows: still a valid, empty file with the columns
-            if schema is None:
-                raise ValueError("an arrow schema is needed to write an empty file")
-            writer = opener(tmp, _for_format(schema.empty_table(), fmt).schema)
-        writer.close()
-        writer = None
-        tmp.replace(path)
-    finally:
-        if writer is not None:
-            writer.close()
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path, durable=False) as tmp:
+        writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
+        try:
+            for df in batches:
+                table = _for_format(pa.Table.from_pandas(df, schema=schema, preserve_index=False), fmt)
+                if writer is None:
+                    writer = opener(tmp, table.schema)
+                writer.write_table(table)
+                rows += len(df)
+            if writer is None:  # zero rows: still a valid, empty file with the columns
+                if schema is None:
+                    raise ValueError("an arrow schema is needed to write an empty file")
+                writer = opener(tmp, _for_format(schema.empty_table(), fmt).schema)
+        finally:
+            if writer is not None:
+                writer.close()
     return rows

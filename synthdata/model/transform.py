@@ -24,126 +24,26 @@ Column handling (by schema role and dtype):
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synthdata.errors import InputError
-from synthdata.log import get_logger, kv
+from synthdata.model.columns import (
+    NULL_TOKEN,
+    ColumnInfo,
+    IdCatalogue,
+    SpanInfo,
+    codes_of,
+    is_datetime,
+    log_gap,
+    numbers,
+    restore_dtypes,
+    to_seconds,
+)
 from synthdata.model.embeddings import build_id_embeddings, cluster_ids
 from synthdata.schema import DType, Role, Schema
-
-log = get_logger(__name__)
-Activation = Literal["tanh", "softmax", "embed"]
-NULL_TOKEN = "__null__"
-
-
-@dataclass(frozen=True)
-class SpanInfo:
-    """A contiguous block of the encoded row and how the generator activates it."""
-
-    dim: int
-    activation: Activation
-
-
-@dataclass
-class ColumnInfo:
-    """Everything needed to encode/decode one modelled column; `spans` are its blocks in order."""
-
-    name: str
-    kind: Literal["id", "discrete", "continuous", "constant"]
-    spans: list[SpanInfo]
-    start: int = 0  # offset of the first span in the encoded row
-    # discrete
-    categories: np.ndarray | None = None  # code -> original value
-    frequencies: np.ndarray | None = None  # empirical frequency per code
-    # continuous (values standardised by loc/scale before the mixture)
-    loc: float = 0.0
-    scale: float = 1.0
-    means: np.ndarray | None = None
-    stds: np.ndarray | None = None
-    log_weights: np.ndarray | None = None
-    valid: np.ndarray | None = None  # mixture components with non-negligible weight
-    lo: float | None = None
-    hi: float | None = None
-    integer: bool = False
-    datetime: bool = False
-    has_null: bool = False
-    constant: Any = None
-    # id
-    role: Role | None = None
-    # inequality constraint: this (low) column is encoded as log1p(high - low) and rebuilt from high
-    gap_high: str | None = None
-    gap_datetime: bool = False  # gap in seconds between datetimes
-    gap_integer: bool = False  # integer low: whole-number gaps
-    gap_min: float | None = None  # observed minimum of the low column itself (original units)
-
-    @property
-    def dim(self) -> int:
-        return sum(s.dim for s in self.spans)
-
-    @property
-    def conditionable(self) -> bool:
-        return self.kind in ("id", "discrete")
-
-
-@dataclass
-class IdCatalogue:
-    """Catalogue of one id column: values, frequencies, embeddings and per-id attribute tables."""
-
-    column: str
-    values: np.ndarray  # code -> id value
-    counts: np.ndarray  # interactions per code (training data)
-    embeddings: np.ndarray  # (n_ids, d) float32, unit rows
-    attributes: pd.DataFrame = field(default_factory=pd.DataFrame)  # index = code
-    cluster: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # code -> decoder cluster
-    centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
-
-    @property
-    def n(self) -> int:
-        return len(self.values)
-
-
-def _is_datetime(s: pd.Series) -> bool:
-    return isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s.dtype)
-
-
-def _to_seconds(s: pd.Series) -> np.ndarray:
-    if s.dt.tz is None:
-        s = s.dt.tz_localize("UTC")
-    return ((s - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
-
-
-def _numbers(s: pd.Series, datetime: bool) -> np.ndarray:
-    """float64 view of a numeric column, or epoch seconds of a datetime one; NaN for missing."""
-    if datetime:
-        return _to_seconds(s)
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _log_gap(df: pd.DataFrame, low: str, high: str, datetime: bool) -> np.ndarray:
-    """log1p(high - low) per row (NaN where either is missing); a row with low > high is an input error
-    because the reparametrisation cannot represent it (and ingestion rejects such rows)."""
-    gap = _numbers(df[high], datetime) - _numbers(df[low], datetime)
-    bad = gap < 0
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise InputError(f"row breaks the constraint {low} <= {high} ({low} > {high})", column=low, row=row)
-    return np.log1p(gap)
-
-
-def _codes(values: pd.Series, categories: np.ndarray, column: str) -> np.ndarray:
-    """Map values to category codes; unknown values are an input error naming an example."""
-    codes = pd.Categorical(values, categories=categories).codes.astype(np.int64)
-    bad = codes < 0
-    if bad.any():
-        example = values[bad].iloc[0] if isinstance(values, pd.Series) else np.asarray(values)[bad][0]
-        raise InputError(f"value {example!r} was not seen when the model was fitted", column=column)
-    return codes
 
 
 class DataTransformer:
@@ -274,13 +174,13 @@ class DataTransformer:
         self, spec: Any, s: pd.Series, df: pd.DataFrame, high: str, rng: np.random.Generator
     ) -> ColumnInfo:
         """Fit the low side of `low <= high` as the continuous non-negative log gap to `high`."""
-        is_dt = spec.dtype == DType.DATETIME or _is_datetime(s)
-        gap = _log_gap(df, spec.name, high, is_dt)
+        is_dt = spec.dtype == DType.DATETIME or is_datetime(s)
+        gap = log_gap(df, spec.name, high, is_dt)
         gap_spec = spec.model_copy(
             update={"role": Role.SIGNAL, "dtype": DType.FLOAT, "min": 0.0, "max": None}
         )
         info = self._fit_column(gap_spec, pd.Series(gap, index=s.index), rng)
-        low = _numbers(s, is_dt)
+        low = numbers(s, is_dt)
         info.gap_high = high
         info.gap_datetime = is_dt
         info.gap_integer = not is_dt and (spec.dtype == DType.INT or pd.api.types.is_integer_dtype(s.dtype))
@@ -289,7 +189,7 @@ class DataTransformer:
 
     def _fit_column(self, spec: Any, s: pd.Series, rng: np.random.Generator) -> ColumnInfo:
         name = spec.name
-        is_dt = spec.dtype == DType.DATETIME or _is_datetime(s)
+        is_dt = spec.dtype == DType.DATETIME or is_datetime(s)
         numeric = (
             not is_dt and pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
         )
@@ -304,7 +204,7 @@ class DataTransformer:
         if discrete:
             return self._fit_discrete(name, s)
         x = (
-            _to_seconds(s)
+            to_seconds(s)
             if is_dt
             else pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         )
@@ -378,10 +278,10 @@ class DataTransformer:
         out: dict[str, np.ndarray] = {}
         for c in self.conditional_columns:
             if c.kind == "id":
-                out[c.name] = _codes(df[c.name], self.catalogues[c.name].values, c.name)
+                out[c.name] = codes_of(df[c.name], self.catalogues[c.name].values, c.name)
             else:
                 vals = df[c.name].astype(object).where(df[c.name].notna(), NULL_TOKEN)
-                out[c.name] = _codes(vals, c.categories, c.name)
+                out[c.name] = codes_of(vals, c.categories, c.name)
         return out
 
     def transform(self, df: pd.DataFrame, seed: int | None = None) -> np.ndarray:
@@ -405,9 +305,9 @@ class DataTransformer:
                 out[np.arange(n), a + codes[c.name]] = 1.0
             else:
                 if c.gap_high is not None:
-                    x = _log_gap(df, c.name, c.gap_high, c.gap_datetime)
+                    x = log_gap(df, c.name, c.gap_high, c.gap_datetime)
                 else:
-                    x = _numbers(df[c.name], c.datetime)
+                    x = numbers(df[c.name], c.datetime)
                 null = np.isnan(x)
                 if c.kind == "continuous":
                     z = (np.where(null, c.loc, x) - c.loc) / c.scale
@@ -416,10 +316,9 @@ class DataTransformer:
                     mode = np.argmax(logp + rng.gumbel(size=logp.shape), axis=1)
                     alpha = (z - c.means[mode]) / (4 * c.stds[mode])
                     out[:, a] = np.clip(alpha, -0.99, 0.99)
-                    out[np.arange(n), a + 1 + mode] = 1.0
+                    out[np.arange(n), c.offset(1) + mode] = 1.0
                 if c.has_null:
-                    b = a + c.dim - 2
-                    out[np.arange(n), b + null.astype(np.int64)] = 1.0
+                    out[np.arange(n), c.offset(-1) + null.astype(np.int64)] = 1.0
         return out
 
     # ------------------------------------------------------------------ inverse
@@ -455,7 +354,7 @@ class DataTransformer:
                 cols[c.name] = np.where(v == NULL_TOKEN, None, v) if NULL_TOKEN in c.categories else v
             else:
                 if c.kind == "continuous":
-                    logits = np.where(c.valid, data[:, a + 1 : a + 1 + self.n_modes], -np.inf)
+                    logits = np.where(c.valid, c.block(data, 1), -np.inf)
                     mode = np.argmax(logits, axis=1)
                     alpha = np.clip(data[:, a], -1, 1)
                     x = (alpha * 4 * c.stds[mode] + c.means[mode]) * c.scale + c.loc
@@ -467,14 +366,14 @@ class DataTransformer:
                 else:
                     x = np.full(n, c.constant, dtype=np.float64)
                 if c.has_null:
-                    b = a + c.dim - 2
-                    x = np.where(data[:, b + 1] > data[:, b], np.nan, x)
+                    null = c.block(data, -1)
+                    x = np.where(null[:, 1] > null[:, 0], np.nan, x)
                 cols[c.name] = x
         self._rebuild_lows(cols)
         for name, pool in self.ignored.items():
             cols[name] = pool[rng.integers(len(pool), size=n)]
         out = pd.DataFrame({name: cols[name] for name in self.output_columns})
-        return self._restore_dtypes(out)
+        return restore_dtypes(out, self.dtypes)
 
     def _rebuild_lows(self, cols: dict[str, Any]) -> None:
         """Replace each decoded log gap by low = high - gap (gap >= 0), so low <= high in every row.
@@ -499,24 +398,3 @@ class DataTransformer:
             low = high - gap
             # stay inside the observed range of low where possible, but never above high
             cols[c.name] = np.minimum(low if c.gap_min is None else np.maximum(low, c.gap_min), high)
-
-    def _restore_dtypes(self, out: pd.DataFrame) -> pd.DataFrame:
-        for name, dtype in self.dtypes.items():
-            s = out[name]
-            try:
-                if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-                    if not _is_datetime(s):
-                        s = pd.to_datetime(pd.to_numeric(s), unit="s", utc=True)
-                    if getattr(dtype, "tz", None) is None:
-                        s = s.dt.tz_localize(None)
-                    out[name] = s.astype(dtype)
-                elif pd.api.types.is_integer_dtype(dtype) and not isinstance(
-                    dtype, pd.api.extensions.ExtensionDtype
-                ):
-                    num = pd.to_numeric(s)
-                    out[name] = num.astype(dtype) if not num.isna().any() else num.astype("Int64")
-                else:
-                    out[name] = s.astype(dtype)
-            except (TypeError, ValueError) as e:  # keep the decoded values rather than fail a sample
-                log.warning(kv(event="dtype_not_restored", column=name, dtype=dtype, error=type(e).__name__))
-        return out

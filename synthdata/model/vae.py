@@ -21,8 +21,8 @@ from pydantic import Field
 from torch import nn
 
 from synthdata.model.backend import Backend, Hyper, TrainStep
+from synthdata.model.columns import SpanInfo
 from synthdata.model.nets import ResidualMLP, mlp
-from synthdata.model.transform import SpanInfo
 
 
 class VaeHyper(Hyper):
