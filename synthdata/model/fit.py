@@ -12,7 +12,7 @@ import time
 import warnings
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 import pytorch_lightning as pl
@@ -21,14 +21,38 @@ from pytorch_lightning.loggers import CSVLogger
 
 from synthdata.errors import ConfigError, InputError
 from synthdata.log import get_logger, kv, quiet_lightning
-from synthdata.model.backend import Backend
+from synthdata.model.backend import Backend, Hyper
 from synthdata.model.checkpoint import load_checkpoint, read_model, transformer_from_state, transformer_state
+from synthdata.model.condition import ConditionSampler
 from synthdata.model.seeds import seed_for
 from synthdata.model.training import CKPT_KEY, DataModule, LogProgress, TrainModule, ddp_strategy
 from synthdata.model.transform import DataTransformer
+from synthdata.schema import Schema
 
-if TYPE_CHECKING:
-    from synthdata.model.synthesizer import Synthesizer
+
+class Fittable(Protocol):
+    """What fitting needs from the `Synthesizer` facade (kept structural: no import back up)."""
+
+    schema: Schema
+    backend: type[Backend]
+    hyper: Hyper
+    seed: int
+    epochs: int
+    batch_size: int
+    max_minutes: float | None
+    accelerator: str
+    devices: Any
+    strategy: Any
+    meta: dict[str, Any]
+
+    @property
+    def model(self) -> str: ...
+    def document(self) -> dict[str, Any]: ...
+    def build(self, tr: DataTransformer) -> tuple[Backend, ConditionSampler]: ...
+    def set_fitted(
+        self, tr: DataTransformer, net: Backend, cond: ConditionSampler, df: pd.DataFrame
+    ) -> None: ...
+
 
 log = get_logger(__name__)
 quiet_lightning()  # notebooks and scripts too, not only the CLI
@@ -51,7 +75,7 @@ def _selection_from_last(last: Path, epochs: int, steps: int) -> tuple[str, Any,
     return best, score, max(epochs, int(state.get("epoch", -1)) + 1), max(steps, int(state["global_step"]))
 
 
-def _resumed_transformer(syn: Synthesizer, last: Path, fingerprint: str) -> DataTransformer:
+def _resumed_transformer(syn: Fittable, last: Path, fingerprint: str) -> DataTransformer:
     """The transformer saved in `last.ckpt`, after checking it was made for this very table and config."""
     state = load_checkpoint(last)
     extra = state.get(CKPT_KEY)
@@ -82,7 +106,7 @@ def _resumed_transformer(syn: Synthesizer, last: Path, fingerprint: str) -> Data
     return transformer_from_state(doc["transformer"], tensors, syn.schema)
 
 
-def warm_start(syn: Synthesizer, net: Backend, path: Path, partial: bool) -> None:
+def warm_start(syn: Fittable, net: Backend, path: Path, partial: bool) -> None:
     """Copy the saved model's weights into `net`.
 
     Same schema: every tensor whose name and shape fit is copied (a new category changes a few
@@ -123,7 +147,7 @@ def warm_start(syn: Synthesizer, net: Backend, path: Path, partial: bool) -> Non
 
 
 def fit_synthesizer(
-    syn: Synthesizer,
+    syn: Fittable,
     df: pd.DataFrame,
     val_df: pd.DataFrame | None,
     checkpoint_dir: str | Path | None,
