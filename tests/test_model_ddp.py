@@ -1,4 +1,4 @@
-"""The GAN trains under Lightning's own DDP (two CPU processes, gloo), not a home-made scheme.
+"""Every backend trains under Lightning's own DDP (two CPU processes, gloo), not a home-made scheme.
 
 A GAN step uses one network's parameters at a time; plain DDP would abort on 'unused parameters',
 so the synthesizer maps Lightning's DDP strategy names to their find-unused variants.
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from _gan_world import SCHEMA, make_table
 
+from synthdata.model import BACKENDS
 from synthdata.model.synthesizer import Synthesizer
 from synthdata.model.training import ddp_strategy
 
@@ -22,10 +24,12 @@ def test_ddp_strategy_names_map_to_find_unused_variants() -> None:
     assert ddp_strategy("ddp", False) == "ddp"  # the VAE's one optimiser uses every parameter
 
 
-def test_fit_with_two_ddp_processes_then_sample(tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", sorted(BACKENDS))
+def test_fit_with_two_ddp_processes_then_sample(tmp_path: Path, model: str) -> None:
     df = make_table(n_rows=600)
     syn = Synthesizer(
         SCHEMA,
+        model=model,
         epochs=1,
         batch_size=100,
         seed=0,
