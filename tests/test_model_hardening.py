@@ -63,8 +63,12 @@ def test_resume_on_another_table_is_refused_by_the_api(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="another table") as e:
         Synthesizer(SCHEMA, epochs=2, batch_size=400, **FAST).fit(other, checkpoint_dir=tmp_path, resume=True)
     assert "last.ckpt" in str(e.value)
-    # the same table still resumes
-    again = Synthesizer(SCHEMA, epochs=2, batch_size=400, **FAST).fit(
+    with pytest.raises(InputError, match="another hyperparameters"):
+        Synthesizer(SCHEMA, epochs=2, batch_size=400, z_dim=8, **FAST).fit(
+            DF, checkpoint_dir=tmp_path, resume=True
+        )
+    # the same table still resumes, also when only how the fit is shown or run differs
+    again = Synthesizer(SCHEMA, epochs=2, batch_size=400, **{**FAST, "sample_batch": 999}).fit(
         DF, checkpoint_dir=tmp_path, resume=True
     )
     assert again.meta["epochs_trained"] == 2

@@ -75,6 +75,14 @@ def _selection_from_last(last: Path, epochs: int, steps: int) -> tuple[str, Any,
     return best, score, max(epochs, int(state.get("epoch", -1)) + 1), max(steps, int(state["global_step"]))
 
 
+# how a fit is shown or run, not what it learns: may differ between a run and its resume
+_PRESENTATION_HP = ("progress_bar", "num_threads", "sample_batch")
+
+
+def _model_hp(hp: Any) -> Any:
+    return {k: v for k, v in hp.items() if k not in _PRESENTATION_HP} if isinstance(hp, dict) else hp
+
+
 def _resumed_transformer(syn: Fittable, last: Path, fingerprint: str) -> DataTransformer:
     """The transformer saved in `last.ckpt`, after checking it was made for this very table and config."""
     state = load_checkpoint(last)
@@ -93,7 +101,7 @@ def _resumed_transformer(syn: Fittable, last: Path, fingerprint: str) -> DataTra
             ("table (data fingerprint)", doc.get("fingerprint"), fingerprint),
             ("schema", doc.get("schema_yaml"), mine["schema_yaml"]),
             ("model", doc.get("backend"), mine["backend"]),
-            ("hyperparameters", doc.get("hp"), mine["hp"]),
+            ("hyperparameters", _model_hp(doc.get("hp")), _model_hp(mine["hp"])),
         )
         if a != b
     ]
