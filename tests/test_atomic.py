@@ -124,3 +124,23 @@ def test_round_trip_any_bytes(tmp_path_factory: pytest.TempPathFactory, first: b
     atomic_write_bytes(dst, second, durable=False)
     assert dst.read_bytes() == second
     assert _leftovers(folder) == []
+
+
+def test_ensure_writable_checks_without_leaving_anything(tmp_path: Path) -> None:
+    from synthdata.atomic import ensure_writable
+    from synthdata.errors import InputError
+
+    (tmp_path / "file").write_text("x")
+    assert (
+        ensure_writable(tmp_path / "new" / "deeper" / "out.html") == tmp_path / "new" / "deeper" / "out.html"
+    )
+    assert ensure_writable(tmp_path / "runs", folder=True) == tmp_path / "runs"
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        ensure_writable(tmp_path / "file" / "out.html")
+    with pytest.raises(InputError, match="not a folder"):
+        ensure_writable(tmp_path / "file", folder=True)
+    with pytest.raises(InputError, match="is a folder"):
+        ensure_writable(tmp_path)
+    with pytest.raises(InputError, match="not writable"):
+        ensure_writable(Path("/proc/synthdata-test/out.html"))  # refuses even root
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
