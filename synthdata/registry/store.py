@@ -182,11 +182,6 @@ class Registry:
                 )
             )
 
-    def reopen_run(self, run_id: str) -> None:
-        """Mark a run as running again in this process (``--resume``); see `claim_run` for the check."""
-        with self._tx() as s:
-            s.execute(sa.update(Run).where(Run.id == run_id).values(**_owned_by_me()))
-
     def claim_run(self, run_id: str) -> RunInfo:
         """Take a run over for ``--resume``: allowed when it ended, or is `running` but stale.
 
