@@ -144,3 +144,12 @@ def test_ensure_writable_checks_without_leaving_anything(tmp_path: Path) -> None
     with pytest.raises(InputError, match="not writable"):
         ensure_writable(Path("/proc/synthdata-test/out.html"))  # refuses even root
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_os_errors_become_one_line_naming_the_file() -> None:
+    from synthdata.errors import USER_PATH_ERRORS, os_error_line
+
+    e = PermissionError(13, "Permission denied", "/srv/out/report.html")
+    assert os_error_line(e) == "Permission denied: /srv/out/report.html" and isinstance(e, USER_PATH_ERRORS)
+    e2 = OSError(28, "No space left on device", "sqlite:///x.db?password=hunter2")
+    assert "hunter2" not in os_error_line(e2) and not isinstance(e2, USER_PATH_ERRORS)
