@@ -51,13 +51,16 @@ def parse_url(url: str | URL, *, what: str = "database URL") -> URL:
     if isinstance(url, URL):
         return url
     try:
-        return make_url(_encode_raw_userinfo(url))
+        return make_url(encode_raw_userinfo(url))
     except Exception as e:  # sqlalchemy raises ArgumentError with the raw string in it
         raise ConfigError(f"invalid {what}: {mask_url(url)!r} ({type(e).__name__})") from None
 
 
-def _encode_raw_userinfo(url: str) -> str:
+def encode_raw_userinfo(url: str) -> str:
     """Percent-encode ``@`` inside an unencoded password (``u:p@ss@host``), which URL parsers split wrongly.
+
+    Without this, SQLAlchemy would connect to host ``ss@host`` and the driver's error would echo
+    part of the password. URLs without a raw ``@`` in the password come back unchanged.
 
     The user info ends at the LAST ``@`` before the query string (host names never contain ``@``).
     """
@@ -84,7 +87,7 @@ def mask_url(url: str | URL) -> str:
     except for anything that looks like ``user:password@`` or ``password=...``.
     """
     try:
-        u = url if isinstance(url, URL) else make_url(_encode_raw_userinfo(url))
+        u = url if isinstance(url, URL) else make_url(encode_raw_userinfo(url))
         if u.query:
             u = u.set(query={k: (MASK if is_secret_param(k) else v) for k, v in u.query.items()})
         out = u.render_as_string(hide_password=True)
