@@ -113,6 +113,35 @@ def atomic_write_bytes(dst: str | Path, data: bytes, *, durable: bool = True) ->
     return Path(dst)
 
 
+def ensure_writable(path: str | Path, *, what: str = "output", folder: bool = False) -> Path:
+    """Check, before any work starts, that `path` (a file, or a folder with ``folder=True``) can be
+    created or replaced: its nearest existing ancestor is a writable folder and nothing in the way
+    is a file. Raises `InputError` (exit 2) naming the path; leaves nothing behind (a probe file is
+    created and removed at once).
+    """
+    from synthdata.errors import InputError
+
+    p = Path(path).expanduser()
+    if p.exists():
+        if folder and not p.is_dir():
+            raise InputError(f"cannot use {what}: it exists and is not a folder", path=str(p))
+        if not folder and p.is_dir():
+            raise InputError(f"cannot write {what}: it is a folder", path=str(p))
+    anc = p if (folder and p.is_dir()) else p.parent
+    while not anc.exists():
+        anc = anc.parent
+    if not anc.is_dir():
+        raise InputError(f"cannot write {what}: {anc} is a file, not a folder", path=str(p))
+    try:  # the only reliable test (root ignores permission bits; /proc and read-only mounts do not)
+        probe = temp_path_for(anc / "probe")
+        _reserve(probe)
+        probe.unlink()
+    except OSError as e:
+        msg = f"cannot write {what}: folder {anc} is not writable ({e.strerror})"
+        raise InputError(msg, path=str(p)) from None
+    return p
+
+
 def atomic_copy(src: str | Path, dst: str | Path, *, durable: bool = True) -> Path:
     """Copy `src`'s bytes to `dst` (a fresh inode; never writes into an existing `dst` or its link)."""
     import shutil

@@ -12,7 +12,7 @@ import os
 import sys
 
 from synthdata.cli.app import app
-from synthdata.errors import SynthdataError
+from synthdata.errors import USER_PATH_ERRORS, SynthdataError, os_error_line
 
 # Command modules, imported for their side effect of registering commands on `app`.
 _COMMAND_MODULES: list[str] = [
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging(os.environ.get("SYNTHDATA_LOG_LEVEL", "INFO"))
     _register(argv)
     from rich.console import Console
+    from rich.markup import escape
 
     err = Console(stderr=True)
     try:
@@ -57,8 +58,11 @@ def main(argv: list[str] | None = None) -> None:
         # and exit; our expected failures propagate here and become one line + their exit code.
         app(args=argv)
     except SynthdataError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
+    except OSError as e:  # an unwritable or vanished path the command did not check itself
+        err.print(f"[bold red]error:[/] {escape(os_error_line(e))}", highlight=False, soft_wrap=True)
+        sys.exit(2 if isinstance(e, USER_PATH_ERRORS) else 1)
     except KeyboardInterrupt:
         err.print("[bold red]interrupted[/]")
         sys.exit(130)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthdata.db import mask_url
+from synthdata.atomic import ensure_writable
+from synthdata.db import check_driver, mask_url, sqlite_file
 from synthdata.errors import ConfigError, GateFailed, InputError, SynthdataError
 from synthdata.export import ExportResult
 from synthdata.log import get_logger, kv, setup_logging
@@ -39,6 +40,7 @@ from synthdata.pipeline.manifest import (
 )
 from synthdata.pipeline.signals import sigterm_raises
 from synthdata.registry import Registry, file_sha256
+from synthdata.registry.liveness import Heartbeat
 
 log = get_logger("pipeline")
 
@@ -106,11 +108,12 @@ class Pipeline(StageCache):
 
     # -- run ---------------------------------------------------------------------------------------
     def run(self) -> RunResult:
+        cfg_dump = self.cfg.model_dump(mode="json", by_alias=True)
+        if self.resumed:  # refuses a run another live process still runs; takes over a stale one
+            self.registry.claim_run(self.run_id)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         setup_logging("INFO", file=self.run_dir / "run.log")
-        cfg_dump = self.cfg.model_dump(mode="json", by_alias=True)
         if self.resumed:
-            self.registry.reopen_run(self.run_id)
             self.registry.set_params(self.run_id, cfg_dump)
         else:
             self.registry.create_run(
@@ -138,7 +141,7 @@ class Pipeline(StageCache):
         result = RunResult(self.run_id, self.run_dir, "running", 1, self.manifest.stages)
         t0 = time.perf_counter()
         try:
-            with sigterm_raises():
+            with sigterm_raises(), Heartbeat(lambda: self.registry.heartbeat(self.run_id)).running():
                 self._run_stages(result)
         except BaseException as e:
             code = (
@@ -217,6 +220,21 @@ class Pipeline(StageCache):
         self.stage("export", xh, lambda: stages.export(self, result))
 
 
+def preflight(cfg: PipelineConfig, registry_url: str | None, runs_dir: str | Path | None) -> None:
+    """Every check that needs no work done, before anything (registry, run folder) is written.
+
+    The config itself was validated when loaded (keys, URLs and drivers, identifier lengths); here
+    the output locations: the runs folder and a SQLite registry file must be creatable.
+    """
+    from synthdata.registry import resolve_url
+
+    ensure_writable(Path(runs_dir or cfg.runs_dir or DEFAULT_RUNS_DIR), what="runs folder", folder=True)
+    u = check_driver(resolve_url(registry_url), what="registry URL")
+    path = sqlite_file(u) if u.get_backend_name() == "sqlite" else None
+    if path is not None and not path.is_file():
+        ensure_writable(path, what="registry")
+
+
 def run_pipeline(
     cfg: PipelineConfig,
     *,
@@ -230,7 +248,9 @@ def run_pipeline(
     url = registry_url or os.environ.get("SYNTHDATA_DB_URL") or cfg.registry
     if resume is not None and warm_start is not None and resume == warm_start:
         raise ConfigError("--resume and --warm-start name the same run")
-    with Registry(url) as reg:
+    preflight(cfg, url, runs_dir)
+    # --resume / --warm-start name runs of an existing registry: a mistyped one is not created
+    with Registry(url, create=resume is None and warm_start is None) as reg:
         return Pipeline(
             cfg,
             config_path=config_path,
