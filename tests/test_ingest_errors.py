@@ -33,7 +33,12 @@ SCHEMA = (
             [],
             ["cannot decode", "byte offset 36", "latin.csv", "row 3", "--encoding"],
         ),
-        ("ragged.csv", b"user_id,item_id,rating\n1,2,3\n1,2,3,4,5\n", [], ["malformed CSV", "row 3"]),
+        (
+            "ragged.csv",
+            b"user_id,item_id,rating\n1,2,3\n1,2,3,4,5\n",
+            ["--on-malformed", "error"],
+            ["malformed CSV", "row 3"],
+        ),
     ],
 )
 def test_structural_error(

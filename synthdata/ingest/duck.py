@@ -1,0 +1,365 @@
+"""The DuckDB executor: the plan run as SQL over CSV/Parquet files, folders and globs.
+
+DuckDB reads the input in parallel and out of core (`threads`, `memory_limit`, spilling to a temp
+folder beside the output). Rows the SQL cannot vouch for go through the pandas validator (see
+`duckplan`), so rejects are identical to the streaming executor's; good rows are de-duplicated,
+checked for attribute conflicts and aggregated in SQL, and streamed to the output in batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from synthdata.errors import InputError
+from synthdata.ingest.clean import ATTRIBUTE_CONFLICT, raw_json, validate_chunk
+from synthdata.ingest.csvread import _raise_decode, malformed_rejects, scan_bytes
+from synthdata.ingest.duckplan import column_checks, constraint_check, ident, lit
+from synthdata.ingest.layouts import count_column, value_column
+from synthdata.ingest.output import ParquetOut, arrow_schema, canonical, join_attributes
+from synthdata.ingest.plan import Outcome, Plan
+from synthdata.ingest.report import Tally, time_span
+from synthdata.ingest.sources import LINE, NA_VALUES, Source
+
+_ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "latin-1": "latin-1",
+    "latin1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "utf-16": "utf-16",
+}
+
+
+def connect(plan: Plan, tmp: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"preserve_insertion_order": True})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET temp_directory = {lit(str(tmp))}")
+    if plan.settings.get("threads"):
+        con.execute(f"SET threads = {int(plan.settings['threads'])}")
+    if plan.settings.get("memory_limit"):
+        con.execute(f"SET memory_limit = {lit(plan.settings['memory_limit'])}")
+    return con
+
+
+def run_duckdb(src: Source, plan: Plan, rejects: Any) -> Outcome:
+    tmp = plan.out.parent / f".{plan.out.stem}.duckdb-tmp.{time.monotonic_ns()}"
+    con = connect(plan, tmp)
+    try:
+        return _run(con, src, plan, rejects)
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as e:
+        raise InputError(f"cannot read input: {str(e).splitlines()[0]}", path=src.label) from None
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) -> Outcome:
+    main = Tally(source=src.label)
+    extra = _load_raw(con, src, main, rejects)  # table `raw`: input columns (as read) + _line
+    names = plan.names
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())
+    typed, conds = {}, []
+    for s in plan.specs:
+        col = _raw_name(src, s.input_name)
+        v, cond = column_checks(s, ident(col), types[col], plan.now, plan.schema.event_types)
+        typed[s.name] = v
+        conds.append(cond)
+    for k in plan.schema.constraints or []:
+        c = constraint_check(k, typed)
+        if c is not None:
+            conds.append(c)
+    sure = " AND ".join(f"coalesce({c}, FALSE)" for c in conds) or "TRUE"
+    cols = ", ".join(f"{v} AS {ident(n)}" for n, v in typed.items())
+    con.execute(f"CREATE TABLE good AS SELECT {cols}, {ident(LINE)} FROM raw WHERE {sure}")
+    main.rows_in = con.execute("SELECT count(*) FROM raw").fetchall()[0][0] + len(extra) + main.rows_in
+    if main.rows_in == 0:
+        raise InputError("empty input: no data rows", path=src.label, row=plan.first_row)
+    # rows the SQL cannot vouch for: the validator decides (reason code, or accept)
+    raw_cols = ", ".join(ident(_raw_name(src, c)) for c in src.columns)
+    rel = con.cursor().sql(f"SELECT {raw_cols}, {ident(LINE)} FROM raw WHERE NOT ({sure}) ORDER BY {ident(LINE)}")
+    pending = [extra] if len(extra) else []
+    for batch in rel.to_arrow_reader(plan.chunk_size):
+        pending.append(_to_pandas(batch, src))
+        if sum(len(p) for p in pending) >= plan.chunk_size:
+            _validate(con, pd.concat(pending, ignore_index=True), plan, main, rejects)
+            pending = []
+    if pending:
+        _validate(
+            con, pd.concat(pending, ignore_index=True).sort_values(LINE, kind="stable"), plan, main, rejects
+        )
+    # exact duplicates: the first occurrence (lowest line) stays
+    key = ", ".join(ident(n) for n in names)
+    con.execute(
+        f"CREATE TABLE dedup AS SELECT {key}, min({ident(LINE)}) AS {ident(LINE)} FROM good GROUP BY ALL"
+    )
+    n_good, n_dedup = (con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("good", "dedup"))
+    main.rows_merged += n_good - n_dedup
+    con.execute("DROP TABLE good")
+    tables, attr_tallies, out_schema = plan.attributes(rejects)
+    kept = _resolve_conflicts(con, plan, main, rejects)
+    main.rows_kept = con.execute(f"SELECT count(*) FROM ({kept})").fetchall()[0][0]
+    out = _write(con, kept, plan, out_schema, tables)
+    out.main, out.attributes, out.schema = main, attr_tallies, out_schema
+    return out
+
+
+def _raw_name(src: Source, c: object) -> str:
+    return f"c{c}" if isinstance(c, int) else str(c)
+
+
+def _to_pandas(batch: pa.RecordBatch, src: Source) -> pd.DataFrame:
+    from synthdata.ingest.sources import arrow_to_pandas
+
+    df = arrow_to_pandas(batch)
+    df.columns = [*src.columns, LINE]
+    return df
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, plan: Plan, main: Tally, rejects: Any
+) -> None:
+    chk = validate_chunk(raw, plan.specs, plan.schema.event_types, plan.now, plan.schema.constraints)
+    main.reject(chk.rejects)
+    rejects.write(plan.label, chk.rejects)
+    if len(chk.good):
+        good = pd.concat([canonical(chk.good, plan.specs), chk.good[[LINE]].reset_index(drop=True)], axis=1)
+        tbl = pa.Table.from_pandas(
+            good, schema=arrow_schema(plan.specs, {LINE: pa.int64()}), preserve_index=False
+        )
+        con.register("rescued", tbl)
+        con.execute("INSERT INTO good BY NAME SELECT * FROM rescued")
+        con.unregister("rescued")
+
+
+# --- reading -------------------------------------------------------------------------------------
+def _load_raw(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> pd.DataFrame:
+    """Create `raw`; returns rows DuckDB's reader skips but the validator must see (blank lines,
+    records with too few fields, padded as pandas pads them). Malformed records are rejected here."""
+    empty = pd.DataFrame(columns=[*src.columns, LINE])
+    if src.kind == "parquet":
+        _parquet_view(con, src)
+        return empty
+    o = src._opts
+    enc = _ENCODINGS.get(str(o["encoding"]).lower())
+    if enc is None or len(o["sep"].encode()) > 4:
+        _chunks_table(con, src, main, rejects)
+        return empty
+    names = [_raw_name(src, c) for c in src.columns]
+    columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
+    opts = (
+        f"columns = {columns}, auto_detect = false, header = {lit(bool(o['header']))}, delim = {lit(o['sep'])}, "
+        f"quote = '\"', escape = '\"', nullstr = ['\\x01\\x02'], null_padding = false, store_rejects = true, "
+        f"strict_mode = false, encoding = {lit(enc)}, max_line_size = 16777216"
+    )
+    na = ", ".join(lit(v) for v in NA_VALUES)
+    sel = ", ".join(
+        f"CASE WHEN {ident(n)} IN ({na}) THEN NULL ELSE {ident(n)} END AS {ident(n)}" for n in names
+    )
+    con.execute(f"CREATE TABLE raw0 AS SELECT {sel} FROM read_csv({lit(str(o['path']))}, {opts})")
+    errs = con.execute(
+        "SELECT line, any_value(error_type), any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line"
+    ).fetchall()
+    if any(e[1] == "INVALID ENCODING" for e in errs):
+        _raise_decode(o["path"], o["encoding"], o["explicit_encoding"])
+    _, blanks = scan_bytes(o["path"])
+    first = 2 if o["header"] else 1
+    blanks = [b for b in blanks if b >= first]
+    short = [(int(e[0]), e[2]) for e in errs if e[1] == "MISSING COLUMNS"]
+    bad = [(int(e[0]), e[2] or "") for e in errs if e[1] != "MISSING COLUMNS"]
+    if bad:
+        main.rows_in += len(bad)
+        rej = malformed_rejects(bad, len(names))
+        main.reject(rej)
+        rejects.write(src.label, rej)
+    skips = sorted({b for b in blanks} | {s[0] for s in short} | {b[0] for b in bad})
+    # line of the k-th record DuckDB kept = first + k + (skipped lines before it)
+    adj = [(r - first - i, i + 1) for i, r in enumerate(skips)]
+    con.execute("CREATE TABLE skips (a BIGINT, j BIGINT)")
+    if adj:
+        con.executemany("INSERT INTO skips VALUES (?, ?)", adj)
+    con.execute(
+        f"CREATE TABLE raw AS SELECT r.* EXCLUDE (rid), {first} + r.rid + coalesce(s.j, 0) AS {ident(LINE)} "
+        f"FROM (SELECT *, rowid AS rid FROM raw0) r "
+        f"ASOF LEFT JOIN (SELECT a, max(j) AS j FROM skips GROUP BY a) s ON r.rid >= s.a ORDER BY r.rid"
+    )
+    con.execute("DROP TABLE raw0")
+    extra = [(b, [None] * len(names)) for b in blanks]
+    for line, text in short:
+        vals = next(csv.reader([text], delimiter=o["sep"]), [])
+        vals = [None if v in NA_VALUES else v for v in vals]
+        extra.append((line, vals + [None] * (len(names) - len(vals))))
+    if not extra:
+        return empty
+    df = pd.DataFrame([e[1] for e in extra], columns=src.columns, dtype=object)
+    df[LINE] = [e[0] for e in extra]
+    return df.sort_values(LINE, kind="stable").reset_index(drop=True)
+
+
+def _parquet_view(con: duckdb.DuckDBPyConnection, src: Source) -> None:
+    files, rows = src._opts["files"], src._opts["rows"]
+    offs = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
+    offsets = pd.DataFrame({"filename": [str(f) for f in files], "off": offs})  # noqa: F841 - read by SQL
+    con.execute("CREATE TABLE file_offsets AS SELECT * FROM offsets")
+    flist = "[" + ", ".join(lit(str(f)) for f in files) + "]"
+    hive = src._opts.get("root") is not None
+    cols = ", ".join(ident(c) for c in src.columns)
+    con.execute(
+        f"CREATE VIEW raw AS SELECT {cols}, p.file_row_number + 1 + o.off AS {ident(LINE)} "
+        f"FROM read_parquet({flist}, filename = true, file_row_number = true, hive_partitioning = {lit(hive)}, "
+        f"hive_types_autocast = false, union_by_name = true) p JOIN file_offsets o USING (filename)"
+    )
+
+
+def _chunks_table(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> None:
+    """Encodings or delimiters DuckDB's reader does not take: pandas reads, DuckDB does the rest."""
+    from synthdata.ingest.csvread import MALFORMED
+
+    made = False
+    for chunk in src.chunks():
+        bad = chunk.attrs.get(MALFORMED)
+        if bad:
+            main.rows_in += len(bad)
+            rej = malformed_rejects(bad, len(src.columns))
+            main.reject(rej)
+            rejects.write(src.label, rej)
+        df = chunk.astype({c: object for c in src.columns}).where(chunk.notna(), None)
+        df.columns = [_raw_name(src, c) for c in src.columns] + [LINE]
+        tbl = pa.Table.from_pandas(
+            df,
+            preserve_index=False,
+            schema=pa.schema([(c, pa.string()) for c in df.columns[:-1]] + [(LINE, pa.int64())]),
+        )
+        con.register("chunk", tbl)
+        con.execute(
+            "INSERT INTO raw SELECT * FROM chunk" if made else "CREATE TABLE raw AS SELECT * FROM chunk"
+        )
+        con.unregister("chunk")
+        made = True
+    if not made:
+        cols = ", ".join(f"{ident(_raw_name(src, c))} VARCHAR" for c in src.columns)
+        con.execute(f"CREATE TABLE raw ({cols}, {ident(LINE)} BIGINT)")
+
+
+# --- attribute conflicts and output --------------------------------------------------------------
+def _resolve_conflicts(con: duckdb.DuckDBPyConnection, plan: Plan, main: Tally, rejects: Any) -> str:
+    """Inline attributes: the most frequent value per id wins (ties: lowest line); rows giving an
+    id another value are `attribute_conflict` rejects. Returns the SQL of the kept rows."""
+    schema, names = plan.schema, plan.names
+    attrs = [(a, schema.user_col) for a in plan.inline_u] + [(a, schema.item_col) for a in plan.inline_i]
+    if not attrs:
+        return "SELECT * FROM dedup"
+    L = ident(LINE)
+    joins, conflict, sel = [], [], []
+    for j, (a, idc) in enumerate(attrs):
+        A, I, W = ident(a), ident(idc), f"w{j}"
+        con.execute(
+            f"CREATE TABLE {W} AS SELECT {I} AS id, {A} AS v FROM (SELECT {I}, {A}, count(*) AS n, "
+            f"min({L}) AS m FROM dedup WHERE {A} IS NOT NULL GROUP BY ALL) "
+            f"QUALIFY row_number() OVER (PARTITION BY {I} ORDER BY n DESC, m) = 1"
+        )
+        joins.append(f"LEFT JOIN {W} ON d.{I} = {W}.id")
+        conflict.append((f"d.{A} IS NOT NULL AND {W}.v IS NOT NULL AND d.{A} <> {W}.v", a))
+    case = "CASE " + " ".join(f"WHEN {c} THEN {lit(a)}" for c, a in conflict) + " END"
+    for n in names:
+        hit = [j for j, (a, _) in enumerate(attrs) if a == n]
+        sel.append(f"{f'w{hit[0]}.v' if hit else f'd.{ident(n)}'} AS {ident('_new_' + n)}")
+    con.execute(
+        f"CREATE TABLE flagged AS SELECT d.*, {case} AS _conflict, "
+        f"{', '.join(sel)} FROM dedup d {' '.join(joins)}"
+    )
+    n_bad = con.execute("SELECT count(*) FROM flagged WHERE _conflict IS NOT NULL").fetchall()[0][0]
+    if n_bad:
+        rel = con.cursor().sql(
+            f"SELECT {', '.join(ident(n) for n in names)}, {L}, _conflict FROM flagged "
+            f"WHERE _conflict IS NOT NULL ORDER BY {L}"
+        )
+        for batch in rel.to_arrow_reader(plan.chunk_size):
+            df = batch.to_pandas()
+            rej = pd.DataFrame(
+                {
+                    "line": df[LINE].to_numpy(),
+                    "column": df["_conflict"].to_numpy(),
+                    "reason": ATTRIBUTE_CONFLICT,
+                    "value": [str(df.at[i, c]) for i, c in zip(df.index, df["_conflict"], strict=True)],
+                    "raw": raw_json(df[names]),
+                }
+            )
+            main.reject(rej)
+            rejects.write(plan.label, rej)
+    new = ", ".join(f"{ident('_new_' + n)} AS {ident(n)}" for n in names)
+    return f"SELECT {new}, {L} FROM flagged WHERE _conflict IS NULL"
+
+
+def _write(con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: Any, tables: dict) -> Outcome:
+    schema = plan.schema
+    uid, iid = ident(schema.user_col), ident(schema.item_col)
+    if plan.layout == "events":
+        ev = ident(schema.event_col)
+        parts = [f"{uid} AS user_id", f"{iid} AS item_id"]
+        parts += [
+            f"count(*) FILTER (WHERE {ev} = {lit(e)}) AS {ident(count_column(e))}"
+            for e in schema.event_types or []
+        ]
+        if schema.time_col is not None and schema.time_col in plan.names:
+            t = ident(schema.time_col)
+            parts += [f"min({t}) AS first_ts", f"max({t}) AS last_ts"]
+        vcol = value_column(schema)
+        if vcol is not None and vcol in plan.names:
+            parts.append(f"round(fsum(coalesce({ident(vcol)}, 0.0)), 6) AS value_sum")
+        parts += [f"any_value({ident(a)}) AS {ident(a)}" for a in [*plan.inline_u, *plan.inline_i]]
+        sql = f"SELECT {', '.join(parts)} FROM ({kept}) GROUP BY ALL ORDER BY user_id, item_id"
+        ucol, icol = "user_id", "item_id"
+        con.execute(f"CREATE TABLE result AS {sql}")
+        stats = con.execute(
+            "SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id)"
+            + (", min(first_ts), max(last_ts)" if "last_ts" in out_schema.names else "")
+            + " FROM result"
+        ).fetchall()[0]
+    else:
+        con.execute(f"CREATE TABLE result AS {kept} ORDER BY {ident(LINE)}")
+        ucol, icol = schema.user_col, schema.item_col
+        tc = schema.time_col if schema.time_col in plan.names else None
+        stats = con.execute(
+            f"SELECT count(*), count(DISTINCT {uid}), count(DISTINCT {iid})"
+            + (f", min({ident(tc)}), max({ident(tc)})" if tc else "")
+            + " FROM result"
+        ).fetchall()[0]
+    w = ParquetOut(plan.out, out_schema.columns)
+    try:
+        own = [
+            c.name
+            for c in out_schema.columns
+            if c.name not in {a for t in tables.values() for a in t.columns}
+        ]
+        rel = con.cursor().sql(f"SELECT {', '.join(ident(c) for c in own)} FROM result")
+        for batch in rel.to_arrow_reader(plan.chunk_size):
+            if tables:
+                df = join_attributes(_result_pandas(batch), tables, ucol, icol)
+                w.write(canonical(df, out_schema.columns))
+            else:
+                w.write_arrow(batch)
+    finally:
+        w.close()
+    span = (
+        time_span(pd.Series([pd.Timestamp(stats[3]), pd.Timestamp(stats[4])]))
+        if len(stats) > 3 and stats[3] is not None
+        else None
+    )
+    return Outcome(rows_out=int(stats[0]), n_users=int(stats[1]), n_items=int(stats[2]), span=span)
+
+
+def _result_pandas(batch: pa.RecordBatch) -> pd.DataFrame:
+    df = batch.to_pandas()
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].astype("datetime64[ns, UTC]")
+    return df
