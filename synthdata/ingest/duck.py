@@ -22,7 +22,7 @@ import pyarrow as pa
 from synthdata.errors import InputError
 from synthdata.ingest.clean import ATTRIBUTE_CONFLICT, raw_json, validate_chunk
 from synthdata.ingest.csvread import _raise_decode, malformed_rejects, scan_bytes
-from synthdata.ingest.duckplan import column_checks, constraint_check, ident, lit
+from synthdata.ingest.duckplan import SQL_TYPE, column_checks, constraint_check, ident, lit
 from synthdata.ingest.layouts import count_column, value_column
 from synthdata.ingest.output import ParquetOut, arrow_schema, canonical, join_attributes
 from synthdata.ingest.plan import Outcome, Plan
@@ -64,9 +64,9 @@ def run_duckdb(src: Source, plan: Plan, rejects: Any) -> Outcome:
 
 def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) -> Outcome:
     main = Tally(source=src.label)
-    extra = _load_raw(con, src, main, rejects)  # table `raw`: input columns (as read) + _line
-    names = plan.names
-    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall())
+    L = ident(LINE)
+    source_sql, line_sql = _source(con, src, main, rejects)  # the input as read (+ _line for Parquet)
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {source_sql})").fetchall())
     typed, conds = {}, []
     for s in plan.specs:
         col = _raw_name(src, s.input_name)
@@ -78,38 +78,61 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
         if c is not None:
             conds.append(c)
     sure = " AND ".join(f"coalesce({c}, FALSE)" for c in conds) or "TRUE"
+    raw_names = [_raw_name(src, c) for c in src.columns]
+    keep_raw = ", ".join(
+        f"CASE WHEN _ok THEN NULL ELSE {ident(c)} END AS {ident('_raw_' + c)}" for c in raw_names
+    )
     cols = ", ".join(f"{v} AS {ident(n)}" for n, v in typed.items())
-    con.execute(f"CREATE TABLE good AS SELECT {cols}, {ident(LINE)} FROM raw WHERE {sure}")
-    main.rows_in = con.execute("SELECT count(*) FROM raw").fetchall()[0][0] + len(extra) + main.rows_in
+    with_line = f", {L}" if line_sql is None else ""
+    con.execute(
+        f"CREATE TABLE chk AS SELECT {cols}, _ok, {keep_raw}{with_line} "
+        f"FROM (SELECT *, {sure} AS _ok FROM {source_sql})"
+    )
+    if line_sql is not None and src.kind == "csv":
+        after_csv_read(con, src, main, rejects)
+    join = _skips_join(con, line_sql)
+    line_expr = L if line_sql is None else line_sql if join else line_sql.replace(" + coalesce(s.j, 0)", "")
+    con.execute(f"CREATE VIEW chkl AS SELECT chk.*, {line_expr} AS _lineno FROM chk {join}")
+    n_raw, n_ok = con.execute("SELECT count(*), count(*) FILTER (WHERE _ok) FROM chk").fetchall()[0]
+    n_extra = con.execute("SELECT count(*) FROM extra_raw").fetchall()[0][0]
+    main.rows_in += n_raw + n_extra
     if main.rows_in == 0:
         raise InputError("empty input: no data rows", path=src.label, row=plan.first_row)
     # rows the SQL cannot vouch for: the validator decides (reason code, or accept)
-    raw_cols = ", ".join(ident(_raw_name(src, c)) for c in src.columns)
-    rel = con.cursor().sql(f"SELECT {raw_cols}, {ident(LINE)} FROM raw WHERE NOT ({sure}) ORDER BY {ident(LINE)}")
-    pending = [extra] if len(extra) else []
-    for batch in rel.to_arrow_reader(plan.chunk_size):
-        pending.append(_to_pandas(batch, src))
-        if sum(len(p) for p in pending) >= plan.chunk_size:
-            _validate(con, pd.concat(pending, ignore_index=True), plan, main, rejects)
-            pending = []
-    if pending:
-        _validate(
-            con, pd.concat(pending, ignore_index=True).sort_values(LINE, kind="stable"), plan, main, rejects
+    raw_cols = ", ".join(ident(c) for c in raw_names)
+    kept_raw = ", ".join(ident("_raw_" + c) for c in raw_names)
+    decl = ", ".join(f"{ident(s.name)} {SQL_TYPE.get(s.dtype, 'VARCHAR')}" for s in plan.specs)
+    con.execute(f"CREATE TABLE rescued ({decl}, {L} BIGINT)")
+    if n_ok < n_raw or n_extra:
+        rel = con.cursor().sql(
+            f"SELECT {kept_raw}, _lineno AS {L} FROM chkl WHERE NOT _ok UNION ALL "
+            f"SELECT {raw_cols}, {L} FROM extra_raw ORDER BY {L}"
         )
+        for batch in rel.to_arrow_reader(plan.chunk_size):
+            _validate(con, _to_pandas(batch, src), plan, main, rejects)
     # exact duplicates: the first occurrence (lowest line) stays
-    key = ", ".join(ident(n) for n in names)
+    key = ", ".join(ident(n) for n in plan.names)
     con.execute(
-        f"CREATE TABLE dedup AS SELECT {key}, min({ident(LINE)}) AS {ident(LINE)} FROM good GROUP BY ALL"
+        f"CREATE TABLE dedup AS SELECT {key}, min({L}) AS {L} FROM (SELECT {key}, _lineno AS {L} FROM chkl "
+        f"WHERE _ok UNION ALL SELECT {key}, {L} FROM rescued) GROUP BY ALL"
     )
-    n_good, n_dedup = (con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("good", "dedup"))
-    main.rows_merged += n_good - n_dedup
-    con.execute("DROP TABLE good")
+    n_dedup = con.execute("SELECT count(*) FROM dedup").fetchall()[0][0]
+    n_rescued = con.execute("SELECT count(*) FROM rescued").fetchall()[0][0]
+    main.rows_merged += n_ok + n_rescued - n_dedup
+    con.execute("DROP VIEW chkl")
+    con.execute("DROP TABLE chk")
     tables, attr_tallies, out_schema = plan.attributes(rejects)
     kept = _resolve_conflicts(con, plan, main, rejects)
     main.rows_kept = con.execute(f"SELECT count(*) FROM ({kept})").fetchall()[0][0]
     out = _write(con, kept, plan, out_schema, tables)
     out.main, out.attributes, out.schema = main, attr_tallies, out_schema
     return out
+
+
+def _skips_join(con: duckdb.DuckDBPyConnection, line_sql: str | None) -> str:
+    if line_sql is None or not con.execute("SELECT count(*) FROM skips").fetchall()[0][0]:
+        return ""
+    return "ASOF LEFT JOIN (SELECT a, max(j) AS j FROM skips GROUP BY a) s ON chk.rowid >= s.a"
 
 
 def _raw_name(src: Source, c: object) -> str:
@@ -135,36 +158,52 @@ def _validate(
         tbl = pa.Table.from_pandas(
             good, schema=arrow_schema(plan.specs, {LINE: pa.int64()}), preserve_index=False
         )
-        con.register("rescued", tbl)
-        con.execute("INSERT INTO good BY NAME SELECT * FROM rescued")
-        con.unregister("rescued")
+        con.register("rescued_batch", tbl)
+        con.execute("INSERT INTO rescued BY NAME SELECT * FROM rescued_batch")
+        con.unregister("rescued_batch")
 
 
 # --- reading -------------------------------------------------------------------------------------
-def _load_raw(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> pd.DataFrame:
-    """Create `raw`; returns rows DuckDB's reader skips but the validator must see (blank lines,
-    records with too few fields, padded as pandas pads them). Malformed records are rejected here."""
-    empty = pd.DataFrame(columns=[*src.columns, LINE])
+def _source(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> tuple[str, str | None]:
+    """(SQL of the input as read, expression of its line number over `chk` or None when the input
+    carries `_line`). Also creates `extra_raw`: rows DuckDB's CSV reader skips that pandas reads
+    (blank lines, records with too few fields, padded), and `skips` (lines not in the reader's
+    output). Malformed records are rejected here."""
+    names = [_raw_name(src, c) for c in src.columns]
+    con.execute("CREATE TABLE skips (a BIGINT, j BIGINT)")
+    con.execute(
+        "CREATE TABLE extra_raw ("
+        + ", ".join(f"{ident(n)} VARCHAR" for n in names)
+        + f", {ident(LINE)} BIGINT)"
+    )
     if src.kind == "parquet":
-        _parquet_view(con, src)
-        return empty
+        return _parquet_view(con, src), None
     o = src._opts
     enc = _ENCODINGS.get(str(o["encoding"]).lower())
     if enc is None or len(o["sep"].encode()) > 4:
         _chunks_table(con, src, main, rejects)
-        return empty
-    names = [_raw_name(src, c) for c in src.columns]
+        return "raw", None
     columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
     opts = (
-        f"columns = {columns}, auto_detect = false, header = {lit(bool(o['header']))}, delim = {lit(o['sep'])}, "
-        f"quote = '\"', escape = '\"', nullstr = ['\\x01\\x02'], null_padding = false, store_rejects = true, "
-        f"strict_mode = false, encoding = {lit(enc)}, max_line_size = 16777216"
+        f"columns = {columns}, auto_detect = false, header = {lit(bool(o['header']))}, "
+        f"delim = {lit(o['sep'])}, quote = '\"', escape = '\"', nullstr = ['\\x01\\x02'], "
+        f"null_padding = false, store_rejects = true, strict_mode = false, encoding = {lit(enc)}, "
+        f"max_line_size = 16777216"
     )
     na = ", ".join(lit(v) for v in NA_VALUES)
     sel = ", ".join(
         f"CASE WHEN {ident(n)} IN ({na}) THEN NULL ELSE {ident(n)} END AS {ident(n)}" for n in names
     )
-    con.execute(f"CREATE TABLE raw0 AS SELECT {sel} FROM read_csv({lit(str(o['path']))}, {opts})")
+    first = 2 if o["header"] else 1
+    source_sql = f"(SELECT {sel} FROM read_csv({lit(str(o['path']))}, {opts}))"
+    con.execute(f"DESCRIBE {source_sql}")
+    return source_sql, f"{first} + chk.rowid + coalesce(s.j, 0)"
+
+
+def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> None:
+    """Once `chk` is built from a CSV: reject malformed records, queue skipped rows for the validator."""
+    o = src._opts
+    names = [_raw_name(src, c) for c in src.columns]
     errs = con.execute(
         "SELECT line, any_value(error_type), any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line"
     ).fetchall()
@@ -180,31 +219,24 @@ def _load_raw(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects:
         rej = malformed_rejects(bad, len(names))
         main.reject(rej)
         rejects.write(src.label, rej)
-    skips = sorted({b for b in blanks} | {s[0] for s in short} | {b[0] for b in bad})
+    skips = sorted(set(blanks) | {s[0] for s in short} | {b[0] for b in bad})
     # line of the k-th record DuckDB kept = first + k + (skipped lines before it)
     adj = [(r - first - i, i + 1) for i, r in enumerate(skips)]
-    con.execute("CREATE TABLE skips (a BIGINT, j BIGINT)")
     if adj:
         con.executemany("INSERT INTO skips VALUES (?, ?)", adj)
-    con.execute(
-        f"CREATE TABLE raw AS SELECT r.* EXCLUDE (rid), {first} + r.rid + coalesce(s.j, 0) AS {ident(LINE)} "
-        f"FROM (SELECT *, rowid AS rid FROM raw0) r "
-        f"ASOF LEFT JOIN (SELECT a, max(j) AS j FROM skips GROUP BY a) s ON r.rid >= s.a ORDER BY r.rid"
-    )
-    con.execute("DROP TABLE raw0")
     extra = [(b, [None] * len(names)) for b in blanks]
     for line, text in short:
         vals = next(csv.reader([text], delimiter=o["sep"]), [])
         vals = [None if v in NA_VALUES else v for v in vals]
         extra.append((line, vals + [None] * (len(names) - len(vals))))
-    if not extra:
-        return empty
-    df = pd.DataFrame([e[1] for e in extra], columns=src.columns, dtype=object)
-    df[LINE] = [e[0] for e in extra]
-    return df.sort_values(LINE, kind="stable").reset_index(drop=True)
+    if extra:
+        con.executemany(
+            f"INSERT INTO extra_raw VALUES ({', '.join('?' * (len(names) + 1))})",
+            [[*vals, line] for line, vals in extra],
+        )
 
 
-def _parquet_view(con: duckdb.DuckDBPyConnection, src: Source) -> None:
+def _parquet_view(con: duckdb.DuckDBPyConnection, src: Source) -> str:
     files, rows = src._opts["files"], src._opts["rows"]
     offs = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
     offsets = pd.DataFrame({"filename": [str(f) for f in files], "off": offs})  # noqa: F841 - read by SQL
@@ -212,10 +244,10 @@ def _parquet_view(con: duckdb.DuckDBPyConnection, src: Source) -> None:
     flist = "[" + ", ".join(lit(str(f)) for f in files) + "]"
     hive = src._opts.get("root") is not None
     cols = ", ".join(ident(c) for c in src.columns)
-    con.execute(
-        f"CREATE VIEW raw AS SELECT {cols}, p.file_row_number + 1 + o.off AS {ident(LINE)} "
+    return (
+        f"(SELECT {cols}, p.file_row_number + 1 + o.off AS {ident(LINE)} "
         f"FROM read_parquet({flist}, filename = true, file_row_number = true, hive_partitioning = {lit(hive)}, "
-        f"hive_types_autocast = false, union_by_name = true) p JOIN file_offsets o USING (filename)"
+        f"hive_types_autocast = false, union_by_name = true) p JOIN file_offsets o USING (filename))"
     )
 
 
