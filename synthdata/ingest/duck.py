@@ -66,13 +66,17 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     main = Tally(source=src.label)
     L = ident(LINE)
     source_sql, line_sql = _source(con, src, main, rejects)  # the input as read (+ _line for Parquet)
-    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {source_sql})").fetchall())
-    typed, conds = {}, []
+    types = dict(
+        con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source_sql})").fetchall()
+    )
+    typed, conds, pre = {}, [], {}
     for s in plan.specs:
         col = _raw_name(src, s.input_name)
-        v, cond = column_checks(s, ident(col), types[col], plan.now, plan.schema.event_types)
+        nul = src.kind != "csv" or src._opts.get("scan", (True, []))[0]
+        v, cond, p = column_checks(s, ident(col), types[col], plan.now, plan.schema.event_types, nul)
         typed[s.name] = v
         conds.append(cond)
+        pre.update(p)
     for k in plan.schema.constraints or []:
         c = constraint_check(k, typed)
         if c is not None:
@@ -84,9 +88,10 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     )
     cols = ", ".join(f"{v} AS {ident(n)}" for n, v in typed.items())
     with_line = f", {L}" if line_sql is None else ""
+    pre_cols = "".join(f", {e} AS {a}" for a, e in pre.items())
     con.execute(
         f"CREATE TABLE chk AS SELECT {cols}, _ok, {keep_raw}{with_line} "
-        f"FROM (SELECT *, {sure} AS _ok FROM {source_sql})"
+        f"FROM (SELECT *, {sure} AS _ok FROM (SELECT *{pre_cols} FROM {source_sql}))"
     )
     if line_sql is not None and src.kind == "csv":
         after_csv_read(con, src, main, rejects)
@@ -184,19 +189,16 @@ def _source(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: A
         _chunks_table(con, src, main, rejects)
         return "raw", None
     columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
+    na = "[" + ", ".join(lit(v) for v in NA_VALUES) + "]"
     opts = (
         f"columns = {columns}, auto_detect = false, header = {lit(bool(o['header']))}, "
-        f"delim = {lit(o['sep'])}, quote = '\"', escape = '\"', nullstr = ['\\x01\\x02'], "
+        f"delim = {lit(o['sep'])}, quote = '\"', escape = '\"', nullstr = {na}, allow_quoted_nulls = true, "
         f"null_padding = false, store_rejects = true, strict_mode = false, encoding = {lit(enc)}, "
         f"max_line_size = 16777216"
     )
-    na = ", ".join(lit(v) for v in NA_VALUES)
-    sel = ", ".join(
-        f"CASE WHEN {ident(n)} IN ({na}) THEN NULL ELSE {ident(n)} END AS {ident(n)}" for n in names
-    )
     first = 2 if o["header"] else 1
-    source_sql = f"(SELECT {sel} FROM read_csv({lit(str(o['path']))}, {opts}))"
-    con.execute(f"DESCRIBE {source_sql}")
+    o["scan"] = scan_bytes(o["path"])  # (has NUL, blank lines)
+    source_sql = f"read_csv({lit(str(o['path']))}, {opts})"
     return source_sql, f"{first} + chk.rowid + coalesce(s.j, 0)"
 
 
@@ -209,7 +211,7 @@ def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rej
     ).fetchall()
     if any(e[1] == "INVALID ENCODING" for e in errs):
         _raise_decode(o["path"], o["encoding"], o["explicit_encoding"])
-    _, blanks = scan_bytes(o["path"])
+    _, blanks = o["scan"]
     first = 2 if o["header"] else 1
     blanks = [b for b in blanks if b >= first]
     short = [(int(e[0]), e[2]) for e in errs if e[1] == "MISSING COLUMNS"]

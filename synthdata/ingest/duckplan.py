@@ -30,14 +30,6 @@ INT_TYPES = {
 FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
 TS_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP WITH TIME ZONE", "DATE"}
 SQL_TYPE = {DType.INT: "BIGINT", DType.FLOAT: "DOUBLE", DType.BOOL: "BOOLEAN", DType.DATETIME: "TIMESTAMPTZ"}
-_ISO = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
-    r"(Z|[+-][0-9]{2}:?[0-9]{2})?"
-)
-_FLOAT = r"-?[0-9]{1,15}(\.[0-9]{1,15})?"
-_SPACES = (
-    "5760, 8192, 8193, 8194, 8195, 8196, 8197, 8198, 8199, 8200, 8201, 8202, 8232, 8233, 8239, 8287, 12288"
-)
 TS_LO, TS_HI = "1678-01-01 00:00:00+00", "2261-12-31 00:00:00+00"  # inside pandas' nanosecond range
 
 
@@ -57,17 +49,33 @@ def ts_lit(t: pd.Timestamp) -> str:
     return f"CAST({lit(t.tz_convert('UTC').strftime('%Y-%m-%d %H:%M:%S.%f+00'))} AS TIMESTAMPTZ)"
 
 
-def _edge_ok(x: str) -> str:
-    """First and last character are not whitespace as Python's str.strip() sees it."""
-
-    def ok(c: str) -> str:
-        return f"(ord({c}) BETWEEN 33 AND 126 OR (ord({c}) > 160 AND ord({c}) NOT IN ({_SPACES})))"
-
-    return f"(length({x}) > 0 AND {ok(f'left({x}, 1)')} AND {ok(f'right({x}, 1)')})"
+_WS = "".join(c for c in map(chr, range(0x3100)) if c.isspace())  # what Python's str.strip() strips
 
 
-def _int_text(x: str) -> str:
-    return f"(TRY_CAST({x} AS BIGINT) IS NOT NULL AND CAST(TRY_CAST({x} AS BIGINT) AS VARCHAR) = {x})"
+def _stripped(x: str) -> str:
+    """Non-empty and unchanged by Python's str.strip() (pandas strips text before checking it)."""
+    return f"(length({x}) > 0 AND trim({x}, {lit(_WS)}) = {x})"
+
+
+def _number(x: str) -> str:
+    """Text DuckDB and pandas read as the same finite number (DuckDB also takes `1_000`)."""
+    return f"(isfinite(TRY_CAST({x} AS DOUBLE)) AND NOT contains({x}, '_'))"
+
+
+_DIGIT_OR_Z = "('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'Z')"
+
+
+def _iso_text(x: str, v: str) -> str:
+    """Text both DuckDB and pandas (format ISO8601) read as the same instant: starts with a digit,
+    ends with a digit or Z (no zone names), no hour 24, at most 6 fractional digits."""
+    return (
+        f"({v} BETWEEN '{TS_LO}' AND '{TS_HI}' AND left({x}, 1) BETWEEN '0' AND '9' "
+        f"AND right({x}, 1) IN {_DIGIT_OR_Z} AND substr({x}, 12, 2) <> '24' "
+        f"AND (NOT contains({x}, '.') OR regexp_full_match({x}, {lit(_FRAC)})))"
+    )
+
+
+_FRAC = r"[^.]*\.[0-9]{1,6}(Z|[+-][0-9:]+)?"
 
 
 def typed(spec: ColumnSpec, x: str, t: str) -> tuple[str, str]:
@@ -78,7 +86,8 @@ def typed(spec: ColumnSpec, x: str, t: str) -> tuple[str, str]:
     no = ("NULL", "FALSE")
     if spec.dtype == DType.INT:
         if text:
-            return f"TRY_CAST({x} AS BIGINT)", f"({_int_text(x)} AND abs(TRY_CAST({x} AS BIGINT)) < 1e15)"
+            d = f"TRY_CAST({x} AS DOUBLE)"
+            return f"CAST({d} AS BIGINT)", f"({_number(x)} AND {d} = floor({d}) AND abs({d}) < 1e15)"
         if t in INT_TYPES:
             return f"CAST({x} AS BIGINT)", f"abs({x}) < 1e15"
         if t in FLOAT_TYPES:
@@ -86,7 +95,7 @@ def typed(spec: ColumnSpec, x: str, t: str) -> tuple[str, str]:
         return no
     if spec.dtype == DType.FLOAT:
         if text:
-            return f"TRY_CAST({x} AS DOUBLE)", f"regexp_full_match({x}, {lit(_FLOAT)})"
+            return f"TRY_CAST({x} AS DOUBLE)", _number(x)
         if t in INT_TYPES:
             return f"CAST({x} AS DOUBLE)", f"abs({x}) < 1e15"
         if t in FLOAT_TYPES or t.startswith("DECIMAL"):
@@ -104,33 +113,56 @@ def typed(spec: ColumnSpec, x: str, t: str) -> tuple[str, str]:
             scale = {"s": 1_000_000, "ms": 1_000, "us": 1}.get(spec.datetime_unit)
             if scale is None:
                 return no
-            n = f"TRY_CAST({x} AS BIGINT)"
-            sure = _int_text(x) if text else ("TRUE" if t in INT_TYPES else "FALSE")
+            d = f"TRY_CAST({x} AS DOUBLE)"
+            n = f"CAST({d} AS BIGINT)"
+            whole = f"({_number(x)} AND {d} = floor({d}))"
+            sure = whole if text else ("TRUE" if t in INT_TYPES else "FALSE")
             v = f"CAST(make_timestamp({n} * {scale}) AS TIMESTAMPTZ)"
             return v, f"({sure} AND abs({n}) < {9_000_000_000_000_000 // scale // 1000})"
         if text:
             v = f"TRY_CAST({x} AS TIMESTAMPTZ)"
-            return v, f"(regexp_full_match({x}, {lit(_ISO)}) AND {v} BETWEEN '{TS_LO}' AND '{TS_HI}')"
+            return v, _iso_text(x, v)
         if t in TS_TYPES:
             v = f"CAST({x} AS TIMESTAMPTZ)"
             return v, f"({v} BETWEEN '{TS_LO}' AND '{TS_HI}')"
         return no
     # string / category
     if text:
-        return x, _edge_ok(x)
+        return x, _stripped(x)
     if t in INT_TYPES:
         return f"CAST({x} AS VARCHAR)", "TRUE"
     return no
 
 
 def column_checks(
-    spec: ColumnSpec, x: str, t: str, now: pd.Timestamp, events: list[str] | None
+    spec: ColumnSpec, x: str, t: str, now: pd.Timestamp, events: list[str] | None, nul: bool = True
+) -> tuple[str, str, dict[str, str]]:
+    """(typed value, row-is-certainly-clean condition, {alias: expression}) for one column, all
+    checks included. Casts are computed once, as aliased columns of an inner projection (the
+    third item), and referenced by alias. `nul`: the input may hold NUL bytes (CSV files are
+    scanned for them first)."""
+    v, cond = _column_checks(spec, x, t, now, events, nul)
+    pre = {}
+    for target in ("DOUBLE", "TIMESTAMPTZ"):
+        cast = f"TRY_CAST({x} AS {target})"
+        if cast in v or cast in cond:
+            alias = ident(f"_{target[0].lower()}_{spec.name}")
+            pre[alias] = cast
+            v, cond = v.replace(cast, alias), cond.replace(cast, alias)
+    return v, cond, pre
+
+
+def _column_checks(
+    spec: ColumnSpec, x: str, t: str, now: pd.Timestamp, events: list[str] | None, nul: bool
 ) -> tuple[str, str]:
-    """(typed value, row-is-certainly-clean condition) for one column, all checks included."""
     v, sure = typed(spec, x, t)
+    text = spec.dtype in (DType.STRING, DType.CATEGORY) and t.upper() == "VARCHAR"
+    clean_set = spec.allowed if spec.allowed is not None else events if spec.role == Role.EVENT_TYPE else None
+    if text and clean_set and all(str(a) == str(a).strip() and str(a) for a in clean_set):
+        sure = "TRUE"  # membership in a set of stripped values implies the value is stripped
     nullable = spec.nullable and spec.role not in (Role.USER_ID, Role.ITEM_ID)
     conds = [sure]
-    if t.upper() == "VARCHAR":
+    if t.upper() == "VARCHAR" and nul:
         conds.append(f"NOT contains({x}, chr(0)) AND NOT contains({x}, chr(65534))")
     if spec.dtype in (DType.INT, DType.FLOAT):
         if spec.min is not None:
@@ -143,9 +175,11 @@ def column_checks(
         if spec.role == Role.TIMESTAMP:
             lo = MIN_TIME if lo is None else lo
             hi = now if hi is None else hi
-        if lo is not None:
+        if lo is not None and hi is not None:
+            conds.append(f"{v} BETWEEN {ts_lit(lo)} AND {ts_lit(hi)}")
+        elif lo is not None:
             conds.append(f"{v} >= {ts_lit(lo)}")
-        if hi is not None:
+        elif hi is not None:
             conds.append(f"{v} <= {ts_lit(hi)}")
     if spec.allowed is not None:
         if spec.dtype in (DType.STRING, DType.CATEGORY, DType.INT):
