@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from synthdata.atomic import commit, temp_path_for
 from synthdata.errors import ConfigError, InputError
 from synthdata.ingest.infer import infer_schema
 from synthdata.ingest.layouts import LAYOUTS, main_specs, resolve_input
@@ -111,14 +112,14 @@ class Staging:
 
     def path(self, final: Path) -> Path:
         self.folder(final.parent)
-        tmp = final.with_name(f".{final.stem}.{os.getpid()}-{time.monotonic_ns()}.tmp{final.suffix}")
+        tmp = temp_path_for(final)
         self.pairs.append((tmp, final))
         return tmp
 
     def commit(self) -> None:
         for tmp, final in self.pairs:
             if tmp.exists():
-                os.replace(tmp, final)
+                commit(tmp, final)
 
     def abort(self) -> None:
         for tmp, _ in self.pairs:
@@ -365,8 +366,8 @@ def check_rejects_target(url: str, table: str) -> None:
     """`--rejects-to URL --rejects-table NAME`, checked before the ingest writes anything."""
     from synthdata.db import parse_url, validate_identifier
 
-    parse_url(url, what="--rejects-to URL")
-    validate_identifier(table, what="--rejects-table name", allow_schema=True)
+    u = parse_url(url, what="--rejects-to URL")
+    validate_identifier(table, what="--rejects-table name", allow_schema=True, dialect=u)
 
 
 __all__: list[Any] = ["IngestResult", "check_rejects_target", "ingest", "rejects_to_table", "sidecar"]

@@ -117,7 +117,7 @@ def db_message(e: BaseException, url: str) -> str:
 
 def quote_table(engine: sa.Engine, table: str) -> str:
     """Validate `table` (optionally `schema.table`) and quote it for the dialect."""
-    schema, name = validate_identifier(table, what="table name", allow_schema=True)
+    schema, name = validate_identifier(table, what="table name", allow_schema=True, dialect=engine.dialect)
     prep = engine.dialect.identifier_preparer
     return ".".join(prep.quote_identifier(p) for p in (schema, name) if p is not None)
 
