@@ -7,12 +7,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from ingest_helpers import run_cli, write
+from ingest_helpers import (
+    both_engines,  # noqa: F401 - the fixture, used by pytestmark
+    run_cli,
+    write,
+)
 
 SCHEMA = (
     "columns:\n- {name: user_id, role: user_id, dtype: int}\n"
     "- {name: item_id, role: item_id, dtype: int}\n- {name: rating, role: signal, dtype: int}\n"
 )
+
+pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both executors
 
 
 @pytest.mark.parametrize(

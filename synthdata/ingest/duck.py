@@ -54,7 +54,7 @@ def run_duckdb(src: Source, plan: Plan, rejects: Any) -> Outcome:
     tmp = plan.out.parent / f".{plan.out.stem}.duckdb-tmp.{time.monotonic_ns()}"
     con = connect(plan, tmp)
     try:
-        return _run(con, src, plan, rejects)
+        return _run(con, src, plan, HeldRejects(rejects))
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as e:
         raise InputError(f"cannot read input: {str(e).splitlines()[0]}", path=src.label) from None
     finally:
@@ -109,12 +109,13 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     decl = ", ".join(f"{ident(s.name)} {SQL_TYPE.get(s.dtype, 'VARCHAR')}" for s in plan.specs)
     con.execute(f"CREATE TABLE rescued ({decl}, {L} BIGINT)")
     if n_ok < n_raw or n_extra:
+        extra = f" UNION ALL SELECT {raw_cols}, {L} FROM extra_raw" if n_extra else ""
         rel = con.cursor().sql(
-            f"SELECT {kept_raw}, _lineno AS {L} FROM chkl WHERE NOT _ok UNION ALL "
-            f"SELECT {raw_cols}, {L} FROM extra_raw ORDER BY {L}"
+            f"SELECT {kept_raw}, _lineno AS {L} FROM chkl WHERE NOT _ok{extra} ORDER BY {L}"
         )
         for batch in rel.to_arrow_reader(plan.chunk_size):
             _validate(con, _to_pandas(batch, src), plan, main, rejects)
+    _write_rejects(pd.DataFrame(columns=["line", "column", "reason", "value", "raw"]), None, plan, main, rejects)
     # exact duplicates: the first occurrence (lowest line) stays
     key = ", ".join(ident(n) for n in plan.names)
     con.execute(
@@ -152,12 +153,39 @@ def _to_pandas(batch: pa.RecordBatch, src: Source) -> pd.DataFrame:
     return df
 
 
+class HeldRejects:
+    """The rejects writer plus malformed records waiting for their place: the rejects file lists
+    the main table's rejects in line order, as the streaming executor writes them."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer, self.held = writer, []
+
+    def write(self, source: str, df: pd.DataFrame) -> None:
+        self.writer.write(source, df)
+
+    @property
+    def path(self) -> Path:
+        return self.writer.path
+
+
+def _write_rejects(rej: pd.DataFrame, upto: int | None, plan: Plan, main: Tally, rejects: HeldRejects) -> None:
+    """Write `rej` with the held malformed records up to line `upto` (None: all), in line order."""
+    held = pd.concat(rejects.held, ignore_index=True) if rejects.held else None
+    if held is not None:
+        take = held["line"] <= upto if upto is not None else np.ones(len(held), bool)
+        rejects.held = [held.loc[~take]] if (~take).any() else []
+        parts = [p for p in (held.loc[take], rej) if len(p)]
+        rej = pd.concat(parts, ignore_index=True).sort_values("line", kind="stable") if parts else rej
+    if len(rej):
+        main.reject(rej)
+        rejects.write(plan.label, rej)
+
+
 def _validate(
     con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, plan: Plan, main: Tally, rejects: Any
 ) -> None:
     chk = validate_chunk(raw, plan.specs, plan.schema.event_types, plan.now, plan.schema.constraints)
-    main.reject(chk.rejects)
-    rejects.write(plan.label, chk.rejects)
+    _write_rejects(chk.rejects, int(raw[LINE].max()) if len(raw) else None, plan, main, rejects)
     if len(chk.good):
         good = pd.concat([canonical(chk.good, plan.specs), chk.good[[LINE]].reset_index(drop=True)], axis=1)
         tbl = pa.Table.from_pandas(
@@ -193,7 +221,7 @@ def _source(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: A
     opts = (
         f"columns = {columns}, auto_detect = false, header = {lit(bool(o['header']))}, "
         f"delim = {lit(o['sep'])}, quote = '\"', escape = '\"', nullstr = {na}, allow_quoted_nulls = true, "
-        f"null_padding = false, store_rejects = true, strict_mode = false, encoding = {lit(enc)}, "
+        f"null_padding = false, store_rejects = true, strict_mode = true, encoding = {lit(enc)}, "
         f"max_line_size = 16777216"
     )
     first = 2 if o["header"] else 1
@@ -214,13 +242,11 @@ def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rej
     _, blanks = o["scan"]
     first = 2 if o["header"] else 1
     blanks = [b for b in blanks if b >= first]
-    short = [(int(e[0]), e[2]) for e in errs if e[1] == "MISSING COLUMNS"]
-    bad = [(int(e[0]), e[2] or "") for e in errs if e[1] != "MISSING COLUMNS"]
+    short = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if e[1] == "MISSING COLUMNS"]
+    bad = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if e[1] != "MISSING COLUMNS"]
     if bad:
         main.rows_in += len(bad)
-        rej = malformed_rejects(bad, len(names))
-        main.reject(rej)
-        rejects.write(src.label, rej)
+        rejects.held.append(malformed_rejects(bad, len(names)))
     skips = sorted(set(blanks) | {s[0] for s in short} | {b[0] for b in bad})
     # line of the k-th record DuckDB kept = first + k + (skipped lines before it)
     adj = [(r - first - i, i + 1) for i, r in enumerate(skips)]
@@ -262,9 +288,7 @@ def _chunks_table(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, reje
         bad = chunk.attrs.get(MALFORMED)
         if bad:
             main.rows_in += len(bad)
-            rej = malformed_rejects(bad, len(src.columns))
-            main.reject(rej)
-            rejects.write(src.label, rej)
+            rejects.held.append(malformed_rejects(bad, len(src.columns)))
         df = chunk.astype({c: object for c in src.columns}).where(chunk.notna(), None)
         df.columns = [_raw_name(src, c) for c in src.columns] + [LINE]
         tbl = pa.Table.from_pandas(

@@ -91,7 +91,11 @@ def open_parquet(source: str | Path, chunk_size: int = 200_000) -> Source:
     files = parquet_files(source)
     if not files:
         raise InputError("no Parquet files found", path=label)
-    root = Path(source) if not is_glob(source) and Path(source).is_dir() else None
+    if is_glob(source):  # the folders before the first wildcard are the dataset's root
+        parts = Path(str(source)).parts
+        root: Path | None = Path(*parts[: next(i for i, p in enumerate(parts) if is_glob(p))] or ["."])
+    else:
+        root = Path(source) if Path(source).is_dir() else None
     rows, columns = [], None
     for f in files:
         try:
