@@ -83,11 +83,20 @@ def test_dirty_csv_identical(tmp_path: Path, layout: str, chunk: int) -> None:
     rej = pd.read_parquet(res["duckdb"].rejects_path)
     by_line = dict(zip(rej["line"], rej["reason"], strict=True))
     assert by_line == {
-        4: "missing_id", 5: "bad_type", 8: "unknown_event_type", 9: "out_of_range", 10: "bad_timestamp",
-        11: "bad_type", 12: "out_of_range", 15: "attribute_conflict", 16: "malformed_record",
+        4: "missing_id",
+        5: "bad_type",
+        8: "unknown_event_type",
+        9: "out_of_range",
+        10: "bad_timestamp",
+        11: "bad_type",
+        12: "out_of_range",
+        15: "attribute_conflict",
+        16: "malformed_record",
         17: "missing_id",
     }
-    assert json.loads(rej.loc[rej["reason"] == "malformed_record", "raw"].iloc[0])["_record"].endswith(",extra")
+    assert json.loads(rej.loc[rej["reason"] == "malformed_record", "raw"].iloc[0])["_record"].endswith(
+        ",extra"
+    )
 
 
 def test_random_csv_identical(tmp_path: Path) -> None:
@@ -104,8 +113,16 @@ def test_random_csv_identical(tmp_path: Path) -> None:
         col[rng.random(n) < 0.01] = ""
     user[rng.random(n) < 0.01] = "u?"
     ts[rng.random(n) < 0.01] = "2024-13-45"
-    df = pd.DataFrame({"user": user, "item": item, "event": ev, "ts": ts, "price": price,
-                       "channel": rng.choice(["web", "app", ""], n)})
+    df = pd.DataFrame(
+        {
+            "user": user,
+            "item": item,
+            "event": ev,
+            "ts": ts,
+            "price": price,
+            "channel": rng.choice(["web", "app", ""], n),
+        }
+    )
     df = pd.concat([df, df.sample(200, random_state=1)])  # duplicates
     src = tmp_path / "r.csv"
     df.to_csv(src, index=False)
@@ -124,9 +141,15 @@ def test_parquet_dataset_glob_and_hive(tmp_path: Path) -> None:
         if day == "2024-01-02":
             ts[1] = pd.Timestamp("1600-01-01").to_pydatetime().replace(tzinfo=None)
             ts[2] = pd.Timestamp("3000-01-01").to_pydatetime().replace(tzinfo=None)
-        t = pa.table({"user": pa.array(list(range(1, n + 1)), pa.int64()), "item": [f"i{k}" for k in range(n)],
-                      "event": ["view"] * n, "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
-                      "price": [1.0] * n})
+        t = pa.table(
+            {
+                "user": pa.array(list(range(1, n + 1)), pa.int64()),
+                "item": [f"i{k}" for k in range(n)],
+                "event": ["view"] * n,
+                "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+                "price": [1.0] * n,
+            }
+        )
         (root / f"day={day}").mkdir(parents=True)
         pq.write_table(t, root / f"day={day}" / "part.parquet")
         rows.append(n)
@@ -149,7 +172,9 @@ def test_postgres_pushdown_identical(pg_url: str, tmp_path: Path) -> None:
     bad_timestamp rejects; the result equals streaming every row through pandas."""
     eng = sa.create_engine(pg_url)
     with eng.begin() as c:
-        c.exec_driver_sql("CREATE TABLE ev (\"user\" bigint, item text, event text, ts timestamptz, price float8)")
+        c.exec_driver_sql(
+            'CREATE TABLE ev ("user" bigint, item text, event text, ts timestamptz, price float8)'
+        )
         c.exec_driver_sql(
             "INSERT INTO ev VALUES (1,'a','view','2024-01-01',1.5),(1,'a','view','2024-01-01',1.5),"
             "(1,'a','purchase','2024-01-02',9),(2,'b','view','infinity',1),(2,'b','view','-infinity',1),"
@@ -164,16 +189,22 @@ def test_postgres_pushdown_identical(pg_url: str, tmp_path: Path) -> None:
     assert res["duckdb"].report.engine == "pushdown"
     d = _same(res)
     assert d["rows_in"] == 10 and d["rows_merged"] == 1 and d["rows_out"] == 2
-    assert d["rejected_by_reason"] == {"bad_timestamp": 2, "missing_id": 1, "out_of_range": 2,
-                                       "unknown_event_type": 1}
+    assert d["rejected_by_reason"] == {
+        "bad_timestamp": 2,
+        "missing_id": 1,
+        "out_of_range": 2,
+        "unknown_event_type": 1,
+    }
 
 
 @pytest.mark.postgres
 def test_postgres_text_columns_fall_back_to_streaming(pg_url: str, tmp_path: Path) -> None:
     eng = sa.create_engine(pg_url)
     with eng.begin() as c:
-        c.exec_driver_sql("CREATE TABLE t (\"user\" text, item text, event text, ts text, price text)")
-        c.exec_driver_sql("INSERT INTO t VALUES ('1','a','view','2024-01-01','1'),('x','a','view','2024-01-01','1')")
+        c.exec_driver_sql('CREATE TABLE t ("user" text, item text, event text, ts text, price text)')
+        c.exec_driver_sql(
+            "INSERT INTO t VALUES ('1','a','view','2024-01-01','1'),('x','a','view','2024-01-01','1')"
+        )
     eng.dispose()
     schema = SCHEMA.format(layout="events").replace(
         "- {name: channel, role: user_attribute, dtype: category, nullable: true}\n", ""

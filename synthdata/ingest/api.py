@@ -364,9 +364,9 @@ def rejects_to_table(
 
 def check_rejects_target(url: str, table: str) -> None:
     """`--rejects-to URL --rejects-table NAME`, checked before the ingest writes anything."""
-    from synthdata.db import parse_url, validate_identifier
+    from synthdata.db import check_driver, validate_identifier
 
-    u = parse_url(url, what="--rejects-to URL")
+    u = check_driver(url, what="--rejects-to URL")
     validate_identifier(table, what="--rejects-table name", allow_schema=True, dialect=u)
 
 

@@ -183,8 +183,8 @@ def validate_chunk(
         }
     )
     if check_nul and (rejects["reason"] == NUL_BYTE).any():  # show the byte itself, not the marker
-        for c in ("value", "raw"):
-            rejects[c] = [v.replace(NUL_MARK, "\x00") if isinstance(v, str) else v for v in rejects[c]]
+        for c, nul in (("value", "\x00"), ("raw", "\\u0000")):  # raw is JSON: escaped there
+            rejects[c] = [v.replace(NUL_MARK, nul) if isinstance(v, str) else v for v in rejects[c]]
     return Checked(good, rejects)
 
 

@@ -9,6 +9,8 @@ checked for attribute conflicts and aggregated in SQL, and streamed to the outpu
 from __future__ import annotations
 
 import csv
+import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -46,8 +48,25 @@ def connect(plan: Plan, tmp: Path) -> duckdb.DuckDBPyConnection:
     if plan.settings.get("threads"):
         con.execute(f"SET threads = {int(plan.settings['threads'])}")
     if plan.settings.get("memory_limit"):
-        con.execute(f"SET memory_limit = {lit(plan.settings['memory_limit'])}")
+        con.execute(f"SET memory_limit = {lit(duckdb_budget(plan.settings['memory_limit']))}")
     return con
+
+
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20,
+          "gib": 2**30, "tib": 2**40}
+RESERVE = 192 * 2**20  # Arrow batches on their way to the Parquet writer, pandas for suspects
+
+
+def duckdb_budget(limit: str) -> str:
+    """`--memory-limit` bounds the whole ingest process: DuckDB gets what is left after the Python
+    process (interpreter, pandas, pyarrow: ~250 MB) and a reserve for batches in flight."""
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$", limit)
+    total = int(float(m.group(1)) * _UNITS[m.group(2).lower()]) if m else 0
+    try:
+        rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        rss = 300 * 2**20
+    return f"{max(total - rss - RESERVE, total // 4) // 2**20}MiB"
 
 
 def run_duckdb(src: Source, plan: Plan, rejects: Any) -> Outcome:
@@ -244,6 +263,14 @@ def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rej
     blanks = [b for b in blanks if b >= first]
     short = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if e[1] == "MISSING COLUMNS"]
     bad = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if e[1] != "MISSING COLUMNS"]
+    if bad and o.get("on_malformed") == "error":
+        line, text = bad[0]
+        n = len(next(csv.reader([text], delimiter=o["sep"]), []))
+        raise InputError(
+            f"malformed CSV record: Expected {len(names)} fields in line {line}, saw {n} (--on-malformed error)",
+            path=src.label,
+            row=line,
+        )
     if bad:
         main.rows_in += len(bad)
         rejects.held.append(malformed_rejects(bad, len(names)))
