@@ -137,10 +137,16 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     _write_rejects(pd.DataFrame(columns=["line", "column", "reason", "value", "raw"]), None, plan, main, rejects)
     # exact duplicates: the first occurrence (lowest line) stays
     key = ", ".join(ident(n) for n in plan.names)
-    con.execute(
-        f"CREATE TABLE dedup AS SELECT {key}, min({L}) AS {L} FROM (SELECT {key}, _lineno AS {L} FROM chkl "
-        f"WHERE _ok UNION ALL SELECT {key}, {L} FROM rescued) GROUP BY ALL"
-    )
+    if plan.layout == "events" and not (plan.inline_u or plan.inline_i):  # lines no longer needed
+        con.execute(
+            f"CREATE TABLE dedup AS SELECT DISTINCT {key} FROM (SELECT {key} FROM chkl "
+            f"WHERE _ok UNION ALL SELECT {key} FROM rescued)"
+        )
+    else:
+        con.execute(
+            f"CREATE TABLE dedup AS SELECT {key}, min({L}) AS {L} FROM (SELECT {key}, _lineno AS {L} FROM chkl "
+            f"WHERE _ok UNION ALL SELECT {key}, {L} FROM rescued) GROUP BY ALL"
+        )
     n_dedup = con.execute("SELECT count(*) FROM dedup").fetchall()[0][0]
     n_rescued = con.execute("SELECT count(*) FROM rescued").fetchall()[0][0]
     main.rows_merged += n_ok + n_rescued - n_dedup
@@ -294,8 +300,9 @@ def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rej
 def _parquet_view(con: duckdb.DuckDBPyConnection, src: Source) -> str:
     files, rows = src._opts["files"], src._opts["rows"]
     offs = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
-    offsets = pd.DataFrame({"filename": [str(f) for f in files], "off": offs})  # noqa: F841 - read by SQL
-    con.execute("CREATE TABLE file_offsets AS SELECT * FROM offsets")
+    con.register("offsets_df", pd.DataFrame({"filename": [str(f) for f in files], "off": offs}))
+    con.execute("CREATE TABLE file_offsets AS SELECT * FROM offsets_df")
+    con.unregister("offsets_df")
     flist = "[" + ", ".join(lit(str(f)) for f in files) + "]"
     hive = src._opts.get("root") is not None
     cols = ", ".join(ident(c) for c in src.columns)

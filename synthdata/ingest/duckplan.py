@@ -28,7 +28,8 @@ INT_TYPES = {
     "HUGEINT",
 }
 FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
-TS_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP WITH TIME ZONE", "DATE"}
+TS_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "DATE"}
+NS_TYPES = {"TIMESTAMP_NS", "TIMESTAMPTZ_NS", "TIMESTAMP WITH TIME ZONE_NS"}
 SQL_TYPE = {DType.INT: "BIGINT", DType.FLOAT: "DOUBLE", DType.BOOL: "BOOLEAN", DType.DATETIME: "TIMESTAMPTZ"}
 TS_LO, TS_HI = "1678-01-01 00:00:00+00", "2261-12-31 00:00:00+00"  # inside pandas' nanosecond range
 
@@ -122,9 +123,10 @@ def typed(spec: ColumnSpec, x: str, t: str) -> tuple[str, str]:
         if text:
             v = f"TRY_CAST({x} AS TIMESTAMPTZ)"
             return v, _iso_text(x, v)
-        if t in TS_TYPES:
+        if t in TS_TYPES or t in NS_TYPES:
             v = f"CAST({x} AS TIMESTAMPTZ)"
-            return v, f"({v} BETWEEN '{TS_LO}' AND '{TS_HI}')"
+            whole_us = f" AND epoch_ns({x}) % 1000 = 0" if t in NS_TYPES else ""  # DuckDB keeps microseconds
+            return v, f"({v} BETWEEN '{TS_LO}' AND '{TS_HI}'{whole_us})"
         return no
     # string / category
     if text:
