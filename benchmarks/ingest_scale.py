@@ -108,7 +108,9 @@ def generate_dataset(root: Path, rows: int, parts: int, users: int, items: int, 
         df["timestamp"] = day + pd.to_timedelta(rng.integers(0, 86400, n), unit="s")
         d = root / f"day={day.date()}"
         d.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), d / "part-0.parquet", row_group_size=1_000_000)
+        pq.write_table(
+            pa.Table.from_pandas(df, preserve_index=False), d / "part-0.parquet", row_group_size=1_000_000
+        )
         print(f"  part {p + 1}/{parts}: {n:,} rows", flush=True)
 
 
@@ -124,8 +126,8 @@ def show(name: str, d: dict, transferred: int | None = None) -> None:
     extra = f" rows transferred {transferred:,}" if transferred is not None else ""
     print(
         f"{name:<28} engine={d['engine']:<8} rows_in={d['rows_in']:,} rows_out={d['rows_out']:,} "
-        f"wall {d['wall_s']:.1f} s  {d['rows_in'] / d['wall_s']:,.0f} rows/s  peak RSS {d['peak_rss_mib']:,.0f} MiB"
-        + extra,
+        f"wall {d['wall_s']:.1f} s  {d['rows_in'] / d['wall_s']:,.0f} rows/s  "
+        f"peak RSS {d['peak_rss_mib']:,.0f} MiB" + extra,
         flush=True,
     )
 
@@ -137,12 +139,21 @@ def cmd_files(a: argparse.Namespace, d: Path) -> None:
         log = d / f"events.{fmt}"
         t0 = time.perf_counter()
         generate(log, a.rows, a.users, a.items, a.seed)
-        print(f"generated {a.rows:,} events ({log.stat().st_size / 1e6:,.0f} MB {fmt}) in "
-              f"{time.perf_counter() - t0:.1f} s", flush=True)
+        print(
+            f"generated {a.rows:,} events ({log.stat().st_size / 1e6:,.0f} MB {fmt}) in "
+            f"{time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
         res = {}
         for engine in a.engines:
-            opts = {"source": str(log), "layout": "events", "schema": str(schema), "engine": engine,
-                    "out": str(d / f"clean-{fmt}-{engine}.parquet"), "chunk_size": a.chunk_size}
+            opts = {
+                "source": str(log),
+                "layout": "events",
+                "schema": str(schema),
+                "engine": engine,
+                "out": str(d / f"clean-{fmt}-{engine}.parquet"),
+                "chunk_size": a.chunk_size,
+            }
             if engine == "duckdb":
                 opts.update(memory_limit=a.memory_limit, threads=a.threads)
             res[engine] = run(opts)
@@ -150,10 +161,13 @@ def cmd_files(a: argparse.Namespace, d: Path) -> None:
         if {"duckdb", "pandas"} <= set(res):
             x, y = res["duckdb"], res["pandas"]
             same = pd.read_parquet(d / f"clean-{fmt}-duckdb.parquet").equals(
-                pd.read_parquet(d / f"clean-{fmt}-pandas.parquet"))
-            print(f"{fmt}: duckdb/pandas rows/s x{y['wall_s'] / x['wall_s']:.1f}; peak RSS "
-                  f"{x['peak_rss_mib']:,.0f} vs {y['peak_rss_mib']:,.0f} MiB; identical clean table: {same}",
-                  flush=True)
+                pd.read_parquet(d / f"clean-{fmt}-pandas.parquet")
+            )
+            print(
+                f"{fmt}: duckdb/pandas rows/s x{y['wall_s'] / x['wall_s']:.1f}; peak RSS "
+                f"{x['peak_rss_mib']:,.0f} vs {y['peak_rss_mib']:,.0f} MiB; identical clean table: {same}",
+                flush=True,
+            )
         log.unlink()
 
 
@@ -164,11 +178,21 @@ def cmd_dataset(a: argparse.Namespace, d: Path) -> None:
     t0 = time.perf_counter()
     generate_dataset(root, a.rows, a.parts, a.users, a.items, a.seed)
     size = sum(f.stat().st_size for f in root.rglob("*.parquet"))
-    print(f"generated {a.rows:,} events in {a.parts} partitions ({size / 1e9:.2f} GB Parquet) in "
-          f"{time.perf_counter() - t0:.0f} s", flush=True)
-    opts = {"source": str(root), "layout": "events", "schema": str(schema), "engine": "duckdb",
-            "out": str(d / "clean.parquet"), "memory_limit": a.memory_limit, "threads": a.threads,
-            "chunk_size": a.chunk_size}
+    print(
+        f"generated {a.rows:,} events in {a.parts} partitions ({size / 1e9:.2f} GB Parquet) in "
+        f"{time.perf_counter() - t0:.0f} s",
+        flush=True,
+    )
+    opts = {
+        "source": str(root),
+        "layout": "events",
+        "schema": str(schema),
+        "engine": "duckdb",
+        "out": str(d / "clean.parquet"),
+        "memory_limit": a.memory_limit,
+        "threads": a.threads,
+        "chunk_size": a.chunk_size,
+    }
     show(f"hive dataset {a.rows:,} events", run(opts))
 
 
@@ -185,8 +209,10 @@ def cmd_postgres(a: argparse.Namespace, d: Path) -> None:
     start = pd.Timestamp("2024-01-01", tz="UTC").value // 10**9
     with eng.begin() as c:
         c.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-        c.exec_driver_sql(f"CREATE TABLE {table} (user_id bigint, item_id bigint, event_type text, "
-                          f"timestamp timestamptz, value double precision)")
+        c.exec_driver_sql(
+            f"CREATE TABLE {table} (user_id bigint, item_id bigint, event_type text, "
+            f"timestamp timestamptz, value double precision)"
+        )
     done = 0
     raw = eng.raw_connection()
     try:
@@ -204,8 +230,15 @@ def cmd_postgres(a: argparse.Namespace, d: Path) -> None:
     print(f"loaded {a.rows:,} raw events into PostgreSQL in {time.perf_counter() - t0:.0f} s", flush=True)
     try:
         for engine in ("duckdb", "pandas"):
-            opts = {"source": a.url, "table": table, "layout": "events", "schema": str(schema), "engine": engine,
-                    "out": str(d / f"clean-pg-{engine}.parquet"), "chunk_size": a.chunk_size}
+            opts = {
+                "source": a.url,
+                "table": table,
+                "layout": "events",
+                "schema": str(schema),
+                "engine": engine,
+                "out": str(d / f"clean-pg-{engine}.parquet"),
+                "chunk_size": a.chunk_size,
+            }
             r = run(opts)
             moved = r["rows_out"] + r["rows_rejected"] if r["engine"] == "pushdown" else r["rows_in"]
             show(f"postgres {a.rows:,} events", r, moved)

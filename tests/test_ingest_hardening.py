@@ -12,13 +12,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from ingest_helpers import both_engines  # noqa: F401 - the fixture, used by pytestmark
-from ingest_helpers import rejects, run_cli, write
+from ingest_helpers import (
+    both_engines,  # noqa: F401 - the fixture, used by pytestmark
+    rejects,
+    run_cli,
+    write,
+)
 
 pytestmark = pytest.mark.usefixtures("both_engines")
 
 SCHEMA = (
-    "columns:\n- {name: user_id, role: user_id, dtype: int}\n- {name: item_id, role: item_id, dtype: string}\n"
+    "columns:\n- {name: user_id, role: user_id, dtype: int}\n"
+    "- {name: item_id, role: item_id, dtype: string}\n"
     "- {name: rating, role: signal, dtype: int, min: 1, max: 5}\n"
 )
 INJECTION = "SELECT 1 AS x) _a; DROP TABLE victim; COMMIT; SELECT * FROM (SELECT 1"
@@ -46,7 +51,7 @@ def test_nul_bytes_are_rejected_never_truncated(tmp_path: Path, capsys: pytest.C
 
 def test_malformed_records_are_quarantined(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write(tmp_path / "m.csv", "user_id,item_id,rating\n1,a,3\n1,b,3,4,5\n4,c,1\n5,d,9,9\n6,e,2\n")
-    code, out, err = run_cli(
+    code, _, err = run_cli(
         ["ingest", src, "--out", tmp_path / "c.parquet", "--report", tmp_path / "r.json"], capsys
     )
     assert code == 0, err
@@ -191,7 +196,7 @@ def test_query_is_one_read_only_statement(
     assert code == 2 and "Traceback" not in err and _victim_rows(db_url) == 3
     # `:name` is text, not a bind parameter; a trailing `;` is fine
     q = "SELECT user_id, item_id, rating, ':tag' AS note FROM victim ORDER BY user_id;"
-    code, out, err = run_cli([*cli, q], capsys)
+    code, _, err = run_cli([*cli, q], capsys)
     assert code == 0, err
     assert pd.read_parquet(tmp_path / "c.parquet")["note"].tolist() == [":tag"] * 3
     assert not list(tmp_path.glob("*.parquet.*")) and _victim_rows(db_url) == 3

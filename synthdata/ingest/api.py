@@ -9,6 +9,7 @@ sources, or the streaming pandas path (`engine="pandas"`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -125,10 +126,8 @@ class Staging:
         for tmp, _ in self.pairs:
             tmp.unlink(missing_ok=True)
         for d in self.made:  # deepest first
-            try:
+            with contextlib.suppress(OSError):
                 d.rmdir()
-            except OSError:
-                pass
 
 
 def ingest(

@@ -8,7 +8,6 @@ checked for attribute conflicts and aggregated in SQL, and streamed to the outpu
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shutil
@@ -23,22 +22,13 @@ import pyarrow as pa
 
 from synthdata.errors import InputError
 from synthdata.ingest.clean import ATTRIBUTE_CONFLICT, raw_json, validate_chunk
-from synthdata.ingest.csvread import _raise_decode, malformed_rejects, scan_bytes
 from synthdata.ingest.duckplan import SQL_TYPE, column_checks, constraint_check, ident, lit
+from synthdata.ingest.duckread import after_csv_read, raw_name, source_sql
 from synthdata.ingest.layouts import count_column, value_column
 from synthdata.ingest.output import ParquetOut, arrow_schema, canonical, join_attributes
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import Tally, time_span
-from synthdata.ingest.sources import LINE, NA_VALUES, Source
-
-_ENCODINGS = {
-    "utf-8": "utf-8",
-    "utf8": "utf-8",
-    "latin-1": "latin-1",
-    "latin1": "latin-1",
-    "iso-8859-1": "latin-1",
-    "utf-16": "utf-16",
-}
+from synthdata.ingest.sources import LINE, Source
 
 
 def connect(plan: Plan, tmp: Path) -> duckdb.DuckDBPyConnection:
@@ -52,8 +42,17 @@ def connect(plan: Plan, tmp: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20,
-          "gib": 2**30, "tib": 2**40}
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 RESERVE = 192 * 2**20  # Arrow batches on their way to the Parquet writer, pandas for suspects
 
 
@@ -84,13 +83,13 @@ def run_duckdb(src: Source, plan: Plan, rejects: Any) -> Outcome:
 def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) -> Outcome:
     main = Tally(source=src.label)
     L = ident(LINE)
-    source_sql, line_sql = _source(con, src, main, rejects)  # the input as read (+ _line for Parquet)
+    src_sql, line_sql = source_sql(con, src, main, rejects)  # the input as read (+ _line for Parquet)
     types = dict(
-        con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source_sql})").fetchall()
+        con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {src_sql})").fetchall()
     )
     typed, conds, pre = {}, [], {}
     for s in plan.specs:
-        col = _raw_name(src, s.input_name)
+        col = raw_name(src, s.input_name)
         nul = src.kind != "csv" or src._opts.get("scan", (True, []))[0]
         v, cond, p = column_checks(s, ident(col), types[col], plan.now, plan.schema.event_types, nul)
         typed[s.name] = v
@@ -101,7 +100,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
         if c is not None:
             conds.append(c)
     sure = " AND ".join(f"coalesce({c}, FALSE)" for c in conds) or "TRUE"
-    raw_names = [_raw_name(src, c) for c in src.columns]
+    raw_names = [raw_name(src, c) for c in src.columns]
     keep_raw = ", ".join(
         f"CASE WHEN _ok THEN NULL ELSE {ident(c)} END AS {ident('_raw_' + c)}" for c in raw_names
     )
@@ -110,7 +109,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     pre_cols = "".join(f", {e} AS {a}" for a, e in pre.items())
     con.execute(
         f"CREATE TABLE chk AS SELECT {cols}, _ok, {keep_raw}{with_line} "
-        f"FROM (SELECT *, {sure} AS _ok FROM (SELECT *{pre_cols} FROM {source_sql}))"
+        f"FROM (SELECT *, {sure} AS _ok FROM (SELECT *{pre_cols} FROM {src_sql}))"
     )
     if line_sql is not None and src.kind == "csv":
         after_csv_read(con, src, main, rejects)
@@ -134,7 +133,9 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
         )
         for batch in rel.to_arrow_reader(plan.chunk_size):
             _validate(con, _to_pandas(batch, src), plan, main, rejects)
-    _write_rejects(pd.DataFrame(columns=["line", "column", "reason", "value", "raw"]), None, plan, main, rejects)
+    _write_rejects(
+        pd.DataFrame(columns=["line", "column", "reason", "value", "raw"]), None, plan, main, rejects
+    )
     # exact duplicates: the first occurrence (lowest line) stays
     key = ", ".join(ident(n) for n in plan.names)
     if plan.layout == "events" and not (plan.inline_u or plan.inline_i):  # lines no longer needed
@@ -144,7 +145,8 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
         )
     else:
         con.execute(
-            f"CREATE TABLE dedup AS SELECT {key}, min({L}) AS {L} FROM (SELECT {key}, _lineno AS {L} FROM chkl "
+            f"CREATE TABLE dedup AS SELECT {key}, min({L}) AS {L} FROM "
+            f"(SELECT {key}, _lineno AS {L} FROM chkl "
             f"WHERE _ok UNION ALL SELECT {key}, {L} FROM rescued) GROUP BY ALL"
         )
     n_dedup = con.execute("SELECT count(*) FROM dedup").fetchall()[0][0]
@@ -164,10 +166,6 @@ def _skips_join(con: duckdb.DuckDBPyConnection, line_sql: str | None) -> str:
     if line_sql is None or not con.execute("SELECT count(*) FROM skips").fetchall()[0][0]:
         return ""
     return "ASOF LEFT JOIN (SELECT a, max(j) AS j FROM skips GROUP BY a) s ON chk.rowid >= s.a"
-
-
-def _raw_name(src: Source, c: object) -> str:
-    return f"c{c}" if isinstance(c, int) else str(c)
 
 
 def _to_pandas(batch: pa.RecordBatch, src: Source) -> pd.DataFrame:
@@ -193,7 +191,9 @@ class HeldRejects:
         return self.writer.path
 
 
-def _write_rejects(rej: pd.DataFrame, upto: int | None, plan: Plan, main: Tally, rejects: HeldRejects) -> None:
+def _write_rejects(
+    rej: pd.DataFrame, upto: int | None, plan: Plan, main: Tally, rejects: HeldRejects
+) -> None:
     """Write `rej` with the held malformed records up to line `upto` (None: all), in line order."""
     held = pd.concat(rejects.held, ignore_index=True) if rejects.held else None
     if held is not None:
@@ -221,126 +221,6 @@ def _validate(
         con.unregister("rescued_batch")
 
 
-# --- reading -------------------------------------------------------------------------------------
-def _source(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> tuple[str, str | None]:
-    """(SQL of the input as read, expression of its line number over `chk` or None when the input
-    carries `_line`). Also creates `extra_raw`: rows DuckDB's CSV reader skips that pandas reads
-    (blank lines, records with too few fields, padded), and `skips` (lines not in the reader's
-    output). Malformed records are rejected here."""
-    names = [_raw_name(src, c) for c in src.columns]
-    con.execute("CREATE TABLE skips (a BIGINT, j BIGINT)")
-    con.execute(
-        "CREATE TABLE extra_raw ("
-        + ", ".join(f"{ident(n)} VARCHAR" for n in names)
-        + f", {ident(LINE)} BIGINT)"
-    )
-    if src.kind == "parquet":
-        return _parquet_view(con, src), None
-    o = src._opts
-    enc = _ENCODINGS.get(str(o["encoding"]).lower())
-    if enc is None or len(o["sep"].encode()) > 4:
-        _chunks_table(con, src, main, rejects)
-        return "raw", None
-    columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
-    na = "[" + ", ".join(lit(v) for v in NA_VALUES) + "]"
-    opts = (
-        f"columns = {columns}, auto_detect = false, header = {lit(bool(o['header']))}, "
-        f"delim = {lit(o['sep'])}, quote = '\"', escape = '\"', nullstr = {na}, allow_quoted_nulls = true, "
-        f"null_padding = false, store_rejects = true, strict_mode = true, encoding = {lit(enc)}, "
-        f"max_line_size = 16777216"
-    )
-    first = 2 if o["header"] else 1
-    o["scan"] = scan_bytes(o["path"])  # (has NUL, blank lines)
-    source_sql = f"read_csv({lit(str(o['path']))}, {opts})"
-    return source_sql, f"{first} + chk.rowid + coalesce(s.j, 0)"
-
-
-def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> None:
-    """Once `chk` is built from a CSV: reject malformed records, queue skipped rows for the validator."""
-    o = src._opts
-    names = [_raw_name(src, c) for c in src.columns]
-    errs = con.execute(
-        "SELECT line, any_value(error_type), any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line"
-    ).fetchall()
-    if any(e[1] == "INVALID ENCODING" for e in errs):
-        _raise_decode(o["path"], o["encoding"], o["explicit_encoding"])
-    _, blanks = o["scan"]
-    first = 2 if o["header"] else 1
-    blanks = [b for b in blanks if b >= first]
-    short = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if e[1] == "MISSING COLUMNS"]
-    bad = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if e[1] != "MISSING COLUMNS"]
-    if bad and o.get("on_malformed") == "error":
-        line, text = bad[0]
-        n = len(next(csv.reader([text], delimiter=o["sep"]), []))
-        raise InputError(
-            f"malformed CSV record: Expected {len(names)} fields in line {line}, saw {n} (--on-malformed error)",
-            path=src.label,
-            row=line,
-        )
-    if bad:
-        main.rows_in += len(bad)
-        rejects.held.append(malformed_rejects(bad, len(names)))
-    skips = sorted(set(blanks) | {s[0] for s in short} | {b[0] for b in bad})
-    # line of the k-th record DuckDB kept = first + k + (skipped lines before it)
-    adj = [(r - first - i, i + 1) for i, r in enumerate(skips)]
-    if adj:
-        con.executemany("INSERT INTO skips VALUES (?, ?)", adj)
-    extra = [(b, [None] * len(names)) for b in blanks]
-    for line, text in short:
-        vals = next(csv.reader([text], delimiter=o["sep"]), [])
-        vals = [None if v in NA_VALUES else v for v in vals]
-        extra.append((line, vals + [None] * (len(names) - len(vals))))
-    if extra:
-        con.executemany(
-            f"INSERT INTO extra_raw VALUES ({', '.join('?' * (len(names) + 1))})",
-            [[*vals, line] for line, vals in extra],
-        )
-
-
-def _parquet_view(con: duckdb.DuckDBPyConnection, src: Source) -> str:
-    files, rows = src._opts["files"], src._opts["rows"]
-    offs = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
-    con.register("offsets_df", pd.DataFrame({"filename": [str(f) for f in files], "off": offs}))
-    con.execute("CREATE TABLE file_offsets AS SELECT * FROM offsets_df")
-    con.unregister("offsets_df")
-    flist = "[" + ", ".join(lit(str(f)) for f in files) + "]"
-    hive = src._opts.get("root") is not None
-    cols = ", ".join(ident(c) for c in src.columns)
-    return (
-        f"(SELECT {cols}, p.file_row_number + 1 + o.off AS {ident(LINE)} "
-        f"FROM read_parquet({flist}, filename = true, file_row_number = true, hive_partitioning = {lit(hive)}, "
-        f"hive_types_autocast = false, union_by_name = true) p JOIN file_offsets o USING (filename))"
-    )
-
-
-def _chunks_table(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> None:
-    """Encodings or delimiters DuckDB's reader does not take: pandas reads, DuckDB does the rest."""
-    from synthdata.ingest.csvread import MALFORMED
-
-    made = False
-    for chunk in src.chunks():
-        bad = chunk.attrs.get(MALFORMED)
-        if bad:
-            main.rows_in += len(bad)
-            rejects.held.append(malformed_rejects(bad, len(src.columns)))
-        df = chunk.astype({c: object for c in src.columns}).where(chunk.notna(), None)
-        df.columns = [_raw_name(src, c) for c in src.columns] + [LINE]
-        tbl = pa.Table.from_pandas(
-            df,
-            preserve_index=False,
-            schema=pa.schema([(c, pa.string()) for c in df.columns[:-1]] + [(LINE, pa.int64())]),
-        )
-        con.register("chunk", tbl)
-        con.execute(
-            "INSERT INTO raw SELECT * FROM chunk" if made else "CREATE TABLE raw AS SELECT * FROM chunk"
-        )
-        con.unregister("chunk")
-        made = True
-    if not made:
-        cols = ", ".join(f"{ident(_raw_name(src, c))} VARCHAR" for c in src.columns)
-        con.execute(f"CREATE TABLE raw ({cols}, {ident(LINE)} BIGINT)")
-
-
 # --- attribute conflicts and output --------------------------------------------------------------
 def _resolve_conflicts(con: duckdb.DuckDBPyConnection, plan: Plan, main: Tally, rejects: Any) -> str:
     """Inline attributes: the most frequent value per id wins (ties: lowest line); rows giving an
@@ -352,13 +232,13 @@ def _resolve_conflicts(con: duckdb.DuckDBPyConnection, plan: Plan, main: Tally, 
     L = ident(LINE)
     joins, conflict, sel = [], [], []
     for j, (a, idc) in enumerate(attrs):
-        A, I, W = ident(a), ident(idc), f"w{j}"
+        A, ID, W = ident(a), ident(idc), f"w{j}"
         con.execute(
-            f"CREATE TABLE {W} AS SELECT {I} AS id, {A} AS v FROM (SELECT {I}, {A}, count(*) AS n, "
+            f"CREATE TABLE {W} AS SELECT {ID} AS id, {A} AS v FROM (SELECT {ID}, {A}, count(*) AS n, "
             f"min({L}) AS m FROM dedup WHERE {A} IS NOT NULL GROUP BY ALL) "
-            f"QUALIFY row_number() OVER (PARTITION BY {I} ORDER BY n DESC, m) = 1"
+            f"QUALIFY row_number() OVER (PARTITION BY {ID} ORDER BY n DESC, m) = 1"
         )
-        joins.append(f"LEFT JOIN {W} ON d.{I} = {W}.id")
+        joins.append(f"LEFT JOIN {W} ON d.{ID} = {W}.id")
         conflict.append((f"d.{A} IS NOT NULL AND {W}.v IS NOT NULL AND d.{A} <> {W}.v", a))
     case = "CASE " + " ".join(f"WHEN {c} THEN {lit(a)}" for c, a in conflict) + " END"
     for n in names:
