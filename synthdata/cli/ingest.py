@@ -25,6 +25,7 @@ def print_report(res: IngestResult, console: Console | None = None) -> None:
     for k in ("rows_in", "rows_kept", "rows_rejected", "rows_merged", "rows_out", "n_users", "n_items"):
         t.add_row(k, f"{d[k]:,}")
     t.add_row("density", f"{d['density']:.5f}")
+    t.add_row("engine", d["engine"])
     if d["time_span"]:
         ts = d["time_span"]
         t.add_row("time span", f"{ts['min'][:10]} .. {ts['max'][:10]} ({ts['days']:.1f} d)")
