@@ -116,7 +116,8 @@ def atomic_write_bytes(dst: str | Path, data: bytes, *, durable: bool = True) ->
 def ensure_writable(path: str | Path, *, what: str = "output", folder: bool = False) -> Path:
     """Check, before any work starts, that `path` (a file, or a folder with ``folder=True``) can be
     created or replaced: its nearest existing ancestor is a writable folder and nothing in the way
-    is a file. Raises `InputError` (exit 2) naming the path; creates nothing.
+    is a file. Raises `InputError` (exit 2) naming the path; leaves nothing behind (a probe file is
+    created and removed at once).
     """
     from synthdata.errors import InputError
 
@@ -131,8 +132,13 @@ def ensure_writable(path: str | Path, *, what: str = "output", folder: bool = Fa
         anc = anc.parent
     if not anc.is_dir():
         raise InputError(f"cannot write {what}: {anc} is a file, not a folder", path=str(p))
-    if not os.access(anc, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write {what}: folder {anc} is read-only", path=str(p))
+    try:  # the only reliable test (root ignores permission bits; /proc and read-only mounts do not)
+        probe = temp_path_for(anc / "probe")
+        _reserve(probe)
+        probe.unlink()
+    except OSError as e:
+        msg = f"cannot write {what}: folder {anc} is not writable ({e.strerror})"
+        raise InputError(msg, path=str(p)) from None
     return p
 
 

@@ -115,13 +115,40 @@ def mask_text(text: str) -> str:
     """Mask every URL and every ``password=...``-style pair inside free text (errors, log lines)."""
     if not text:
         return text
-    out = _URL_IN_TEXT_RE.sub(lambda m: mask_url(m.group(0)), text)
+    parts: list[str] = []
+    pos = 0
+    for m in _URL_IN_TEXT_RE.finditer(text):
+        if m.start() < pos:
+            continue  # inside a URL already extended over a space in its password
+        end = _userinfo_end(text, m)
+        parts += [text[pos : m.start()], mask_url(text[m.start() : end])]
+        pos = end
+    parts.append(text[pos:])
     return _KV_SECRET_RE.sub(
         lambda m: (
             m.group(0) if m.group("val").startswith(MASK) else f"{m.group('key')}{m.group('sep')}{MASK}"
         ),
-        out,
+        "".join(parts),
     )
+
+
+# `scheme://user:` then something that is not a port (`:5432/db`): the start of a password.
+_USER_COLON_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:(?!\d*(?:/|$))")
+_TOKEN_RE = re.compile(r"[^\s'\"<>`]*")
+
+
+def _userinfo_end(text: str, m: re.Match[str]) -> int:
+    """End of the URL found at `m`: a password containing spaces ends the match early, so a URL
+    with ``user:`` but no ``@host`` yet extends to the next ``@`` on the same line."""
+    token = m.group(0)
+    if "@" in token or not _USER_COLON_RE.match(token):
+        return m.end()
+    line_end = text.find("\n", m.end())
+    at = text.find("@", m.end(), line_end if line_end >= 0 else len(text))
+    if at < 0 or "://" in text[m.end() : at]:
+        return m.end()
+    tail = _TOKEN_RE.match(text, at + 1)
+    return tail.end() if tail is not None else at + 1
 
 
 def looks_like_url(value: str) -> bool:

@@ -49,3 +49,22 @@ class GateFailed(SynthdataError):
     """A quality gate failed: the pipeline stops before export."""
 
     exit_code = 3
+
+
+# Errors about a path the user gave (exit 2, bad input); other OS errors (disk full...) exit 1.
+USER_PATH_ERRORS = (
+    PermissionError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    FileExistsError,
+)
+
+
+def os_error_line(e: OSError) -> str:
+    """One line naming the file(s), e.g. ``Read-only file system: /mnt/ro/out.html``."""
+    from synthdata.db import mask_text
+
+    what = e.strerror or type(e).__name__
+    files = [str(f) for f in (e.filename, e.filename2) if f is not None]
+    return mask_text(f"{what}: {' -> '.join(files)}" if files else f"{what} ({e})")

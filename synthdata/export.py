@@ -231,8 +231,9 @@ def dependents(conn: sa.Connection, q_target: str) -> list[str]:
     """Objects that a ``DROP TABLE`` of the target would break, asked of the database itself.
 
     PostgreSQL: its dependency catalog (views, materialized views, foreign keys of other tables).
-    SQLite has no such catalog, but ``ALTER TABLE ... RENAME`` rewrites every view and trigger that
-    refers to the table: rename it inside a savepoint, see which definitions changed, roll back.
+    SQLite has no such catalog, but ``ALTER TABLE ... RENAME`` rewrites every view, trigger and
+    foreign key that refers to the table: rename it inside a savepoint, see which definitions
+    changed, roll back.
     """
     if conn.dialect.name == "postgresql":
         return list(conn.execute(sa.text(_PG_DEPENDENTS), {"t": q_target}).scalars())
@@ -242,13 +243,13 @@ def dependents(conn: sa.Connection, q_target: str) -> list[str]:
     try:
         conn.exec_driver_sql(f"ALTER TABLE {q_target} RENAME TO {q_probe}")
         rows = conn.exec_driver_sql(
-            "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger') AND tbl_name <> ? "
-            "AND instr(sql, ?) > 0 ORDER BY type, name",
+            "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger', 'table') "
+            "AND tbl_name <> ? AND instr(sql, ?) > 0 ORDER BY type, name",
             (probe, probe),
         ).all()
     finally:
         nested.rollback()
-    return [f"{kind} {name}" for kind, name in rows]
+    return [f"foreign key of table {name}" if kind == "table" else f"{kind} {name}" for kind, name in rows]
 
 
 # ---- main entry -----------------------------------------------------------------------------------

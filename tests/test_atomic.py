@@ -124,3 +124,32 @@ def test_round_trip_any_bytes(tmp_path_factory: pytest.TempPathFactory, first: b
     atomic_write_bytes(dst, second, durable=False)
     assert dst.read_bytes() == second
     assert _leftovers(folder) == []
+
+
+def test_ensure_writable_checks_without_leaving_anything(tmp_path: Path) -> None:
+    from synthdata.atomic import ensure_writable
+    from synthdata.errors import InputError
+
+    (tmp_path / "file").write_text("x")
+    assert (
+        ensure_writable(tmp_path / "new" / "deeper" / "out.html") == tmp_path / "new" / "deeper" / "out.html"
+    )
+    assert ensure_writable(tmp_path / "runs", folder=True) == tmp_path / "runs"
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        ensure_writable(tmp_path / "file" / "out.html")
+    with pytest.raises(InputError, match="not a folder"):
+        ensure_writable(tmp_path / "file", folder=True)
+    with pytest.raises(InputError, match="is a folder"):
+        ensure_writable(tmp_path)
+    with pytest.raises(InputError, match="not writable"):
+        ensure_writable(Path("/proc/synthdata-test/out.html"))  # refuses even root
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_os_errors_become_one_line_naming_the_file() -> None:
+    from synthdata.errors import USER_PATH_ERRORS, os_error_line
+
+    e = PermissionError(13, "Permission denied", "/srv/out/report.html")
+    assert os_error_line(e) == "Permission denied: /srv/out/report.html" and isinstance(e, USER_PATH_ERRORS)
+    e2 = OSError(28, "No space left on device", "sqlite:///x.db?password=hunter2")
+    assert "hunter2" not in os_error_line(e2) and not isinstance(e2, USER_PATH_ERRORS)

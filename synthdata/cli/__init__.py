@@ -12,7 +12,7 @@ import os
 import sys
 
 from synthdata.cli.app import app
-from synthdata.errors import SynthdataError
+from synthdata.errors import USER_PATH_ERRORS, SynthdataError, os_error_line
 
 # Command modules, imported for their side effect of registering commands on `app`.
 _COMMAND_MODULES: list[str] = [
@@ -25,25 +25,6 @@ _COMMAND_MODULES: list[str] = [
     "synthdata.cli.runs",
     "synthdata.cli.run",
 ]
-
-
-# Errors about a path the user gave (exit 2, bad input); other OS errors (disk full...) exit 1.
-USER_PATH_ERRORS = (
-    PermissionError,
-    FileNotFoundError,
-    NotADirectoryError,
-    IsADirectoryError,
-    FileExistsError,
-)
-
-
-def os_error_line(e: OSError) -> str:
-    """One line naming the file: ``cannot write /x/y: Read-only file system``."""
-    from synthdata.db import mask_text
-
-    what = e.strerror or type(e).__name__
-    files = [str(f) for f in (e.filename, e.filename2) if f is not None]
-    return mask_text(f"{what}: {' -> '.join(files)}" if files else f"{what} ({e})")
 
 
 def _register() -> None:

@@ -190,7 +190,7 @@ class StageCache:
             for n in names:  # rename into place: a new directory entry, never a write into a link
                 commit(self.out(n), self.path(n), durable=False)
             for f in sorted(staging.iterdir()):  # side files (e.g. an inferred schema) land beside them
-                if f.is_file():
+                if f.is_file() and not f.name.startswith("."):  # hidden: a writer's temp/spill file
                     commit(f, self.run_dir / f.name, durable=False)
             outputs = self._record_outputs(names)
         except BaseException as e:

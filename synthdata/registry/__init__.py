@@ -5,22 +5,10 @@ Default store is the embedded SQLite file ``./synthdata.db``; ``--registry URL``
 migrations shipped in ``migrations/`` and upgraded to head whenever a `Registry` is opened.
 """
 
+from synthdata.registry.flatten import file_sha256, flatten_metrics, flatten_params
 from synthdata.registry.migrate import RegistryError
-from synthdata.registry.store import (
-    ENV_VAR,
-    STALE,
-    ArtefactInfo,
-    MetricInfo,
-    Registry,
-    RegistryNotFound,
-    RunBusy,
-    RunInfo,
-    StageInfo,
-    file_sha256,
-    flatten_metrics,
-    flatten_params,
-    resolve_url,
-)
+from synthdata.registry.records import STALE, ArtefactInfo, MetricInfo, RunInfo, StageInfo
+from synthdata.registry.store import ENV_VAR, Registry, RegistryNotFound, RunBusy, resolve_url
 
 __all__ = [
     "ENV_VAR",

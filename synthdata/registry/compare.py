@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from synthdata.atomic import atomic_write_text
-from synthdata.registry.store import MetricInfo, RunInfo
+from synthdata.registry.records import MetricInfo, RunInfo
 
 _MISSING = object()
 

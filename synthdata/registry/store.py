@@ -19,33 +19,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from synthdata.db import DEFAULT_REGISTRY_URL, create_engine, mask_text, mask_url, parse_url, sqlite_file
 from synthdata.registry import migrate
-from synthdata.registry.flatten import file_sha256, flatten_metrics, flatten_params, mask_value
+from synthdata.registry.flatten import file_sha256, flatten_metrics, flatten_params
 from synthdata.registry.liveness import HOST
 from synthdata.registry.models import Artefact, Metric, Param, Run, Stage, utcnow
 from synthdata.registry.records import (
     STALE,
     ArtefactInfo,
-    MetricInfo,
     RunInfo,
-    StageInfo,
     aware,
     run_info,
 )
-
-__all__ = [
-    "STALE",
-    "ArtefactInfo",
-    "MetricInfo",
-    "Registry",
-    "RegistryNotFound",
-    "RunBusy",
-    "RunInfo",
-    "StageInfo",
-    "file_sha256",
-    "flatten_metrics",
-    "flatten_params",
-    "mask_value",
-]
 
 ENV_VAR = "SYNTHDATA_DB_URL"
 
@@ -56,6 +39,19 @@ STAGE_STATUSES = ("running", "succeeded", "skipped", "failed")
 def resolve_url(url: str | None = None) -> str:
     """Registry URL precedence: explicit (``--registry``) > ``$SYNTHDATA_DB_URL`` > ``./synthdata.db``."""
     return url or os.environ.get(ENV_VAR) or DEFAULT_REGISTRY_URL
+
+
+def _owned_by_me() -> dict[str, Any]:
+    """Column values of a run (re)started by this process."""
+    return {
+        "status": "running",
+        "exit_code": None,
+        "error": None,
+        "finished_at": None,
+        "pid": os.getpid(),
+        "host": HOST,
+        "heartbeat_at": utcnow(),
+    }
 
 
 class RegistryNotFound(migrate.RegistryError):
@@ -86,7 +82,7 @@ class Registry:
             raise RegistryNotFound(
                 f"no registry at {where} (check --registry / ${ENV_VAR}; only `synthdata run` creates one)"
             )
-        self.engine = create_engine(self.url, create_dirs=create)
+        self.engine = create_engine(self.url, create_dirs=create, wal=create)  # reads change nothing
         try:
             if not create and not self._exists():
                 raise RegistryNotFound(
@@ -186,23 +182,6 @@ class Registry:
                 )
             )
 
-    def reopen_run(self, run_id: str) -> None:
-        """Mark a run as running again in this process (``--resume``); see `claim_run` for the check."""
-        with self._tx() as s:
-            s.execute(
-                sa.update(Run)
-                .where(Run.id == run_id)
-                .values(
-                    status="running",
-                    exit_code=None,
-                    error=None,
-                    finished_at=None,
-                    pid=os.getpid(),
-                    host=HOST,
-                    heartbeat_at=utcnow(),
-                )
-            )
-
     def claim_run(self, run_id: str) -> RunInfo:
         """Take a run over for ``--resume``: allowed when it ended, or is `running` but stale.
 
@@ -219,19 +198,7 @@ class Registry:
             cond = [Run.id == run_id, Run.status == info.status]
             for col, val in ((Run.pid, info.pid), (Run.host, info.host)):
                 cond.append(col.is_(None) if val is None else col == val)
-            res = s.execute(
-                sa.update(Run)
-                .where(*cond)
-                .values(
-                    status="running",
-                    exit_code=None,
-                    error=None,
-                    finished_at=None,
-                    pid=os.getpid(),
-                    host=HOST,
-                    heartbeat_at=utcnow(),
-                )
-            )
+            res = s.execute(sa.update(Run).where(*cond).values(**_owned_by_me()))
             won = res.rowcount == 1
         latest = self.get_run(run_id)
         assert latest is not None
