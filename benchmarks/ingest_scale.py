@@ -155,7 +155,9 @@ def cmd_files(a: argparse.Namespace, d: Path) -> None:
                 "chunk_size": a.chunk_size,
             }
             if engine == "duckdb":
-                opts.update(memory_limit=a.memory_limit, threads=a.threads)
+                opts.update(
+                    memory_limit=None if a.memory_limit == "none" else a.memory_limit, threads=a.threads
+                )
             res[engine] = run(opts)
             show(f"{fmt} {a.rows:,} events", res[engine])
         if {"duckdb", "pandas"} <= set(res):
@@ -257,7 +259,7 @@ def main() -> None:
     ap.add_argument("--formats", nargs="+", default=["csv", "parquet"])
     ap.add_argument("--engines", nargs="+", default=["duckdb", "pandas"])
     ap.add_argument("--parts", type=int, default=100)
-    ap.add_argument("--memory-limit", default="1GB")
+    ap.add_argument("--memory-limit", default="1GB", help="DuckDB runs' --memory-limit; `none` for no limit")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--chunk-size", type=int, default=500_000)
     ap.add_argument("--seed", type=int, default=0)

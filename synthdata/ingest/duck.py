@@ -31,8 +31,10 @@ from synthdata.ingest.report import Tally, time_span
 from synthdata.ingest.sources import LINE, Source
 
 
-def connect(plan: Plan, tmp: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"preserve_insertion_order": True})
+def connect(plan: Plan, tmp: Path, ordered: bool = True) -> duckdb.DuckDBPyConnection:
+    """`ordered`: keep the reader's row order (CSV line numbers come from it); Parquet rows carry
+    their own numbers, and unordered scans need less memory."""
+    con = duckdb.connect(config={"preserve_insertion_order": ordered})
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET temp_directory = {lit(str(tmp))}")
     if plan.settings.get("threads"):
@@ -70,7 +72,7 @@ def duckdb_budget(limit: str) -> str:
 
 def run_duckdb(src: Source, plan: Plan, rejects: Any) -> Outcome:
     tmp = plan.out.parent / f".{plan.out.stem}.duckdb-tmp.{time.monotonic_ns()}"
-    con = connect(plan, tmp)
+    con = connect(plan, tmp, ordered=src.kind == "csv")
     try:
         return _run(con, src, plan, HeldRejects(rejects))
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as e:
@@ -288,8 +290,8 @@ def _write(con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: An
         if vcol is not None and vcol in plan.names:
             parts.append(f"round(fsum(coalesce({ident(vcol)}, 0.0)), 6) AS value_sum")
         parts += [f"any_value({ident(a)}) AS {ident(a)}" for a in [*plan.inline_u, *plan.inline_i]]
-        sql = f"SELECT {', '.join(parts)} FROM ({kept}) GROUP BY ALL ORDER BY user_id, item_id"
-        ucol, icol = "user_id", "item_id"
+        sql = f"SELECT {', '.join(parts)} FROM ({kept}) GROUP BY ALL"
+        ucol, icol, order = "user_id", "item_id", "user_id, item_id"
         con.execute(f"CREATE TABLE result AS {sql}")
         stats = con.execute(
             "SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id)"
@@ -297,8 +299,8 @@ def _write(con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: An
             + " FROM result"
         ).fetchall()[0]
     else:
-        con.execute(f"CREATE TABLE result AS {kept} ORDER BY {ident(LINE)}")
-        ucol, icol = schema.user_col, schema.item_col
+        con.execute(f"CREATE TABLE result AS {kept}")
+        ucol, icol, order = schema.user_col, schema.item_col, ident(LINE)
         tc = schema.time_col if schema.time_col in plan.names else None
         stats = con.execute(
             f"SELECT count(*), count(DISTINCT {uid}), count(DISTINCT {iid})"
@@ -312,7 +314,7 @@ def _write(con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: An
             for c in out_schema.columns
             if c.name not in {a for t in tables.values() for a in t.columns}
         ]
-        rel = con.cursor().sql(f"SELECT {', '.join(ident(c) for c in own)} FROM result")
+        rel = con.cursor().sql(f"SELECT {', '.join(ident(c) for c in own)} FROM result ORDER BY {order}")
         for batch in rel.to_arrow_reader(plan.chunk_size):
             if tables:
                 df = join_attributes(_result_pandas(batch), tables, ucol, icol)
