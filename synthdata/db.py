@@ -3,7 +3,7 @@
 Why a helper module: every engine this project opens must behave the same way under concurrency
 (SQLite in WAL mode with a busy timeout and ``BEGIN IMMEDIATE`` write transactions, so two pipelines
 never hit "database is locked" half-way through a transaction), and every URL that reaches a log,
-a report or the registry must have its password masked.
+a report or the registry must have its password masked (`synthdata.masking`, re-exported here).
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from synthdata.errors import ConfigError, InputError
+from synthdata.masking import MASK as MASK  # re-exported: callers import masking from here too
+from synthdata.masking import encode_raw_userinfo as encode_raw_userinfo
+from synthdata.masking import is_secret_param as is_secret_param
+from synthdata.masking import mask_text as mask_text
+from synthdata.masking import mask_url as mask_url
 
 DEFAULT_REGISTRY_URL = "sqlite:///./synthdata.db"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -28,127 +33,15 @@ IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_IDENTIFIER_BYTES = {"postgresql": 63, "mysql": 64, "mariadb": 64, "mssql": 128, "oracle": 128}
 PORTABLE_IDENTIFIER_BYTES = 63
 
-MASK = "***"
-# Query parameters whose values are secrets (libpq's password/sslpassword, tokens, keys).
-_SECRET_PARAM_RE = re.compile(r"pass|pwd|secret|token|api[_-]?key|credential|auth", re.IGNORECASE)
-_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)(.*)$", re.DOTALL)
-_URL_IN_TEXT_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]+")
-# libpq keyword/value pairs in free text: `password=secret` or `password='se cret'`.
-_KV_SECRET_RE = re.compile(
-    r"(?P<key>\b[\w.-]*(?:pass|pwd|secret|token|api[_-]?key)[\w.-]*)(?P<sep>\s*[=:]\s*)"
-    r"(?P<val>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\S+)",
-    re.IGNORECASE,
-)
-
-
-def is_secret_param(key: str) -> bool:
-    """Whether a URL query parameter carries a secret (``password``, ``sslpassword``, ``token`` ...)."""
-    return bool(_SECRET_PARAM_RE.search(key)) and key.lower() not in {"sslkey", "sslcert", "sslrootcert"}
-
 
 def parse_url(url: str | URL, *, what: str = "database URL") -> URL:
     """Parse a SQLAlchemy URL, turning parse errors into a `ConfigError` that never echoes a password."""
     if isinstance(url, URL):
         return url
     try:
-        return make_url(_encode_raw_userinfo(url))
+        return make_url(encode_raw_userinfo(url))
     except Exception as e:  # sqlalchemy raises ArgumentError with the raw string in it
         raise ConfigError(f"invalid {what}: {mask_url(url)!r} ({type(e).__name__})") from None
-
-
-def _encode_raw_userinfo(url: str) -> str:
-    """Percent-encode ``@`` inside an unencoded password (``u:p@ss@host``), which URL parsers split wrongly.
-
-    The user info ends at the LAST ``@`` before the query string (host names never contain ``@``).
-    """
-    m = _SCHEME_RE.match(url)
-    if m is None:
-        return url
-    scheme, body = m.groups()
-    head, qmark, query = body.partition("?")
-    at = head.rfind("@")
-    if at < 0 or "@" not in head[:at]:
-        return url
-    userinfo, rest = head[:at], head[at + 1 :]
-    user, colon, password = userinfo.partition(":")
-    if "/" in user or "@" in user:
-        return url  # not user info (e.g. a file path containing "@"): leave it to the parser
-    return f"{scheme}{user}{colon}{password.replace('@', '%40')}@{rest}{qmark}{query}"
-
-
-def mask_url(url: str | URL) -> str:
-    """Render a URL with its password and secret query parameters hidden (``***``).
-
-    Uses SQLAlchemy's own parser and ``render_as_string(hide_password=True)``; query parameters such
-    as ``password``/``sslpassword`` are replaced too. Strings that are not URLs come back unchanged
-    except for anything that looks like ``user:password@`` or ``password=...``.
-    """
-    try:
-        u = url if isinstance(url, URL) else make_url(_encode_raw_userinfo(url))
-        if u.query:
-            u = u.set(query={k: (MASK if is_secret_param(k) else v) for k, v in u.query.items()})
-        out = u.render_as_string(hide_password=True)
-    except Exception:
-        return _mask_unparsed(str(url))
-    return out.replace("%2A%2A%2A", MASK)
-
-
-def _mask_unparsed(text: str) -> str:
-    """Last resort for strings no URL parser accepts: hide user info after ``:`` and secret params."""
-    m = _SCHEME_RE.match(text)
-    if m is not None:
-        scheme, body = m.groups()
-        head = body.split("?", 1)[0]
-        at = head.rfind("@")
-        if at >= 0 and ":" in head[:at]:
-            user = head[:at].split(":", 1)[0]
-            text = f"{scheme}{user}:{MASK}@{body[at + 1 :]}"
-    text = re.sub(
-        r"([?&;][^=&?#\s]*=)([^&#\s]*)",
-        lambda q: q.group(1) + MASK if is_secret_param(q.group(1)[1:-1]) else q.group(0),
-        text,
-    )
-    return text
-
-
-def mask_text(text: str) -> str:
-    """Mask every URL and every ``password=...``-style pair inside free text (errors, log lines)."""
-    if not text:
-        return text
-    parts: list[str] = []
-    pos = 0
-    for m in _URL_IN_TEXT_RE.finditer(text):
-        if m.start() < pos:
-            continue  # inside a URL already extended over a space in its password
-        end = _userinfo_end(text, m)
-        parts += [text[pos : m.start()], mask_url(text[m.start() : end])]
-        pos = end
-    parts.append(text[pos:])
-    return _KV_SECRET_RE.sub(
-        lambda m: (
-            m.group(0) if m.group("val").startswith(MASK) else f"{m.group('key')}{m.group('sep')}{MASK}"
-        ),
-        "".join(parts),
-    )
-
-
-# `scheme://user:` then something that is not a port (`:5432/db`): the start of a password.
-_USER_COLON_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:(?!\d*(?:/|$))")
-_TOKEN_RE = re.compile(r"[^\s'\"<>`]*")
-
-
-def _userinfo_end(text: str, m: re.Match[str]) -> int:
-    """End of the URL found at `m`: a password containing spaces ends the match early, so a URL
-    with ``user:`` but no ``@host`` yet extends to the next ``@`` on the same line."""
-    token = m.group(0)
-    if "@" in token or not _USER_COLON_RE.match(token):
-        return m.end()
-    line_end = text.find("\n", m.end())
-    at = text.find("@", m.end(), line_end if line_end >= 0 else len(text))
-    if at < 0 or "://" in text[m.end() : at]:
-        return m.end()
-    tail = _TOKEN_RE.match(text, at + 1)
-    return tail.end() if tail is not None else at + 1
 
 
 def looks_like_url(value: str) -> bool:

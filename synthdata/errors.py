@@ -63,7 +63,7 @@ USER_PATH_ERRORS = (
 
 def os_error_line(e: OSError) -> str:
     """One line naming the file(s), e.g. ``Read-only file system: /mnt/ro/out.html``."""
-    from synthdata.db import mask_text
+    from synthdata.masking import mask_text
 
     what = e.strerror or type(e).__name__
     files = [str(f) for f in (e.filename, e.filename2) if f is not None]

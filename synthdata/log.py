@@ -44,7 +44,7 @@ class _MaskingFormatter(logging.Formatter):
         text = super().format(record)
         low = text.lower()
         if any(h in low for h in self._HINTS):
-            from synthdata.db import mask_text  # lazy: sqlalchemy is not needed for most lines
+            from synthdata.masking import mask_text  # lazy: sqlalchemy is not needed for most lines
 
             text = mask_text(text)
         return text

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import URL, make_url
 
 from synthdata.cli import main
-from synthdata.db import MASK, mask_text, mask_url, parse_url
+from synthdata.db import parse_url
 from synthdata.errors import SynthdataError
 from synthdata.export import export_table
 from synthdata.log import get_logger, setup_logging
+from synthdata.masking import MASK, mask_text, mask_url
 from synthdata.pipeline import parse_config
 from synthdata.registry import Registry
 

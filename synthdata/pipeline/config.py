@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from synthdata.db import check_driver, looks_like_url, mask_text, validate_identifier
+from synthdata.db import check_driver, encode_raw_userinfo, looks_like_url, mask_text, validate_identifier
 from synthdata.errors import ConfigError, SynthdataError
 from synthdata.evaluate.config import EvalConfig
 from synthdata.schema import format_validation_error
@@ -66,6 +66,11 @@ class SourceConfig(_Strict):
         None, description="Also append rejected rows to a table at this SQLAlchemy URL (${ENV_VAR})."
     )
     rejects_table: str = "ingest_rejects"
+
+    @field_validator("url", "rejects_to")
+    @classmethod
+    def _encode(cls, v: str | None) -> str | None:
+        return None if v is None else encode_raw_userinfo(v)  # `p@ss` in a password: host stays host
 
     @model_validator(mode="after")
     def _one_source(self) -> SourceConfig:
@@ -135,6 +140,11 @@ class ExportConfig(_Strict):
     if_exists: Literal["fail", "replace", "append"] = "replace"
     chunk_size: int = Field(100_000, ge=1)
 
+    @field_validator("url")
+    @classmethod
+    def _encode(cls, v: str | None) -> str | None:
+        return None if v is None else encode_raw_userinfo(v)
+
     @model_validator(mode="after")
     def _complete(self) -> ExportConfig:
         if self.enabled and (not self.url or not self.table):
@@ -170,6 +180,7 @@ class PipelineConfig(_Strict):
         if v is not None and not looks_like_url(v):
             raise ValueError("must be a SQLAlchemy URL such as sqlite:///./synthdata.db")
         if v is not None:
+            v = encode_raw_userinfo(v)
             try:
                 check_driver(v, what="registry url")
             except SynthdataError as e:

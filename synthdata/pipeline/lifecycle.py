@@ -249,7 +249,8 @@ def run_pipeline(
     if resume is not None and warm_start is not None and resume == warm_start:
         raise ConfigError("--resume and --warm-start name the same run")
     preflight(cfg, url, runs_dir)
-    with Registry(url) as reg:
+    # --resume / --warm-start name runs of an existing registry: a mistyped one is not created
+    with Registry(url, create=resume is None and warm_start is None) as reg:
         return Pipeline(
             cfg,
             config_path=config_path,

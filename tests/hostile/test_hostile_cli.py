@@ -1,7 +1,8 @@
 """The hostile-input suite: every case in cases.yaml runs through the real CLI in a subprocess, as a
 user would, and must end with the expected exit code and one clear `error:` line, show no secret
-and no traceback, and change nothing outside the command's own declared outputs (the workspace, the
-corpus and, for PostgreSQL cases, the test schema are compared before and after)."""
+(on screen or in any file it wrote) and no traceback, and change nothing outside the command's own
+declared outputs (the workspace, the corpus and, for PostgreSQL cases, the test schema are compared
+before and after)."""
 
 from __future__ import annotations
 
@@ -98,6 +99,11 @@ def test_hostile_case(case: dict[str, Any], tmp_path: Path, request: pytest.Fixt
 
     allowed = [fill(g) for g in case.get("outputs", [])]
     after_ws = _tree(ws)
+    for rel, digest in after_ws.items():  # what the command wrote (logs, registry, reports): no secret
+        if digest != "dir" and before_ws.get(rel) != digest:
+            data = (ws / rel).read_bytes()
+            for s in case.get("secrets", []):
+                assert s.encode() not in data, f"secret {s!r} written to {rel}; {where}"
     changed = {
         k
         for k in set(before_ws) | set(after_ws)
