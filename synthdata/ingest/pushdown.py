@@ -58,6 +58,7 @@ _NATIVE = {
 }
 _WS = "".join(c for c in map(chr, range(0x3100)) if c.isspace())
 TS_LO, TS_HI = pd.Timestamp("1678-01-01", tz="UTC"), pd.Timestamp("2261-12-31", tz="UTC")
+WORK_MEM_MB = 256
 
 
 class Fallback(Exception):
@@ -136,6 +137,9 @@ def _pushdown(src: Source, plan: Plan, rejects: Any) -> Outcome:
     main = Tally(source=src.label)
     with read_only(engine, src.label, url) as conn:
         conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        # de-duplication and aggregation sort/hash millions of rows: give them memory (this
+        # transaction only; PostgreSQL's default of 4MB sends them to disk)
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM_MB}MB'")
         kinds = _kinds(conn, base, [str(s.input_name) for s in plan.specs])
         for s in plan.specs:
             k = kinds.get(str(s.input_name), "other")
