@@ -221,3 +221,27 @@ def test_engine_options(tmp_path: Path) -> None:
     b = ingest(src, schema=s, out=tmp_path / "b.parquet", engine="pandas")
     pd.testing.assert_frame_equal(a.read(), b.read())
     assert not list(tmp_path.glob(".*duckdb-tmp*"))  # the spill folder is removed
+
+
+def test_null_tokens_and_quoting_identical(tmp_path: Path) -> None:
+    """`null`, `NULL`, `NaN`, `nan`, `None`, `N/A`, empty and quoted-empty fields are empty in both
+    CSV readers; quoted delimiters, doubled quotes and a bare quote inside a field read the same."""
+    text = "user,item,event,ts,price,channel\n" + "".join(
+        f"{u},i{u},view,2024-01-0{1 + u % 5}T00:00:00Z,{p},{c}\n"
+        for u, (p, c) in enumerate(
+            [
+                ("null", "web"),
+                ("NULL", '""'),
+                ("NaN", "N/A"),
+                ("nan", "None"),
+                ('""', '"a,b"'),
+                ("1", '"say ""hi"""'),
+                ("2", 'x"y'),
+                ("N/A", ""),
+            ],
+            start=1,
+        )
+    )
+    src = write(tmp_path / "na.csv", text)
+    d = _same(_both(tmp_path, src, SCHEMA.format(layout="interactions")))
+    assert d["rows_kept"] == 8 and d["rows_rejected"] == 0
