@@ -29,3 +29,11 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 def rejects(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
+
+
+@pytest.fixture(params=["duckdb", "pandas"])
+def both_engines(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once per executor (the default engine is taken from SYNTHDATA_INGEST_ENGINE):
+    the existing ingest tests are the contract both executors must meet."""
+    monkeypatch.setenv("SYNTHDATA_INGEST_ENGINE", request.param)
+    return str(request.param)

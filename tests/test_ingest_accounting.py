@@ -8,8 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_helpers import both_engines  # noqa: F401 - the fixture, used by pytestmark
 
 from synthdata.ingest import ingest
 from synthdata.schema import Schema
@@ -32,6 +34,8 @@ GENDERS = ["M", "F", ""]
 row = st.tuples(
     st.sampled_from(USERS), st.sampled_from(ITEMS), st.sampled_from(RATINGS), st.sampled_from(GENDERS)
 )
+
+pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both executors
 
 
 def oracle(rows: list[tuple[str, str, str, str]]) -> tuple[Counter, int, int]:

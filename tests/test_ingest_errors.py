@@ -7,12 +7,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from ingest_helpers import run_cli, write
+from ingest_helpers import (
+    both_engines,  # noqa: F401 - the fixture, used by pytestmark
+    run_cli,
+    write,
+)
 
 SCHEMA = (
     "columns:\n- {name: user_id, role: user_id, dtype: int}\n"
     "- {name: item_id, role: item_id, dtype: int}\n- {name: rating, role: signal, dtype: int}\n"
 )
+
+pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both executors
 
 
 @pytest.mark.parametrize(
@@ -33,7 +39,12 @@ SCHEMA = (
             [],
             ["cannot decode", "byte offset 36", "latin.csv", "row 3", "--encoding"],
         ),
-        ("ragged.csv", b"user_id,item_id,rating\n1,2,3\n1,2,3,4,5\n", [], ["malformed CSV", "row 3"]),
+        (
+            "ragged.csv",
+            b"user_id,item_id,rating\n1,2,3\n1,2,3,4,5\n",
+            ["--on-malformed", "error"],
+            ["malformed CSV", "row 3"],
+        ),
     ],
 )
 def test_structural_error(

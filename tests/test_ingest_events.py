@@ -11,11 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ingest_helpers import run_cli
+from ingest_helpers import (
+    both_engines,  # noqa: F401 - the fixture, used by pytestmark
+    run_cli,
+)
 
 from synthdata.ingest import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both executors
 
 
 def make_log(tmp_path: Path, n: int = 3000, seed: int = 0) -> tuple[Path, pd.DataFrame]:

@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from ingest_helpers import write
+import pytest
+from ingest_helpers import (
+    both_engines,  # noqa: F401 - the fixture, used by pytestmark
+    write,
+)
 
 from synthdata.ingest import ingest
 from synthdata.schema import Role, Schema
+
+pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both executors
 
 
 def test_inferred_schema_round_trips(tmp_path: Path) -> None:

@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ingest_helpers import run_cli
+from ingest_helpers import (
+    both_engines,  # noqa: F401 - the fixture, used by pytestmark
+    run_cli,
+)
 
 from synthdata.schema import Schema
+
+pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both executors
 
 
 @pytest.mark.movielens

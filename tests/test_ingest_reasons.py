@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ingest_helpers import write
+from ingest_helpers import (
+    both_engines,  # noqa: F401 - the fixture, used by pytestmark
+    write,
+)
 
 from synthdata.ingest import REASONS, ingest
 from synthdata.schema import Schema
@@ -25,6 +28,8 @@ SCHEMA = {
     ],
 }
 GOOD = "1,a,5,2020-01-01T00:00:00Z,web,F\n"
+
+pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both executors
 
 
 def run(tmp_path: Path, body: str, schema: dict | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:

@@ -6,11 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ingest_helpers import rejects, run_cli, write
+from ingest_helpers import (
+    both_engines,  # noqa: F401 - the fixture, used by pytestmark
+    rejects,
+    run_cli,
+    write,
+)
 
 from synthdata.export import read_table
 
 DIRTY = "user,item,rating\n1,10,5\n,11,4\n2,12,9\n2,13,x\n3,14,3\n"
+
+pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both executors
 
 
 def test_rejects_appended_to_table(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,13 +7,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from ingest_helpers import write
+from ingest_helpers import (
+    both_engines,  # noqa: F401 - the fixture, used by pytestmark
+    write,
+)
 
 from synthdata.errors import InputError
 from synthdata.ingest import ingest
-from synthdata.ingest.sources import mask_url, sniff_csv
+from synthdata.ingest.csvread import sniff_csv
+from synthdata.ingest.sources import mask_url
 
 ROWS = [(1, "a", 4), (1, "b", 2), (2, "a", 5), (3, "c", 1)]
+
+pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both executors
 
 
 def expected() -> pd.DataFrame:

@@ -12,6 +12,7 @@ from synthdata.cli.app import app
 from synthdata.db import mask_url
 from synthdata.errors import ConfigError
 from synthdata.ingest import IngestResult, ingest, rejects_to_table
+from synthdata.ingest.api import check_rejects_target
 
 
 def print_report(res: IngestResult, console: Console | None = None) -> None:
@@ -24,6 +25,7 @@ def print_report(res: IngestResult, console: Console | None = None) -> None:
     for k in ("rows_in", "rows_kept", "rows_rejected", "rows_merged", "rows_out", "n_users", "n_items"):
         t.add_row(k, f"{d[k]:,}")
     t.add_row("density", f"{d['density']:.5f}")
+    t.add_row("engine", d["engine"])
     if d["time_span"]:
         ts = d["time_span"]
         t.add_row("time span", f"{ts['min'][:10]} .. {ts['max'][:10]} ({ts['days']:.1f} d)")
@@ -70,10 +72,22 @@ def ingest_cmd(
         None, "--rejects-to", help="Also append the rejects to a table at this SQLAlchemy URL."
     ),
     rejects_table: str = typer.Option("ingest_rejects", help="Table name for --rejects-to."),
+    engine: str | None = typer.Option(
+        None, help="duckdb (default: files via DuckDB, databases pushed down) | pandas (streaming)."
+    ),
+    threads: int | None = typer.Option(None, help="DuckDB threads (default: all cores)."),
+    memory_limit: str | None = typer.Option(
+        None, help="DuckDB memory limit, e.g. 4GB; beyond it DuckDB spills to a temp folder beside --out."
+    ),
+    on_malformed: str = typer.Option(
+        "quarantine", help="CSV records with a wrong field count: quarantine (reject, go on) | error."
+    ),
 ) -> None:
     """Validate, de-duplicate and (for event logs) aggregate SOURCE into a clean interaction table."""
     if table is not None and query is not None:
         raise ConfigError("give either --table or --query, not both")
+    if rejects_to is not None:
+        check_rejects_target(rejects_to, rejects_table)
     res = ingest(
         source,
         layout=layout,
@@ -87,6 +101,10 @@ def ingest_cmd(
         user_attributes=user_attributes,
         item_attributes=item_attributes,
         chunk_size=chunk_size,
+        engine=engine,
+        threads=threads,
+        memory_limit=memory_limit,
+        on_malformed=on_malformed,
     )
     print_report(res)
     if rejects_to is not None:

@@ -1,56 +1,40 @@
 """`ingest()`: one call from a source to a clean interaction table, its schema, rejects and report.
 
-Two streaming passes keep memory bounded by the output, not the input:
-1. read chunks -> validate (reason codes) -> merge exact duplicates -> count attribute votes ->
-   spill typed good rows to a temporary Parquet file beside the output;
-2. re-read the spill in batches -> reject attribute conflicts -> write rows (interactions) or feed
-   the per-(user, item) aggregator (events) -> join attribute tables -> write the clean Parquet.
+Every option is checked before anything is written; outputs are written under temporary names in
+their folders and renamed into place only when the whole ingest succeeded, so a failed ingest
+leaves no partial, empty or stale-looking file behind. The cleaning itself is a `Plan` run by one
+of three executors: DuckDB for files (default), push-down into the source database for SQL
+sources, or the streaming pandas path (`engine="pandas"`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from synthdata.atomic import commit, temp_path_for
 from synthdata.errors import ConfigError, InputError
-from synthdata.ingest.attributes import SideTable, load_attributes
-from synthdata.ingest.clean import (
-    ATTRIBUTE_CONFLICT,
-    AttributeVotes,
-    Deduper,
-    conflict_mask,
-    raw_json,
-    row_hashes,
-    validate_chunk,
-)
 from synthdata.ingest.infer import infer_schema
-from synthdata.ingest.layouts import (
-    LAYOUTS,
-    ML_FLAGS,
-    ML_ITEM_NAMES,
-    ML_USER_NAMES,
-    EventAggregator,
-    IdCodec,
-    detect_layout,
-    events_output_schema,
-    movielens_schema,
-    primary_genre,
-    value_column,
-)
-from synthdata.ingest.report import IngestReport, RejectsWriter, Tally, time_span
-from synthdata.ingest.sources import LINE, Source, is_sql_url, mask_url, open_source
+from synthdata.ingest.layouts import LAYOUTS, main_specs, resolve_input
+from synthdata.ingest.plan import Outcome, Plan
+from synthdata.ingest.report import IngestReport, RejectsWriter
+from synthdata.ingest.sources import Source, is_glob, is_sql_url, mask_url, open_source
 from synthdata.log import get_logger, kv
-from synthdata.schema import ColumnSpec, DType, Role, Schema, schema_path_for
+from synthdata.schema import Schema, schema_path_for
 
 log = get_logger("ingest")
 DEFAULT_CHUNK = 200_000
+ENGINES = ("duckdb", "pandas")
+DEFAULT_ENGINE = "duckdb"
+ON_MALFORMED = ("quarantine", "error")
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -75,6 +59,77 @@ def sidecar(out: Path, suffix: str) -> Path:
     return out.with_name(out.stem + suffix)
 
 
+def check_options(
+    *,
+    layout: str,
+    chunk_size: int,
+    engine: str | None,
+    threads: int | None,
+    memory_limit: str | None,
+    on_malformed: str,
+    out: Path,
+    rejects: Path,
+    report: Path | None,
+) -> None:
+    """Every option, checked before any output exists (ConfigError names the option)."""
+    if layout not in LAYOUTS:
+        raise ConfigError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    if chunk_size < 1:
+        raise ConfigError("chunk_size must be >= 1")
+    if engine is not None and engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {threads}")
+    if memory_limit is not None and not _MEMORY.match(memory_limit):
+        raise ConfigError(f"--memory-limit must look like 4GB or 512MiB, got {memory_limit!r}")
+    if on_malformed not in ON_MALFORMED:
+        raise ConfigError(f"--on-malformed must be one of {', '.join(ON_MALFORMED)}, got {on_malformed!r}")
+    if out.suffix.lower() != ".parquet":
+        raise ConfigError(f"--out must be a .parquet file, got {out}")
+    if rejects.suffix.lower() not in (".parquet", ".csv"):
+        raise ConfigError(f"--rejects must be a .parquet or .csv file, got {rejects}")
+    if report is not None and report.suffix.lower() != ".json":
+        raise ConfigError(f"--report must be a .json file, got {report}")
+    finals = [out, rejects, schema_path_for(out)] + ([report] if report is not None else [])
+    if len({p.resolve() for p in finals}) != len(finals):
+        raise ConfigError("--out, --rejects, --report and the schema file must be different files")
+    for p in finals:
+        if p.exists() and p.is_dir():
+            raise ConfigError(f"output path is a folder: {p}")
+
+
+class Staging:
+    """Outputs written under temporary names beside their final paths, renamed in on commit
+    (a rename replaces a link instead of writing through it); abort removes every trace."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[Path, Path]] = []
+        self.made: list[Path] = []
+
+    def folder(self, d: Path) -> None:
+        missing = [p for p in [d, *d.parents] if not p.exists()]
+        d.mkdir(parents=True, exist_ok=True)
+        self.made += missing
+
+    def path(self, final: Path) -> Path:
+        self.folder(final.parent)
+        tmp = temp_path_for(final)
+        self.pairs.append((tmp, final))
+        return tmp
+
+    def commit(self) -> None:
+        for tmp, final in self.pairs:
+            if tmp.exists():
+                commit(tmp, final)
+
+    def abort(self) -> None:
+        for tmp, _ in self.pairs:
+            tmp.unlink(missing_ok=True)
+        for d in self.made:  # deepest first
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+
 def ingest(
     source: str | Path,
     layout: str = "auto",
@@ -89,126 +144,190 @@ def ingest(
     user_attributes: str | Path | None = None,
     item_attributes: str | Path | None = None,
     chunk_size: int = DEFAULT_CHUNK,
+    engine: str | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    on_malformed: str = "quarantine",
 ) -> IngestResult:
     """Clean `source` into `out` (Parquet) with `<stem>.schema.yaml` beside it.
 
-    source: CSV/TSV file (delimiter and header sniffed), Parquet file, SQLAlchemy URL (with `table`
-    or `query`), or a folder (MovieLens-100K, or one holding events.csv [+ users.csv, items.csv]).
+    source: CSV/TSV file (delimiter and header sniffed), Parquet file, folder or glob (hive
+    partitions become columns), SQLAlchemy URL (with `table` or a one-statement `query`), or a
+    folder (MovieLens-100K, or one holding events.csv [+ users.csv, items.csv]).
     layout: auto | movielens-100k | events | interactions. schema: a Schema or YAML path; when
     None one is inferred and written to `<stem>.inferred-schema.yaml` for editing.
-    rejects: default `<stem>.rejects.parquet`. Raises InputError/ConfigError on structural problems.
+    engine: duckdb (default; database sources are pushed down) | pandas (streaming); threads and
+    memory_limit (e.g. "4GB", spilling to disk beyond it) apply to DuckDB. on_malformed:
+    quarantine (CSV records with the wrong number of fields become `malformed_record` rejects) |
+    error. rejects: default `<stem>.rejects.parquet`. Raises InputError/ConfigError.
     """
     t0 = time.perf_counter()
     now = pd.Timestamp.now(tz="UTC")
-    if layout not in LAYOUTS:
-        raise ConfigError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
-    if chunk_size < 1:
-        raise ConfigError("chunk_size must be >= 1")
     out = Path(out)
-    if out.suffix.lower() != ".parquet":
-        raise ConfigError(f"--out must be a .parquet file, got {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
     rejects_path = Path(rejects) if rejects is not None else sidecar(out, ".rejects.parquet")
+    report_path = Path(report) if report is not None else None
+    engine = engine or os.environ.get("SYNTHDATA_INGEST_ENGINE") or DEFAULT_ENGINE
+    check_options(
+        layout=layout,
+        chunk_size=chunk_size,
+        engine=engine,
+        threads=threads,
+        memory_limit=memory_limit,
+        on_malformed=on_malformed,
+        out=out,
+        rejects=rejects_path,
+        report=report_path,
+    )
     in_schema = Schema.from_yaml(schema) if isinstance(schema, str | Path) else schema
     label = mask_url(str(source)) if is_sql_url(source) else str(source)
-    if not is_sql_url(source) and not Path(source).exists():
+    if not is_sql_url(source) and not is_glob(source) and not Path(source).exists():
         raise InputError("input not found", path=label)
-
-    resolved = detect_layout(source, in_schema) if layout == "auto" else layout
-    sides: dict[str, SideTable] = {}
-    main_csv = dict(in_schema.csv) if in_schema is not None else {}
-    if resolved == "movielens-100k":
-        folder = Path(source)
-        for f in ("u.data", "u.user", "u.item"):
-            if not (folder / f).exists():
-                raise InputError("MovieLens-100K file missing", path=str(folder / f))
-        in_schema = movielens_schema()
-        source = folder / "u.data"
-        main_csv = dict(in_schema.csv)
-        sides["users"] = SideTable(
-            "users", folder / "u.user", {"sep": "|", "header": False, "names": ML_USER_NAMES}, encoding
-        )
-        sides["items"] = SideTable(
-            "items",
-            folder / "u.item",
-            {"sep": "|", "header": False, "names": ML_ITEM_NAMES},
-            encoding or "latin-1",
-        )
-    else:
-        if not is_sql_url(source) and Path(source).is_dir():
-            folder = Path(source)
-            if not (folder / "events.csv").exists():
-                raise InputError("folder has neither u.data (MovieLens-100K) nor events.csv", path=label)
-            source = folder / "events.csv"
-            user_attributes = user_attributes or (
-                (folder / "users.csv") if (folder / "users.csv").exists() else None
-            )
-            item_attributes = item_attributes or (
-                (folder / "items.csv") if (folder / "items.csv").exists() else None
-            )
-        for kind, p in (("users", user_attributes), ("items", item_attributes)):
-            if p is not None:
-                if not Path(p).exists():
-                    raise InputError(f"{kind} attribute table not found", path=str(p))
-                sides[kind] = SideTable(kind, Path(p), {}, encoding)
-
-    if (
-        in_schema is not None
-        and "header" not in main_csv
-        and all(isinstance(c.source, int) for c in in_schema.columns if c.source is not None)
-        and any(c.source is not None for c in in_schema.columns)
-    ):
-        main_csv["header"] = False  # positional sources mean a header-less file
-    elif in_schema is not None and "header" not in main_csv:
-        main_csv["header"] = True  # columns named in the schema mean the file has a header line
-    src = open_source(
-        source, table=table, query=query, encoding=encoding, csv_opts=main_csv, chunk_size=chunk_size
+    inp = resolve_input(
+        source,
+        layout,
+        in_schema,
+        user_attributes=user_attributes,
+        item_attributes=item_attributes,
+        encoding=encoding,
+        label=label,
     )
-    inferred_path: Path | None = None
+    src = open_source(
+        inp.source,
+        table=table,
+        query=query,
+        encoding=encoding,
+        csv_opts=inp.csv,
+        chunk_size=chunk_size,
+        on_malformed=on_malformed,
+    )
+    in_schema = inp.schema
+    inferred = in_schema is None
     if in_schema is None:
         in_schema = infer_schema(_sample(src), src, origin=src.label)
-        inferred_path = sidecar(out, ".inferred-schema.yaml")
-    if resolved is None:
-        resolved = "events" if in_schema.event_col is not None else "interactions"
+    resolved = inp.layout or ("events" if in_schema.event_col is not None else "interactions")
     if resolved == "events" and in_schema.event_col is None:
         raise InputError(
             "events layout needs an event-type column (role event_type) in the schema", path=src.label
         )
     if resolved == "events" and not in_schema.event_types:
         raise ConfigError("events layout needs `event_types` in the schema (the allowed event types)")
+    specs = main_specs(resolved, in_schema, inp.sides)
+    header = src.kind != "csv" or bool(src._opts.get("header"))
+    for s in specs:
+        if s.input_name not in src.columns:
+            raise InputError(
+                "required column missing",
+                path=src.label,
+                column=str(s.input_name),
+                row=1 if src.kind == "csv" and header else None,
+            )
 
-    writer = RejectsWriter(rejects_path)
+    staging = Staging()
     try:
-        result = _run(
-            src,
-            in_schema,
-            resolved,
-            sides,
-            out=out,
+        plan = Plan(
+            schema=in_schema,
+            layout=resolved,
+            specs=specs,
+            sides=inp.sides,
             now=now,
-            rejects=writer,
+            out=staging.path(out),
+            label=src.label,
             chunk_size=chunk_size,
-            inferred_path=inferred_path,
+            first_row=2 if header else 1,
+            inferred=inferred,
+            settings={"threads": threads, "memory_limit": memory_limit},
         )
+        writer = RejectsWriter(staging.path(rejects_path))
+        try:
+            outcome, used = _execute(src, plan, engine, writer)
+        finally:
+            writer.close()
+        res = _finish(outcome, plan, src, staging, out, rejects_path, report_path, inferred, t0, used)
+        staging.commit()
+    except BaseException:
+        staging.abort()
+        raise
     finally:
-        writer.close()
-    rep = result.report
-    rep.source, rep.rejects_path, rep.elapsed_s = label, str(rejects_path), time.perf_counter() - t0
-    if report is not None:
-        rep.to_json(report)
-        result.report_path = Path(report)
+        if src.kind == "sql":
+            src._opts["engine"].dispose()
+    rep = res.report
     log.info(
         kv(
             event="ingest_done",
             source=label,
             layout=resolved,
+            engine=used,
             rows_in=rep.main.rows_in,
             rows_out=rep.rows_out,
             rejected=rep.main.rows_rejected,
             seconds=round(rep.elapsed_s, 2),
         )
     )
-    return result
+    return res
+
+
+def _execute(src: Source, plan: Plan, engine: str, writer: RejectsWriter) -> tuple[Outcome, str]:
+    """Pick the executor: DuckDB for files, push-down for databases, streaming when asked."""
+    if engine == "pandas":
+        from synthdata.ingest.streaming import run_streaming
+
+        return run_streaming(src, plan, plan.out.parent, writer), "pandas"
+    if src.kind == "sql":
+        from synthdata.ingest.pushdown import run_pushdown
+
+        return run_pushdown(src, plan, writer)
+    from synthdata.ingest.duck import run_duckdb
+
+    return run_duckdb(src, plan, writer), "duckdb"
+
+
+def _finish(
+    o: Outcome,
+    plan: Plan,
+    src: Source,
+    staging: Staging,
+    out: Path,
+    rejects_path: Path,
+    report_path: Path | None,
+    inferred: bool,
+    t0: float,
+    engine: str,
+) -> IngestResult:
+    o.main.check()
+    schema_path = schema_path_for(out)
+    assert o.schema is not None
+    o.schema.to_yaml(staging.path(schema_path))
+    inferred_path = sidecar(out, ".inferred-schema.yaml") if inferred else None
+    if inferred_path is not None:
+        plan.schema.to_yaml(staging.path(inferred_path))
+    rep = IngestReport(
+        source=src.label,
+        layout=plan.layout,
+        out=str(out),
+        schema_path=str(schema_path),
+        rejects_path=str(rejects_path),
+        main=o.main,
+        attributes=o.attributes,
+        rows_out=o.rows_out,
+        n_users=int(o.n_users),
+        n_items=int(o.n_items),
+        time_span=o.span,
+        inferred_schema_path=str(inferred_path) if inferred_path else None,
+        engine=engine,
+    )
+    rep.elapsed_s = time.perf_counter() - t0
+    if report_path is not None:
+        rep.to_json(staging.path(report_path))
+    return IngestResult(
+        report=rep,
+        schema=o.schema,
+        input_schema=plan.schema,
+        out=out,
+        schema_path=schema_path,
+        rejects_path=rejects_path,
+        report_path=report_path,
+        inferred_schema_path=inferred_path,
+    )
 
 
 def _sample(src: Source, n: int = 20_000) -> pd.DataFrame:
@@ -220,299 +339,6 @@ def _sample(src: Source, n: int = 20_000) -> pd.DataFrame:
     finally:
         it.close()
     return first.head(n)
-
-
-def _arrow_type(dt: DType) -> pa.DataType:
-    return {
-        DType.INT: pa.int64(),
-        DType.FLOAT: pa.float64(),
-        DType.BOOL: pa.bool_(),
-        DType.DATETIME: pa.timestamp("ns", tz="UTC"),
-    }.get(dt, pa.string())
-
-
-def canonical(df: pd.DataFrame, specs: list[ColumnSpec]) -> pd.DataFrame:
-    """Stable pandas dtypes per declared dtype so every written batch has the same Arrow schema:
-    int -> int64 (Int64 if nullable), bool -> bool (boolean if nullable), text -> object."""
-    out = {}
-    for s in specs:
-        c = df[s.name]
-        if s.dtype == DType.INT:
-            c = c.astype("Int64" if s.nullable or c.isna().any() else "int64", copy=False)
-        elif s.dtype == DType.FLOAT:
-            c = c.astype("float64", copy=False)
-        elif s.dtype == DType.BOOL:
-            c = c.astype("boolean" if s.nullable or c.isna().any() else bool, copy=False)
-        elif s.dtype == DType.DATETIME:
-            if str(c.dtype) != "datetime64[ns, UTC]":
-                c = pd.to_datetime(c, utc=True).astype("datetime64[ns, UTC]")
-        elif c.dtype != object or c.isna().any():
-            c = c.astype(object).where(c.notna(), None)
-        out[s.name] = c
-    return pd.DataFrame(out).reset_index(drop=True)  # all columns share df's index: no realignment
-
-
-class _ParquetOut:
-    """Streams canonical batches to one Parquet file with a schema fixed from the specs."""
-
-    def __init__(self, path: Path, specs: list[ColumnSpec], extra: dict[str, pa.DataType] | None = None):
-        self.path, self.specs = path, specs
-        self.schema = pa.schema([(s.name, _arrow_type(s.dtype)) for s in specs] + list((extra or {}).items()))
-        self.w = pq.ParquetWriter(path, self.schema)
-
-    def write(self, df: pd.DataFrame) -> None:
-        t = pa.Table.from_pandas(df, schema=self.schema, preserve_index=False).replace_schema_metadata(None)
-        self.w.write_table(t)
-
-    def close(self) -> None:
-        if self.w.is_open:
-            self.w.close()
-
-
-def _run(
-    src: Source,
-    schema: Schema,
-    layout: str,
-    sides: dict[str, SideTable],
-    *,
-    out: Path,
-    now: pd.Timestamp,
-    rejects: RejectsWriter,
-    chunk_size: int,
-    inferred_path: Path | None,
-) -> IngestResult:
-    side_roles = {Role.USER_ATTRIBUTE if k == "users" else Role.ITEM_ATTRIBUTE for k in sides}
-    main_specs = [s for s in schema.columns if s.role not in side_roles]
-    if layout == "movielens-100k":
-        main_specs = schema.columns[:4]
-    header = src.kind != "csv" or bool(src._opts.get("header"))
-    for s in main_specs:
-        if s.input_name not in src.columns:
-            raise InputError(
-                "required column missing",
-                path=src.label,
-                column=str(s.input_name),
-                row=1 if src.kind == "csv" and header else None,
-            )
-    names = [s.name for s in main_specs]
-    inline_u = [s.name for s in main_specs if s.role == Role.USER_ATTRIBUTE]
-    inline_i = [s.name for s in main_specs if s.role == Role.ITEM_ATTRIBUTE]
-    uid, iid = schema.user_col, schema.item_col
-    votes = {"u": AttributeVotes(uid, inline_u), "i": AttributeVotes(iid, inline_i)}
-    main = Tally(source=src.label)
-    dedup = Deduper()
-    spill = out.with_name(f".{out.stem}.pass1.{time.monotonic_ns()}.parquet")
-    spill_w = _ParquetOut(spill, main_specs, {LINE: pa.int64()})
-    try:
-        for raw in src.chunks():
-            main.rows_in += len(raw)
-            chk = validate_chunk(raw, main_specs, schema.event_types, now, schema.constraints)
-            main.reject(chk.rejects)
-            rejects.write(src.label, chk.rejects)
-            good = chk.good
-            dup = dedup.seen_before(row_hashes(good[names]))
-            main.rows_merged += int(dup.sum())
-            good = good.loc[~dup]
-            votes["u"].add(good)
-            votes["i"].add(good)
-            spill_w.write(
-                pd.concat([canonical(good, main_specs), good[[LINE]].reset_index(drop=True)], axis=1)
-            )
-        spill_w.close()
-        if main.rows_in == 0:
-            raise InputError("empty input: no data rows", path=src.label, row=2 if header else 1)
-        del dedup
-
-        # attribute tables
-        attr_tallies: dict[str, Tally] = {}
-        tables: dict[str, pd.DataFrame] = {}
-        attr_specs: dict[str, list[ColumnSpec]] = {}
-        taken = set(schema.names)
-        for kind, side in sides.items():
-            id_spec = schema.column(uid if kind == "users" else iid)
-            declared = [s for s in schema.columns if s.role == side.role]
-            if layout == "movielens-100k" and kind == "items":
-                declared = [s for s in schema.columns if s.role == side.role and s.name != "genre"]
-            tbl, tally, specs = load_attributes(
-                side, id_spec, declared or None, taken=taken, now=now, rejects=rejects, chunk_size=chunk_size
-            )
-            if layout == "movielens-100k" and kind == "items":
-                tbl.insert(list(tbl.columns).index(ML_FLAGS[0]), "genre", primary_genre(tbl))
-                specs = [
-                    *specs[: len(specs) - len(ML_FLAGS)],
-                    schema.column("genre"),
-                    *specs[-len(ML_FLAGS) :],
-                ]
-            attr_tallies[kind], tables[kind], attr_specs[kind] = tally, tbl, specs
-            taken |= {s.name for s in specs}
-        if inferred_path is not None:
-            extra = [
-                s for k in ("users", "items") for s in attr_specs.get(k, []) if s.name not in schema.names
-            ]
-            schema = schema.model_copy(update={"columns": [*schema.columns, *extra]})
-            schema.to_yaml(inferred_path)
-
-        winners = {"u": votes["u"].winners(), "i": votes["i"].winners()}
-        users_out, items_out = IdCodec(), IdCodec()
-        tmin: Any = None
-        tmax: Any = None
-        agg = None
-        if layout == "events":
-            vcol = value_column(schema)
-            agg = EventAggregator(
-                uid,
-                iid,
-                schema.event_col or "",
-                schema.time_col,
-                vcol if vcol in names else None,
-                schema.event_types or [],
-            )
-            u_specs = (
-                [s.model_copy(update={"nullable": True}) for s in attr_specs["users"]]
-                if "users" in attr_specs
-                else [schema.column(n) for n in inline_u]
-            )
-            i_specs = (
-                [s.model_copy(update={"nullable": True}) for s in attr_specs["items"]]
-                if "items" in attr_specs
-                else [schema.column(n) for n in inline_i]
-            )
-            out_schema = events_output_schema(schema, agg.counts, u_specs, i_specs)
-        else:
-            cols = []
-            for s in schema.columns:
-                side_kind = {Role.USER_ATTRIBUTE: "users", Role.ITEM_ATTRIBUTE: "items"}.get(s.role)
-                if side_kind in sides:
-                    continue
-                cols.append(s.model_copy(update={"source": None, "datetime_unit": None}))
-            for kind in ("users", "items"):  # ids absent from an attribute table get empty attributes
-                cols += [
-                    s.model_copy(update={"source": None, "datetime_unit": None, "nullable": True})
-                    for s in attr_specs.get(kind, [])
-                ]
-            out_schema = schema.model_copy(update={"columns": cols, "csv": {}, "event_types": None})
-            if layout == "movielens-100k":
-                out_schema = movielens_schema().model_copy(update={"csv": {}})
-                out_schema.columns = [
-                    c.model_copy(update={"source": None, "datetime_unit": None}) for c in out_schema.columns
-                ]
-            else:
-                out_schema.layout = "interactions"
-        out_schema = Schema.model_validate(out_schema.model_dump())
-        out_w = None if layout == "events" else _ParquetOut(out, out_schema.columns)
-        time_col = schema.time_col if schema.time_col in names else None
-        rows_out = 0
-
-        pf = pq.ParquetFile(spill)
-        for batch in pf.iter_batches(batch_size=chunk_size):
-            df = batch.to_pandas()
-            bad_u, col_u = conflict_mask(df, uid, winners["u"])
-            bad_i, col_i = conflict_mask(df, iid, winners["i"])
-            bad = bad_u | bad_i
-            if bad.any():
-                col = np.where(bad_u, col_u, col_i)
-                rej = pd.DataFrame(
-                    {
-                        "line": df.loc[bad, LINE].to_numpy(),
-                        "column": col[bad],
-                        "reason": ATTRIBUTE_CONFLICT,
-                        "value": [str(df.at[i, c]) for i, c in zip(df.index[bad], col[bad], strict=True)],
-                        "raw": raw_json(df.loc[bad, names]),
-                    }
-                )
-                main.reject(rej)
-                rejects.write(src.label, rej)
-                df = df.loc[~bad].reset_index(drop=True)
-            main.rows_kept += len(df)
-            for key, idc in (("u", uid), ("i", iid)):
-                for a, w in winners[key].items():  # an id's attribute is its kept value, also where empty
-                    df[a] = df[idc].map(w).astype(df[a].dtype) if len(w) else df[a]
-            if agg is not None:
-                agg.add(df)
-                continue
-            df = _join(df, tables, uid, iid)
-            users_out.encode(df[uid])
-            items_out.encode(df[iid])
-            if time_col is not None and len(df):
-                lo, hi = df[time_col].min(), df[time_col].max()
-                tmin = lo if tmin is None or lo < tmin else tmin
-                tmax = hi if tmax is None or hi > tmax else tmax
-            out_w.write(canonical(df, out_schema.columns))  # type: ignore[union-attr]
-            rows_out += len(df)
-        if agg is not None:
-            res = agg.result(schema.column(uid).dtype, schema.column(iid).dtype)
-            res = _join(res, tables, "user_id", "item_id")
-            if inline_u or inline_i:
-                for key, tgt in (("u", "user_id"), ("i", "item_id")):
-                    for a, w in winners[key].items():
-                        res[a] = res[tgt].map(w)
-            res = canonical(res, out_schema.columns)
-            pq.write_table(pa.Table.from_pandas(res, preserve_index=False), out)
-            rows_out = len(res)
-            n_users, n_items = res["user_id"].nunique(), res["item_id"].nunique()
-            span = time_span(res["last_ts"]) if "last_ts" in res else None
-            if span is not None:
-                span = time_span(pd.concat([res["first_ts"], res["last_ts"]]))
-        else:
-            out_w.close()  # type: ignore[union-attr]
-            n_users, n_items = len(users_out.index), len(items_out.index)
-            span = time_span(pd.Series([tmin, tmax])) if tmin is not None else None
-    finally:
-        spill_w.close()  # no-op when already closed; an error mid-read must not leak the writer
-        spill.unlink(missing_ok=True)
-
-    main.check()
-    schema_path = schema_path_for(out)
-    out_schema.to_yaml(schema_path)
-    rep = IngestReport(
-        source=src.label,
-        layout=layout,
-        out=str(out),
-        schema_path=str(schema_path),
-        rejects_path=str(rejects.path),
-        main=main,
-        attributes=attr_tallies,
-        rows_out=rows_out,
-        n_users=int(n_users),
-        n_items=int(n_items),
-        time_span=span,
-        inferred_schema_path=str(inferred_path) if inferred_path else None,
-    )
-    return IngestResult(
-        report=rep,
-        schema=out_schema,
-        input_schema=schema,
-        out=out,
-        schema_path=schema_path,
-        rejects_path=rejects.path,
-        report_path=None,
-        inferred_schema_path=inferred_path,
-    )
-
-
-def _join(df: pd.DataFrame, tables: dict[str, pd.DataFrame], ucol: str, icol: str) -> pd.DataFrame:
-    """Left-join attribute tables on the id columns (ids missing there get empty attributes)."""
-    for kind, col in (("users", ucol), ("items", icol)):
-        if kind not in tables:
-            continue
-        t = tables[kind]
-        key = df[col]
-        idx = t.index
-        if pd.api.types.is_integer_dtype(key.dtype) and not pd.api.types.is_integer_dtype(idx.dtype):
-            idx = pd.Index(pd.to_numeric(idx, errors="coerce"))
-        elif not pd.api.types.is_integer_dtype(key.dtype):
-            idx = idx.astype(str)
-            key = key.astype(str)
-        pos = idx.get_indexer(key)
-        found = pos >= 0
-        for a in t.columns:
-            vals = (
-                t[a].iloc[np.where(found, pos, 0)].reset_index(drop=True)
-                if len(t)
-                else pd.Series([None] * len(df))
-            )
-            df[a] = vals.where(pd.Series(found), None) if not found.all() else vals
-    return df
 
 
 def rejects_to_table(
@@ -533,3 +359,14 @@ def rejects_to_table(
     df.insert(0, "ingested_at", pd.Timestamp.now(tz="UTC"))
     df.insert(1, "clean_table", str(result.out))
     return export_table(df, url, table, if_exists=if_exists).rows  # type: ignore[arg-type]
+
+
+def check_rejects_target(url: str, table: str) -> None:
+    """`--rejects-to URL --rejects-table NAME`, checked before the ingest writes anything."""
+    from synthdata.db import check_driver, validate_identifier
+
+    u = check_driver(url, what="--rejects-to URL")
+    validate_identifier(table, what="--rejects-table name", allow_schema=True, dialect=u)
+
+
+__all__: list[Any] = ["IngestResult", "check_rejects_target", "ingest", "rejects_to_table", "sidecar"]

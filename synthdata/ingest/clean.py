@@ -8,7 +8,9 @@ then the schema's row constraints (`low <= high`).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -26,10 +28,16 @@ UNKNOWN_EVENT_TYPE = "unknown_event_type"  # event type not in schema.event_type
 ATTRIBUTE_CONFLICT = "attribute_conflict"  # contradicts the value kept for that user/item
 CONSTRAINT_VIOLATION = "constraint_violation"  # breaks a schema constraint (low > high)
 DUPLICATE = "duplicate"  # exact duplicate row: merged (counted in rows_merged), never in rejects
+NUL_BYTE = "nul_byte"  # a field holds a NUL byte (never truncated at it)
+BAD_TIMESTAMP = "bad_timestamp"  # a date/time outside what can be stored (year 1600, 3000, infinity)
+MALFORMED_RECORD = "malformed_record"  # a CSV record with the wrong number of fields (raw text kept)
 REASONS = (
+    MALFORMED_RECORD,
+    NUL_BYTE,
     MISSING_ID,
     MISSING_VALUE,
     BAD_TYPE,
+    BAD_TIMESTAMP,
     OUT_OF_RANGE,
     NOT_ALLOWED,
     UNKNOWN_EVENT_TYPE,
@@ -38,6 +46,8 @@ REASONS = (
 )
 
 MIN_TIME = pd.Timestamp("1990-01-01", tz="UTC")
+NUL_MARK = "\ufffe"  # how csvread passes a NUL byte through pandas' C parser
+_TIMELIKE = re.compile(r"^\s*([+-]?inf(inity)?|[+-]?\d{1,6}-\d{1,2}-\d{1,2}([ T].*)?)\s*$", re.IGNORECASE)
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
@@ -128,8 +138,11 @@ def validate_chunk(
             value[m] = txt[m]
 
     events = set(event_types or [])
+    check_nul = raw.attrs.get("nul", True)
     for spec in specs:
         src = raw[spec.input_name]
+        if check_nul and src.dtype == object:
+            flag(_has_nul(src), NUL_BYTE, spec.name, src)
         if spec.dtype in (DType.STRING, DType.CATEGORY) and src.dtype == object:
             # text is compared stripped and blank means missing; non-str objects (SQLite) are rendered
             src = src.where(src.isna(), src.astype(str).str.strip()).replace("", None)
@@ -139,6 +152,8 @@ def validate_chunk(
         elif not spec.nullable:
             flag(missing, MISSING_VALUE, spec.name, src)
         vals, bad = parse_column(src, spec)
+        if spec.dtype == DType.DATETIME and bad.any():
+            flag(bad & timelike(src, spec), BAD_TIMESTAMP, spec.name, src)
         flag(bad, BAD_TYPE, spec.name, src)
         flag(out_of_range(vals, spec, now), OUT_OF_RANGE, spec.name, src)
         if spec.allowed is not None:
@@ -167,7 +182,29 @@ def validate_chunk(
             "raw": raw_json(raw.loc[bad_rows].drop(columns=[LINE])),
         }
     )
+    if check_nul and (rejects["reason"] == NUL_BYTE).any():  # show the byte itself, not the marker
+        for c, nul in (("value", "\x00"), ("raw", "\\u0000")):  # raw is JSON: escaped there
+            rejects[c] = [v.replace(NUL_MARK, nul) if isinstance(v, str) else v for v in rejects[c]]
     return Checked(good, rejects)
+
+
+def _has_nul(s: pd.Series) -> np.ndarray:
+    try:
+        m = s.str.contains("\x00", regex=False, na=False) | s.str.contains(NUL_MARK, regex=False, na=False)
+    except AttributeError:  # no strings in the column
+        return np.zeros(len(s), bool)
+    return m.to_numpy(bool)
+
+
+def timelike(s: pd.Series, spec: ColumnSpec) -> np.ndarray:
+    """Values that are dates/times but cannot be represented (pandas' range is 1677-2262): these
+    are `bad_timestamp`, while text that is no time at all stays `bad_type`."""
+    if spec.datetime_unit is not None:
+        num = pd.to_numeric(s, errors="coerce")
+        return num.notna().to_numpy()
+    return s.map(
+        lambda v: isinstance(v, date) or (isinstance(v, str) and _TIMELIKE.match(v) is not None)
+    ).to_numpy(bool)
 
 
 def out_of_range(vals: pd.Series, spec: ColumnSpec, now: pd.Timestamp) -> np.ndarray:

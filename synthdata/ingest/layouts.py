@@ -9,12 +9,23 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthdata.ingest.sources import is_sql_url
+from synthdata.errors import InputError
+from synthdata.ingest.attributes import SideTable
+from synthdata.ingest.movielens import (
+    ML_FLAGS,
+    ML_ITEM_NAMES,
+    ML_USER_NAMES,
+    movielens_schema,
+    primary_genre,
+)
+from synthdata.ingest.sources import is_glob, is_parquet_source, is_sql_url
 from synthdata.schema import ColumnSpec, DType, InequalityConstraint, PositiveRule, Role, Schema
 
 LAYOUTS = ("auto", "movielens-100k", "events", "interactions")
@@ -186,67 +197,135 @@ def value_column(inp: Schema) -> str | None:
     return None
 
 
-# --- MovieLens-100K -------------------------------------------------------------------------------
-ML_GENRES = [
-    "unknown",
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children's",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-]
+# --- resolving an input and shaping the output -----------------------------------------------------
+@dataclass
+class Input:
+    """What a layout makes of the user's source: the main table, its CSV options, the schema (None:
+    infer it) and attribute tables."""
+
+    source: str | Path
+    layout: str | None  # None: decide after inferring the schema
+    schema: Schema | None
+    csv: dict[str, Any] = field(default_factory=dict)
+    sides: dict[str, SideTable] = field(default_factory=dict)
 
 
-def genre_flag(g: str) -> str:
-    return "genre_" + re.sub(r"[^0-9a-z]+", "_", g.lower().replace("'", "")).strip("_")
+def resolve_input(
+    source: str | Path,
+    layout: str,
+    schema: Schema | None,
+    *,
+    user_attributes: str | Path | None,
+    item_attributes: str | Path | None,
+    encoding: str | None,
+    label: str,
+) -> Input:
+    """Apply `--layout` to a source: MovieLens folders, event folders (events.csv [+ users.csv,
+    items.csv]), Parquet datasets, single files and database URLs."""
+    resolved = detect_layout(source, schema) if layout == "auto" else layout
+    inp = Input(source, resolved, schema, dict(schema.csv) if schema is not None else {})
+    if resolved == "movielens-100k":
+        folder = Path(source)
+        for f in ("u.data", "u.user", "u.item"):
+            if not (folder / f).exists():
+                raise InputError("MovieLens-100K file missing", path=str(folder / f))
+        inp.schema = movielens_schema()
+        inp.source, inp.csv = folder / "u.data", dict(inp.schema.csv)
+        user_opts = {"sep": "|", "header": False, "names": ML_USER_NAMES}
+        item_opts = {"sep": "|", "header": False, "names": ML_ITEM_NAMES}
+        inp.sides["users"] = SideTable("users", folder / "u.user", user_opts, encoding)
+        inp.sides["items"] = SideTable("items", folder / "u.item", item_opts, encoding or "latin-1")
+        return inp
+    if (
+        not is_sql_url(source)
+        and not is_glob(source)
+        and Path(source).is_dir()
+        and not is_parquet_source(source)
+    ):
+        folder = Path(source)
+        if not (folder / "events.csv").exists():
+            raise InputError("folder has neither u.data (MovieLens-100K) nor events.csv", path=label)
+        inp.source = folder / "events.csv"
+        user_attributes = user_attributes or (
+            (folder / "users.csv") if (folder / "users.csv").exists() else None
+        )
+        item_attributes = item_attributes or (
+            (folder / "items.csv") if (folder / "items.csv").exists() else None
+        )
+    for kind, p in (("users", user_attributes), ("items", item_attributes)):
+        if p is not None:
+            if not Path(p).exists():
+                raise InputError(f"{kind} attribute table not found", path=str(p))
+            inp.sides[kind] = SideTable(kind, Path(p), {}, encoding)
+    if schema is not None and "header" not in inp.csv:
+        positional = [c.source for c in schema.columns if c.source is not None]
+        # positional sources mean a header-less file; columns named in the schema mean a header line
+        inp.csv["header"] = not (positional and all(isinstance(c, int) for c in positional))
+    return inp
 
 
-ML_FLAGS = [genre_flag(g) for g in ML_GENRES]
-ML_USER_NAMES = ["user_id", "age", "gender", "occupation", "zip_code"]
-ML_ITEM_NAMES = ["item_id", "title", "release_date", "video_release_date", "imdb_url", *ML_FLAGS]
+def main_specs(layout: str, schema: Schema, sides: dict[str, SideTable]) -> list[ColumnSpec]:
+    """Columns read from the main table (attribute columns come from attribute tables if given)."""
+    if layout == "movielens-100k":
+        return schema.columns[:4]
+    side_roles = {Role.USER_ATTRIBUTE if k == "users" else Role.ITEM_ATTRIBUTE for k in sides}
+    return [s for s in schema.columns if s.role not in side_roles]
 
 
-def movielens_schema() -> Schema:
-    """Input+output schema of the MovieLens-100K layout: u.data columns by position, attribute
-    columns by their name in u.user / u.item (see ML_USER_NAMES / ML_ITEM_NAMES)."""
-    S, UA, IA = ColumnSpec, Role.USER_ATTRIBUTE, Role.ITEM_ATTRIBUTE
-    cols = [
-        S(name="user_id", role=Role.USER_ID, dtype=DType.INT, source=0),
-        S(name="item_id", role=Role.ITEM_ID, dtype=DType.INT, source=1),
-        S(name="rating", role=Role.SIGNAL, dtype=DType.INT, source=2, min=1, max=5),
-        S(name="timestamp", role=Role.TIMESTAMP, dtype=DType.DATETIME, source=3, datetime_unit="s"),
-        S(name="age", role=UA, dtype=DType.INT, source="age", min=1, max=120),
-        S(name="gender", role=UA, dtype=DType.CATEGORY, source="gender", allowed=["M", "F"]),
-        S(name="occupation", role=UA, dtype=DType.CATEGORY, source="occupation"),
-        S(name="zip_code", role=UA, dtype=DType.STRING, source="zip_code"),
-        S(name="title", role=IA, dtype=DType.STRING, source="title"),
-        S(name="release_date", role=IA, dtype=DType.DATETIME, source="release_date", nullable=True),
-        S(name="genre", role=IA, dtype=DType.CATEGORY, source=None, allowed=ML_GENRES),
-        *[S(name=f, role=IA, dtype=DType.BOOL, source=f) for f in ML_FLAGS],
-    ]
-    return Schema(
-        layout="movielens-100k",
-        columns=cols,
-        positive=PositiveRule(column="rating", min=4),
-        csv={"sep": "\t", "header": False},
-    )
+def attribute_declared(layout: str, schema: Schema, side: SideTable) -> list[ColumnSpec]:
+    declared = [s for s in schema.columns if s.role == side.role]
+    if layout == "movielens-100k" and side.kind == "items":
+        declared = [s for s in declared if s.name != "genre"]
+    return declared
 
 
-def primary_genre(items: pd.DataFrame) -> pd.Series:
-    """First flagged genre in u.genre order; `unknown` when no flag is set."""
-    flags = items[ML_FLAGS].fillna(False).to_numpy(bool)
-    first = np.where(flags.any(axis=1), flags.argmax(axis=1), 0)
-    return pd.Series(np.asarray(ML_GENRES, dtype=object)[first], index=items.index)
+def finish_attributes(
+    layout: str, schema: Schema, kind: str, tbl: pd.DataFrame, specs: list[ColumnSpec]
+) -> tuple[pd.DataFrame, list[ColumnSpec]]:
+    """Derived attributes: MovieLens items get their primary genre before the genre flags."""
+    if layout == "movielens-100k" and kind == "items":
+        tbl.insert(list(tbl.columns).index(ML_FLAGS[0]), "genre", primary_genre(tbl))
+        specs = [*specs[: len(specs) - len(ML_FLAGS)], schema.column("genre"), *specs[-len(ML_FLAGS) :]]
+    return tbl, specs
+
+
+def output_schema(
+    layout: str,
+    schema: Schema,
+    sides: dict[str, SideTable],
+    attr_specs: dict[str, list[ColumnSpec]],
+    inline_u: list[str],
+    inline_i: list[str],
+) -> Schema:
+    """Schema of the clean table for a layout (events: aggregated per user and item)."""
+    if layout == "events":
+        u_specs = (
+            [s.model_copy(update={"nullable": True}) for s in attr_specs["users"]]
+            if "users" in attr_specs
+            else [schema.column(n) for n in inline_u]
+        )
+        i_specs = (
+            [s.model_copy(update={"nullable": True}) for s in attr_specs["items"]]
+            if "items" in attr_specs
+            else [schema.column(n) for n in inline_i]
+        )
+        counts = [count_column(e) for e in schema.event_types or []]
+        out = events_output_schema(schema, counts, u_specs, i_specs)
+    elif layout == "movielens-100k":
+        out = movielens_schema().model_copy(update={"csv": {}})
+        out.columns = [c.model_copy(update={"source": None, "datetime_unit": None}) for c in out.columns]
+    else:
+        cols = []
+        for s in schema.columns:
+            side_kind = {Role.USER_ATTRIBUTE: "users", Role.ITEM_ATTRIBUTE: "items"}.get(s.role)
+            if side_kind in sides:
+                continue
+            cols.append(s.model_copy(update={"source": None, "datetime_unit": None}))
+        for kind in ("users", "items"):  # ids absent from an attribute table get empty attributes
+            cols += [
+                s.model_copy(update={"source": None, "datetime_unit": None, "nullable": True})
+                for s in attr_specs.get(kind, [])
+            ]
+        out = schema.model_copy(update={"columns": cols, "csv": {}, "event_types": None})
+        out.layout = "interactions"
+    return Schema.model_validate(out.model_dump())

@@ -120,6 +120,7 @@ class IngestReport:
     time_span: dict[str, Any] | None
     inferred_schema_path: str | None = None
     elapsed_s: float = 0.0
+    engine: str = "pandas"  # which executor ran the plan: duckdb | pushdown | pandas
 
     @property
     def density(self) -> float:
@@ -148,6 +149,7 @@ class IngestReport:
                 "rejects": self.rejects_path,
                 "inferred_schema": self.inferred_schema_path,
             },
+            "engine": self.engine,
             "elapsed_s": round(self.elapsed_s, 3),
         }
 

@@ -1,15 +1,15 @@
-"""Chunked readers for CSV, Parquet and SQL sources.
+"""Sources: what can be ingested, opened as a `Source` that yields DataFrame chunks.
 
 Every reader yields DataFrames with the input columns plus `_line`: the 1-based line number in a
 CSV file (counting the header line, one record per line) or the 1-based row number in a Parquet
-file or SQL result, so each rejected row can be traced back to where it came from.
-Structural problems (missing file, undecodable bytes, unknown table) raise `InputError`.
+dataset (files in sorted path order) or SQL result, so each rejected row can be traced back to
+where it came from. Structural problems (missing file, undecodable bytes, unknown table) raise
+`InputError`. CSV reading lives in `csvread`, SQL reading in `sqlread`.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
+import glob as _glob
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,17 +18,23 @@ from typing import Any
 
 import pandas as pd
 
-from synthdata.db import check_identifier_length, mask_url
+from synthdata.db import mask_url
 from synthdata.errors import InputError
+
+__all__ = ["LINE", "NA_VALUES", "Source", "is_sql_url", "mask_url", "open_source", "parquet_files"]
 
 LINE = "_line"
 NA_VALUES = ["", "null", "NULL", "NaN", "nan", "None", "N/A"]
 _SQL_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 
 def is_sql_url(source: str | Path) -> bool:
     return isinstance(source, str) and bool(_SQL_URL.match(source)) and not source.startswith("file://")
+
+
+def is_glob(source: str | Path) -> bool:
+    return isinstance(source, str) and any(c in source for c in "*?[")
 
 
 @dataclass
@@ -38,16 +44,20 @@ class Source:
     label: str
     columns: list[str | int]
     chunk_size: int
-    kind: str
+    kind: str  # csv | parquet | sql
     _opts: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         if self.kind == "csv":
+            from synthdata.ingest.csvread import _csv_chunks
+
             yield from _csv_chunks(self)
         elif self.kind == "parquet":
             yield from _parquet_chunks(self)
         else:
-            yield from _sql_chunks(self)
+            from synthdata.ingest.sqlread import sql_chunks
+
+            yield from sql_chunks(self)
 
     @property
     def raw_text(self) -> bool:
@@ -55,263 +65,104 @@ class Source:
         return self.kind == "csv"
 
 
-# --- CSV -----------------------------------------------------------------------------------------
-def sniff_csv(path: Path, encoding: str | None) -> tuple[str, bool]:
-    """Guess (delimiter, has_header) from the first 64 KiB."""
-    enc = encoding or "utf-8"
-    with open(path, "rb") as f:
-        head = f.read(65536)
-    text = head.decode(enc, errors="replace")
-    lines = [ln for ln in text.splitlines() if ln.strip()][:50]
-    if len(lines) > 1 and not text.endswith(("\n", "\r")):
-        lines = lines[:-1]  # the last line may be cut mid-record
-    if not lines:
-        return ",", True
-    sample = "\n".join(lines)
-    try:
-        sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        counts = {d: lines[0].count(d) for d in ",;\t|"}
-        sep = max(counts, key=lambda d: counts[d]) if max(counts.values()) > 0 else ","
-    rows = list(csv.reader(lines, delimiter=sep))
-    return sep, _looks_like_header(rows)
-
-
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-        return True
-    except ValueError:
-        return False
-
-
-def _looks_like_header(rows: list[list[str]]) -> bool:
-    """Header if the first row has no numbers while some column below it is mostly numeric;
-    for all-text tables fall back to: first-row values never recur below and look like names."""
-    if not rows:
-        return True
-    first, rest = rows[0], rows[1:]
-    if any(_is_number(v.strip()) for v in first if v.strip()):
-        return False
-    if not rest:
-        return True
-    ncol = len(first)
-    for j in range(ncol):
-        col = [r[j].strip() for r in rest if len(r) > j and r[j].strip()]
-        if col and sum(_is_number(v) for v in col) >= 0.8 * len(col):
-            return True
-    below = {v.strip() for r in rest for v in r}
-    if any(v.strip() in below for v in first):
-        return False
-    if any(
-        re.search(r"(^|_)(id|user|item|time|timestamp|event|type|rating|date)($|_)", v.strip().lower())
-        for v in first
-    ):
-        return True  # the usual column names of behaviour tables
-    try:  # all-text table: the stdlib heuristic compares the first row's shape with the rest
-        return csv.Sniffer().has_header("\n".join(",".join(f'"{v}"' for v in r) for r in rows))
-    except csv.Error:
-        return True
-
-
-def _locate_decode_error(path: Path, encoding: str) -> tuple[int, int]:
-    """(byte offset, 1-based line) of the first byte that does not decode."""
-    dec = codecs.getincrementaldecoder(encoding)()
-    offset, line = 0, 1
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            pending = dec.getstate()[0]  # bytes of a character cut at the previous block's end
-            try:
-                dec.decode(block)
-            except UnicodeDecodeError as e:
-                data = pending + block
-                line += data[len(pending) : e.start].count(b"\n") if e.start > len(pending) else 0
-                return offset - len(pending) + e.start, line
-            offset += len(block)
-            line += block.count(b"\n")
-    return offset, line
-
-
-def open_csv(
-    path: Path,
-    *,
-    sep: str | None = None,
-    header: bool | None = None,
-    names: list[str] | None = None,
-    encoding: str | None = None,
-    chunk_size: int = 200_000,
-) -> Source:
-    if sep is None or header is None:
-        s_sep, s_header = sniff_csv(path, encoding)
-        sep = s_sep if sep is None else sep
-        header = s_header if header is None else header
-    enc = encoding or "utf-8"
-    try:
-        first = pd.read_csv(
-            path,
-            sep=sep,
-            header=0 if header else None,
-            nrows=1,
-            dtype=str,
-            encoding=enc,
-            keep_default_na=False,
-            engine="c" if len(sep) == 1 else "python",
-        )
-    except pd.errors.EmptyDataError:
-        raise InputError("empty input: no rows", path=str(path), row=1) from None
-    except UnicodeDecodeError:
-        _raise_decode(path, enc, encoding)
-    except (pd.errors.ParserError, ValueError) as e:
-        raise InputError(f"cannot parse CSV: {str(e).splitlines()[0]}", path=str(path)) from None
-    if names is not None:
-        if len(names) != len(first.columns) and not header:
-            raise InputError(
-                f"expected {len(names)} fields separated by {sep!r}, found {len(first.columns)}",
-                path=str(path),
-                row=1,
-            )
-        columns: list[str | int] = list(names)
-    elif header:
-        columns = [str(c) for c in first.columns]
+# --- Parquet -------------------------------------------------------------------------------------
+def parquet_files(source: str | Path) -> list[Path]:
+    """The files of a Parquet source: one file, a glob, or a folder (searched recursively, e.g. a
+    hive-partitioned dataset `events/day=2024-01-01/part-0.parquet`), in sorted path order."""
+    if is_glob(source):
+        files = sorted(Path(p) for p in _glob.glob(str(source), recursive=True) if Path(p).is_file())
+    elif Path(source).is_dir():
+        files = sorted(p for p in Path(source).rglob("*") if p.suffix.lower() in PARQUET_SUFFIXES)
     else:
-        columns = list(range(len(first.columns)))
+        files = [Path(source)]
+    return files
+
+
+def hive_keys(path: Path, root: Path | None) -> dict[str, str]:
+    """`key=value` folders between the dataset root and the file (values as text)."""
+    parts = path.parent.relative_to(root).parts if root is not None else ()
+    return dict(p.split("=", 1) for p in parts if "=" in p)
+
+
+def open_parquet(source: str | Path, chunk_size: int = 200_000) -> Source:
+    import pyarrow.parquet as pq
+
+    label = str(source)
+    files = parquet_files(source)
+    if not files:
+        raise InputError("no Parquet files found", path=label)
+    if is_glob(source):  # the folders before the first wildcard are the dataset's root
+        parts = Path(str(source)).parts
+        root: Path | None = Path(*parts[: next(i for i, p in enumerate(parts) if is_glob(p))] or ["."])
+    else:
+        root = Path(source) if Path(source).is_dir() else None
+    rows, columns = [], None
+    for f in files:
+        try:
+            pf = pq.ParquetFile(f)
+        except Exception as e:
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise InputError(f"not a readable Parquet file: {msg}", path=str(f)) from None
+        names = list(pf.schema_arrow.names) + [
+            k for k in hive_keys(f, root) if k not in pf.schema_arrow.names
+        ]
+        if columns is None:
+            columns = names
+        elif set(names) != set(columns):
+            raise InputError(f"Parquet files disagree on columns ({files[0].name}: {columns})", path=str(f))
+        rows.append(pf.metadata.num_rows)
     return Source(
-        label=str(path),
-        columns=columns,
+        label=label,
+        columns=list(columns or []),
         chunk_size=chunk_size,
-        kind="csv",
+        kind="parquet",
         _opts={
-            "path": path,
-            "sep": sep,
-            "header": header,
-            "names": names,
-            "encoding": enc,
-            "explicit_encoding": encoding,
+            "path": Path(source) if not is_glob(source) else None,
+            "files": files,
+            "rows": rows,
+            "root": root,
         },
     )
 
 
-def _raise_decode(path: Path, enc: str, explicit: str | None) -> None:
-    off, line = _locate_decode_error(path, enc)
-    hint = "" if explicit else "; pass --encoding (e.g. latin-1) or set csv.encoding in the schema"
-    raise InputError(f"cannot decode bytes as {enc} at byte offset {off}{hint}", path=str(path), row=line)
-
-
-def _csv_chunks(src: Source) -> Iterator[pd.DataFrame]:
-    o = src._opts
-    header = o["header"]
-    names = o["names"] if o["names"] is not None else (None if header else src.columns)
-    reader = pd.read_csv(
-        o["path"],
-        sep=o["sep"],
-        header=0 if header else None,
-        names=names,
-        dtype=str,
-        encoding=o["encoding"],
-        keep_default_na=False,
-        na_values=NA_VALUES,
-        chunksize=src.chunk_size,
-        skip_blank_lines=False,
-        engine="c" if len(o["sep"]) == 1 else "python",
-        on_bad_lines="error",
-    )
-    start = 2 if header else 1
+def arrow_to_pandas(batch: Any) -> pd.DataFrame:
+    """Arrow -> pandas; timestamps outside pandas' nanosecond range (year 1600, 3000) come through
+    as Python datetimes, so those rows are rejected (`bad_timestamp`) instead of raising."""
     try:
-        for chunk in reader:
-            chunk.insert(len(chunk.columns), LINE, range(start, start + len(chunk)))
-            start += len(chunk)
-            yield chunk
-    except UnicodeDecodeError:
-        _raise_decode(o["path"], o["encoding"], o["explicit_encoding"])
-    except pd.errors.ParserError as e:
-        m = re.search(r"line (\d+)", str(e))
-        raise InputError(
-            f"malformed CSV record: {str(e).splitlines()[0]}",
-            path=src.label,
-            row=int(m.group(1)) if m else None,
-        ) from None
-
-
-# --- Parquet -------------------------------------------------------------------------------------
-def open_parquet(path: Path, chunk_size: int = 200_000) -> Source:
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as e:
-        raise InputError(f"not a readable Parquet file: {str(e).splitlines()[0]}", path=str(path)) from None
-    return Source(
-        label=str(path),
-        columns=list(pf.schema_arrow.names),
-        chunk_size=chunk_size,
-        kind="parquet",
-        _opts={"path": path, "rows": pf.metadata.num_rows},
-    )
+        return batch.to_pandas(coerce_temporal_nanoseconds=True)
+    except Exception:  # pyarrow.ArrowInvalid / pandas OutOfBoundsDatetime
+        return batch.to_pandas(timestamp_as_object=True)
 
 
 def _parquet_chunks(src: Source) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(src._opts["path"])
     start = 1
-    for batch in pf.iter_batches(batch_size=src.chunk_size):
-        df = batch.to_pandas()
-        df[LINE] = range(start, start + len(df))
-        start += len(df)
-        yield df
-
-
-# --- SQL -----------------------------------------------------------------------------------------
-def quote_table(engine: Any, table: str) -> str:
-    """Validate `table` (optionally `schema.table`) as an identifier and quote it for the dialect."""
-    if not _IDENT.match(table):
-        raise InputError(f"invalid table name {table!r}: letters, digits, _ and one optional schema prefix")
-    check_identifier_length(table, engine.dialect, what="table name")  # PostgreSQL would truncate it
-    prep = engine.dialect.identifier_preparer
-    return ".".join(prep.quote_identifier(p) for p in table.split("."))
-
-
-def open_sql(url: str, *, table: str | None, query: str | None, chunk_size: int = 200_000) -> Source:
-    import sqlalchemy as sa
-
-    label = mask_url(url)
-    if (table is None) == (query is None):
-        raise InputError("a SQL source needs exactly one of --table or --query", path=label)
-    try:
-        engine = sa.create_engine(url)
-    except Exception as e:
-        raise InputError(f"bad database URL: {type(e).__name__}", path=label) from None
-    if table is not None:
-        sql = f"SELECT * FROM {quote_table(engine, table)}"
-        label = f"{label} table {table}"
-    else:
-        sql = query or ""
-        label = f"{label} query"
-    try:
-        with engine.connect() as conn:
-            cols = list(conn.execute(sa.text(f"SELECT * FROM ({sql}) AS _q WHERE 1=0")).keys())
-    except Exception as e:
-        engine.dispose()
-        msg = str(getattr(e, "orig", e)).splitlines()[0].replace(url, mask_url(url))
-        raise InputError(f"cannot read from database: {msg}", path=label) from None
-    return Source(
-        label=label, columns=cols, chunk_size=chunk_size, kind="sql", _opts={"engine": engine, "sql": sql}
-    )
-
-
-def _sql_chunks(src: Source) -> Iterator[pd.DataFrame]:
-    import sqlalchemy as sa
-
-    engine = src._opts["engine"]
-    start = 1
-    with engine.connect().execution_options(stream_results=True) as conn:
-        for df in pd.read_sql(sa.text(src._opts["sql"]), conn, chunksize=src.chunk_size):
+    for f in src._opts["files"]:
+        keys = hive_keys(f, src._opts["root"])
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=src.chunk_size):
+            df = arrow_to_pandas(batch)
+            for k, v in keys.items():
+                if k not in df.columns:
+                    df[k] = v
+            df = df[[c for c in src.columns]]
             df[LINE] = range(start, start + len(df))
             start += len(df)
             yield df
 
 
 # --- dispatch ------------------------------------------------------------------------------------
+def is_parquet_source(source: str | Path) -> bool:
+    if is_sql_url(source):
+        return False
+    if is_glob(source):
+        return Path(str(source)).suffix.lower() in PARQUET_SUFFIXES
+    p = Path(source)
+    if p.is_dir():
+        return any(p.rglob("*.parquet")) and not (p / "events.csv").exists() and not (p / "u.data").exists()
+    return p.suffix.lower() in PARQUET_SUFFIXES
+
+
 def open_source(
     source: str | Path,
     *,
@@ -320,12 +171,17 @@ def open_source(
     encoding: str | None = None,
     csv_opts: dict[str, Any] | None = None,
     chunk_size: int = 200_000,
+    on_malformed: str = "quarantine",
 ) -> Source:
-    """Open a CSV/TSV/text file, a Parquet file or an SQLAlchemy URL (with a table or a query)."""
+    """Open a CSV/TSV/text file, Parquet file/folder/glob, or an SQLAlchemy URL (table or query)."""
     if is_sql_url(source):
+        from synthdata.ingest.sqlread import open_sql
+
         return open_sql(str(source), table=table, query=query, chunk_size=chunk_size)
     if table is not None or query is not None:
         raise InputError("--table/--query only apply to a database URL source", path=str(source))
+    if is_parquet_source(source):
+        return open_parquet(source, chunk_size)
     path = Path(source)
     if not path.exists():
         raise InputError("input file not found", path=str(path))
@@ -335,8 +191,8 @@ def open_source(
         )
     if path.stat().st_size == 0:
         raise InputError("empty input: the file has no bytes", path=str(path), row=1)
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        return open_parquet(path, chunk_size)
+    from synthdata.ingest.csvread import open_csv
+
     o = dict(csv_opts or {})
     return open_csv(
         path,
@@ -345,4 +201,5 @@ def open_source(
         names=o.get("names"),
         encoding=encoding or o.get("encoding"),
         chunk_size=chunk_size,
+        on_malformed=on_malformed,
     )

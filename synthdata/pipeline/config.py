@@ -54,6 +54,14 @@ class SourceConfig(_Strict):
     item_attributes: str | None = None
     encoding: str | None = None
     chunk_size: int = Field(200_000, ge=1)
+    engine: Literal["duckdb", "pandas"] = Field(
+        "duckdb", description="duckdb: files via DuckDB, databases pushed down; pandas: streaming."
+    )
+    threads: int | None = Field(None, ge=1, description="DuckDB threads (default: all cores).")
+    memory_limit: str | None = Field(
+        None, pattern=r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$", description="Ingest memory bound, e.g. 4GB."
+    )
+    on_malformed: Literal["quarantine", "error"] = "quarantine"
     rejects_to: str | None = Field(
         None, description="Also append rejected rows to a table at this SQLAlchemy URL (${ENV_VAR})."
     )

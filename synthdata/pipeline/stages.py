@@ -47,6 +47,10 @@ def ingest(p: Pipeline) -> StageOutput:
         user_attributes=s.user_attributes,
         item_attributes=s.item_attributes,
         chunk_size=s.chunk_size,
+        engine=s.engine,
+        threads=s.threads,
+        memory_limit=s.memory_limit,
+        on_malformed=s.on_malformed,
     )
     rep = res.report.to_dict()
     if res.schema_path != p.out("schema"):

@@ -1,0 +1,292 @@
+"""CSV/TSV reading for the streaming (pandas) executor, and what both executors share about CSV:
+sniffing the delimiter and header, locating undecodable bytes, finding NUL bytes and blank lines,
+and turning malformed records (wrong number of fields) into quarantined rejects.
+
+Line numbers count the header line and one record per line, as the rejects file reports them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthdata.errors import InputError
+from synthdata.ingest.sources import LINE, NA_VALUES, Source
+
+NUL_MARK = "\ufffe"  # a NUL byte read through pandas' C parser (which would cut the field at NUL)
+MALFORMED = "_malformed"  # DataFrame.attrs key: [(line, raw text)] of records skipped in this chunk
+ON_MALFORMED = ("quarantine", "error")
+
+
+def sniff_csv(path: Path, encoding: str | None) -> tuple[str, bool]:
+    """Guess (delimiter, has_header) from the first 64 KiB."""
+    enc = encoding or "utf-8"
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    text = head.decode(enc, errors="replace")
+    lines = [ln for ln in text.splitlines() if ln.strip()][:50]
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last line may be cut mid-record
+    if not lines:
+        return ",", True
+    sample = "\n".join(lines)
+    try:
+        sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        counts = {d: lines[0].count(d) for d in ",;\t|"}
+        sep = max(counts, key=lambda d: counts[d]) if max(counts.values()) > 0 else ","
+    rows = list(csv.reader(lines, delimiter=sep))
+    return sep, _looks_like_header(rows)
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _looks_like_header(rows: list[list[str]]) -> bool:
+    """Header if the first row has no numbers while some column below it is mostly numeric;
+    for all-text tables fall back to: first-row values never recur below and look like names."""
+    if not rows:
+        return True
+    first, rest = rows[0], rows[1:]
+    if any(_is_number(v.strip()) for v in first if v.strip()):
+        return False
+    if not rest:
+        return True
+    ncol = len(first)
+    for j in range(ncol):
+        col = [r[j].strip() for r in rest if len(r) > j and r[j].strip()]
+        if col and sum(_is_number(v) for v in col) >= 0.8 * len(col):
+            return True
+    below = {v.strip() for r in rest for v in r}
+    if any(v.strip() in below for v in first):
+        return False
+    if any(
+        re.search(r"(^|_)(id|user|item|time|timestamp|event|type|rating|date)($|_)", v.strip().lower())
+        for v in first
+    ):
+        return True  # the usual column names of behaviour tables
+    try:  # all-text table: the stdlib heuristic compares the first row's shape with the rest
+        return csv.Sniffer().has_header("\n".join(",".join(f'"{v}"' for v in r) for r in rows))
+    except csv.Error:
+        return True
+
+
+def _locate_decode_error(path: Path, encoding: str) -> tuple[int, int]:
+    """(byte offset, 1-based line) of the first byte that does not decode."""
+    dec = codecs.getincrementaldecoder(encoding)()
+    offset, line = 0, 1
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            pending = dec.getstate()[0]  # bytes of a character cut at the previous block's end
+            try:
+                dec.decode(block)
+            except UnicodeDecodeError as e:
+                data = pending + block
+                line += data[len(pending) : e.start].count(b"\n") if e.start > len(pending) else 0
+                return offset - len(pending) + e.start, line
+            offset += len(block)
+            line += block.count(b"\n")
+    return offset, line
+
+
+def scan_bytes(path: Path) -> tuple[bool, list[int]]:
+    """(file has a NUL byte, 1-based numbers of blank lines). One pass over the bytes, in blocks."""
+    has_nul, blanks, line, carry = False, [], 1, b"\n"
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            has_nul = has_nul or b"\x00" in block
+            data = carry + block
+            if b"\n\n" in data or b"\n\r\n" in data:
+                base = line - 1 if carry == b"\n" else line
+                blanks += [
+                    base + data.count(b"\n", 0, m.start()) + 1 for m in re.finditer(rb"\n(?=\r?\n)", data)
+                ]
+            line += block.count(b"\n")
+            carry = block[-1:]
+    return has_nul, blanks
+
+
+class _NulMarker(io.TextIOBase):
+    """Text stream that replaces NUL with NUL_MARK so pandas keeps the whole field (it is
+    then rejected as `nul_byte`, never truncated)."""
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self._f = open(path, encoding=encoding, newline="")  # noqa: SIM115 - closed in close()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        return self._f.read(size).replace("\x00", NUL_MARK)
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        return self._f.readline(size).replace("\x00", NUL_MARK)
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+def open_csv(
+    path: Path,
+    *,
+    sep: str | None = None,
+    header: bool | None = None,
+    names: list[str] | None = None,
+    encoding: str | None = None,
+    chunk_size: int = 200_000,
+    on_malformed: str = "quarantine",
+) -> Source:
+    if sep is None or header is None:
+        s_sep, s_header = sniff_csv(path, encoding)
+        sep = s_sep if sep is None else sep
+        header = s_header if header is None else header
+    enc = encoding or "utf-8"
+    try:
+        first = pd.read_csv(
+            path,
+            sep=sep,
+            header=0 if header else None,
+            nrows=1,
+            dtype=str,
+            encoding=enc,
+            keep_default_na=False,
+            engine="c" if len(sep) == 1 else "python",
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError("empty input: no rows", path=str(path), row=1) from None
+    except UnicodeDecodeError:
+        _raise_decode(path, enc, encoding)
+    except (pd.errors.ParserError, ValueError) as e:
+        raise InputError(f"cannot parse CSV: {str(e).splitlines()[0]}", path=str(path)) from None
+    if names is not None:
+        if len(names) != len(first.columns) and not header:
+            raise InputError(
+                f"expected {len(names)} fields separated by {sep!r}, found {len(first.columns)}",
+                path=str(path),
+                row=1,
+            )
+        columns: list[str | int] = list(names)
+    elif header:
+        columns = [str(c) for c in first.columns]
+    else:
+        columns = list(range(len(first.columns)))
+    return Source(
+        label=str(path),
+        columns=columns,
+        chunk_size=chunk_size,
+        kind="csv",
+        _opts={
+            "path": path,
+            "sep": sep,
+            "header": header,
+            "names": names,
+            "encoding": enc,
+            "explicit_encoding": encoding,
+            "on_malformed": on_malformed,
+        },
+    )
+
+
+def _raise_decode(path: Path, enc: str, explicit: str | None) -> None:
+    off, line = _locate_decode_error(path, enc)
+    hint = "" if explicit else "; pass --encoding (e.g. latin-1) or set csv.encoding in the schema"
+    raise InputError(f"cannot decode bytes as {enc} at byte offset {off}{hint}", path=str(path), row=line)
+
+
+def raw_lines(path: Path, encoding: str, lines: list[int]) -> dict[int, str]:
+    """Text of the given 1-based physical lines (few: malformed records), without the newline."""
+    want, out = set(lines), {}
+    if not want:
+        return out
+    last = max(want)
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        for i, text in enumerate(f, start=1):
+            if i in want:
+                out[i] = text.rstrip("\r\n").replace("\x00", "\\0")
+            if i >= last:
+                break
+    return out
+
+
+def malformed_rejects(records: list[tuple[int, str]], n_fields: int) -> pd.DataFrame:
+    """Reject rows for records with the wrong number of fields: raw text kept, file goes on."""
+    return pd.DataFrame(
+        {
+            "line": pd.Series([r[0] for r in records], dtype="int64"),
+            "column": [None] * len(records),
+            "reason": ["malformed_record"] * len(records),
+            "value": [f"expected {n_fields} fields"] * len(records),
+            "raw": [json.dumps({"_record": r[1]}, ensure_ascii=False) for r in records],
+        }
+    )
+
+
+def _csv_chunks(src: Source) -> Iterator[pd.DataFrame]:
+    o = src._opts
+    header = o["header"]
+    names = o["names"] if o["names"] is not None else (None if header else src.columns)
+    has_nul, _ = scan_bytes(o["path"]) if o.get("has_nul") is None else (o["has_nul"], None)
+    quarantine = o.get("on_malformed", "quarantine") == "quarantine"
+    handle: Any = _NulMarker(o["path"], o["encoding"]) if has_nul else o["path"]
+    reader = pd.read_csv(
+        handle,
+        sep=o["sep"],
+        header=0 if header else None,
+        names=names,
+        dtype=str,
+        encoding=o["encoding"],
+        keep_default_na=False,
+        na_values=NA_VALUES,
+        chunksize=src.chunk_size,
+        skip_blank_lines=False,
+        engine="c" if len(o["sep"]) == 1 else "python",
+        on_bad_lines="warn" if quarantine else "error",
+    )
+    start = 2 if header else 1
+    it = iter(reader)
+    try:
+        while True:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                try:
+                    chunk = next(it)
+                except StopIteration:
+                    break
+            bad = sorted(
+                int(m.group(1)) for w in caught for m in re.finditer(r"Skipping line (\d+)", str(w.message))
+            )
+            slots = range(start, start + len(chunk) + len(bad))
+            lines = [n for n in slots if n not in set(bad)] if bad else slots
+            chunk.insert(len(chunk.columns), LINE, lines)
+            start += len(chunk) + len(bad)
+            if bad:
+                text = raw_lines(o["path"], o["encoding"], bad)
+                chunk.attrs[MALFORMED] = [(n, text.get(n, "")) for n in bad]
+            yield chunk
+    except UnicodeDecodeError:
+        _raise_decode(o["path"], o["encoding"], o["explicit_encoding"])
+    except pd.errors.ParserError as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise InputError(
+            f"malformed CSV record: {str(e).splitlines()[0]} (--on-malformed error)",
+            path=src.label,
+            row=int(m.group(1)) if m else None,
+        ) from None
+    finally:
+        if has_nul:
+            handle.close()

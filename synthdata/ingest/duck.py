@@ -1,0 +1,339 @@
+"""The DuckDB executor: the plan run as SQL over CSV/Parquet files, folders and globs.
+
+DuckDB reads the input in parallel and out of core (`threads`, `memory_limit`, spilling to a temp
+folder beside the output). Rows the SQL cannot vouch for go through the pandas validator (see
+`duckplan`), so rejects are identical to the streaming executor's; good rows are de-duplicated,
+checked for attribute conflicts and aggregated in SQL, and streamed to the output in batches.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from synthdata.errors import InputError
+from synthdata.ingest.clean import ATTRIBUTE_CONFLICT, raw_json, validate_chunk
+from synthdata.ingest.duckplan import SQL_TYPE, column_checks, constraint_check, ident, lit
+from synthdata.ingest.duckread import after_csv_read, raw_name, source_sql
+from synthdata.ingest.layouts import count_column, value_column
+from synthdata.ingest.output import ParquetOut, arrow_schema, canonical, join_attributes
+from synthdata.ingest.plan import Outcome, Plan
+from synthdata.ingest.report import Tally, time_span
+from synthdata.ingest.sources import LINE, Source
+
+
+def connect(plan: Plan, tmp: Path, ordered: bool = True) -> duckdb.DuckDBPyConnection:
+    """`ordered`: keep the reader's row order (CSV line numbers come from it); Parquet rows carry
+    their own numbers, and unordered scans need less memory."""
+    con = duckdb.connect(config={"preserve_insertion_order": ordered})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET temp_directory = {lit(str(tmp))}")
+    if plan.settings.get("threads"):
+        con.execute(f"SET threads = {int(plan.settings['threads'])}")
+    if plan.settings.get("memory_limit"):
+        con.execute(f"SET memory_limit = {lit(duckdb_budget(plan.settings['memory_limit']))}")
+    return con
+
+
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+RESERVE = 192 * 2**20  # Arrow batches on their way to the Parquet writer, pandas for suspects
+
+
+def duckdb_budget(limit: str) -> str:
+    """`--memory-limit` bounds the whole ingest process: DuckDB gets what is left after the Python
+    process (interpreter, pandas, pyarrow: ~250 MB) and a reserve for batches in flight."""
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$", limit)
+    total = int(float(m.group(1)) * _UNITS[m.group(2).lower()]) if m else 0
+    try:
+        rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        rss = 300 * 2**20
+    return f"{max(total - rss - RESERVE, total // 4) // 2**20}MiB"
+
+
+def run_duckdb(src: Source, plan: Plan, rejects: Any) -> Outcome:
+    tmp = plan.out.parent / f".{plan.out.stem}.duckdb-tmp.{time.monotonic_ns()}"
+    con = connect(plan, tmp, ordered=src.kind == "csv")
+    try:
+        return _run(con, src, plan, HeldRejects(rejects))
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as e:
+        raise InputError(f"cannot read input: {str(e).splitlines()[0]}", path=src.label) from None
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) -> Outcome:
+    main = Tally(source=src.label)
+    L = ident(LINE)
+    src_sql, line_sql = source_sql(con, src, main, rejects)  # the input as read (+ _line for Parquet)
+    types = dict(
+        con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {src_sql})").fetchall()
+    )
+    typed, conds, pre = {}, [], {}
+    for s in plan.specs:
+        col = raw_name(src, s.input_name)
+        nul = src.kind != "csv" or src._opts.get("scan", (True, []))[0]
+        v, cond, p = column_checks(s, ident(col), types[col], plan.now, plan.schema.event_types, nul)
+        typed[s.name] = v
+        conds.append(cond)
+        pre.update(p)
+    for k in plan.schema.constraints or []:
+        c = constraint_check(k, typed)
+        if c is not None:
+            conds.append(c)
+    sure = " AND ".join(f"coalesce({c}, FALSE)" for c in conds) or "TRUE"
+    raw_names = [raw_name(src, c) for c in src.columns]
+    keep_raw = ", ".join(
+        f"CASE WHEN _ok THEN NULL ELSE {ident(c)} END AS {ident('_raw_' + c)}" for c in raw_names
+    )
+    cols = ", ".join(f"{v} AS {ident(n)}" for n, v in typed.items())
+    with_line = f", {L}" if line_sql is None else ""
+    pre_cols = "".join(f", {e} AS {a}" for a, e in pre.items())
+    con.execute(
+        f"CREATE TABLE chk AS SELECT {cols}, _ok, {keep_raw}{with_line} "
+        f"FROM (SELECT *, {sure} AS _ok FROM (SELECT *{pre_cols} FROM {src_sql}))"
+    )
+    if line_sql is not None and src.kind == "csv":
+        after_csv_read(con, src, main, rejects)
+    join = _skips_join(con, line_sql)
+    line_expr = L if line_sql is None else line_sql if join else line_sql.replace(" + coalesce(s.j, 0)", "")
+    con.execute(f"CREATE VIEW chkl AS SELECT chk.*, {line_expr} AS _lineno FROM chk {join}")
+    n_raw, n_ok = con.execute("SELECT count(*), count(*) FILTER (WHERE _ok) FROM chk").fetchall()[0]
+    n_extra = con.execute("SELECT count(*) FROM extra_raw").fetchall()[0][0]
+    main.rows_in += n_raw + n_extra
+    if main.rows_in == 0:
+        raise InputError("empty input: no data rows", path=src.label, row=plan.first_row)
+    # rows the SQL cannot vouch for: the validator decides (reason code, or accept)
+    raw_cols = ", ".join(ident(c) for c in raw_names)
+    kept_raw = ", ".join(ident("_raw_" + c) for c in raw_names)
+    decl = ", ".join(f"{ident(s.name)} {SQL_TYPE.get(s.dtype, 'VARCHAR')}" for s in plan.specs)
+    con.execute(f"CREATE TABLE rescued ({decl}, {L} BIGINT)")
+    if n_ok < n_raw or n_extra:
+        extra = f" UNION ALL SELECT {raw_cols}, {L} FROM extra_raw" if n_extra else ""
+        rel = con.cursor().sql(
+            f"SELECT {kept_raw}, _lineno AS {L} FROM chkl WHERE NOT _ok{extra} ORDER BY {L}"
+        )
+        for batch in rel.to_arrow_reader(plan.chunk_size):
+            _validate(con, _to_pandas(batch, src), plan, main, rejects)
+    _write_rejects(
+        pd.DataFrame(columns=["line", "column", "reason", "value", "raw"]), None, plan, main, rejects
+    )
+    # exact duplicates: the first occurrence (lowest line) stays
+    key = ", ".join(ident(n) for n in plan.names)
+    if plan.layout == "events" and not (plan.inline_u or plan.inline_i):  # lines no longer needed
+        con.execute(
+            f"CREATE TABLE dedup AS SELECT DISTINCT {key} FROM (SELECT {key} FROM chkl "
+            f"WHERE _ok UNION ALL SELECT {key} FROM rescued)"
+        )
+    else:
+        con.execute(
+            f"CREATE TABLE dedup AS SELECT {key}, min({L}) AS {L} FROM "
+            f"(SELECT {key}, _lineno AS {L} FROM chkl "
+            f"WHERE _ok UNION ALL SELECT {key}, {L} FROM rescued) GROUP BY ALL"
+        )
+    n_dedup = con.execute("SELECT count(*) FROM dedup").fetchall()[0][0]
+    n_rescued = con.execute("SELECT count(*) FROM rescued").fetchall()[0][0]
+    main.rows_merged += n_ok + n_rescued - n_dedup
+    con.execute("DROP VIEW chkl")
+    con.execute("DROP TABLE chk")
+    tables, attr_tallies, out_schema = plan.attributes(rejects)
+    kept = _resolve_conflicts(con, plan, main, rejects)
+    main.rows_kept = con.execute(f"SELECT count(*) FROM ({kept})").fetchall()[0][0]
+    out = _write(con, kept, plan, out_schema, tables)
+    out.main, out.attributes, out.schema = main, attr_tallies, out_schema
+    return out
+
+
+def _skips_join(con: duckdb.DuckDBPyConnection, line_sql: str | None) -> str:
+    if line_sql is None or not con.execute("SELECT count(*) FROM skips").fetchall()[0][0]:
+        return ""
+    return "ASOF LEFT JOIN (SELECT a, max(j) AS j FROM skips GROUP BY a) s ON chk.rowid >= s.a"
+
+
+def _to_pandas(batch: pa.RecordBatch, src: Source) -> pd.DataFrame:
+    from synthdata.ingest.sources import arrow_to_pandas
+
+    df = arrow_to_pandas(batch)
+    df.columns = [*src.columns, LINE]
+    return df
+
+
+class HeldRejects:
+    """The rejects writer plus malformed records waiting for their place: the rejects file lists
+    the main table's rejects in line order, as the streaming executor writes them."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer, self.held = writer, []
+
+    def write(self, source: str, df: pd.DataFrame) -> None:
+        self.writer.write(source, df)
+
+    @property
+    def path(self) -> Path:
+        return self.writer.path
+
+
+def _write_rejects(
+    rej: pd.DataFrame, upto: int | None, plan: Plan, main: Tally, rejects: HeldRejects
+) -> None:
+    """Write `rej` with the held malformed records up to line `upto` (None: all), in line order."""
+    held = pd.concat(rejects.held, ignore_index=True) if rejects.held else None
+    if held is not None:
+        take = held["line"] <= upto if upto is not None else np.ones(len(held), bool)
+        rejects.held = [held.loc[~take]] if (~take).any() else []
+        parts = [p for p in (held.loc[take], rej) if len(p)]
+        rej = pd.concat(parts, ignore_index=True).sort_values("line", kind="stable") if parts else rej
+    if len(rej):
+        main.reject(rej)
+        rejects.write(plan.label, rej)
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, raw: pd.DataFrame, plan: Plan, main: Tally, rejects: Any
+) -> None:
+    chk = validate_chunk(raw, plan.specs, plan.schema.event_types, plan.now, plan.schema.constraints)
+    _write_rejects(chk.rejects, int(raw[LINE].max()) if len(raw) else None, plan, main, rejects)
+    if len(chk.good):
+        good = pd.concat([canonical(chk.good, plan.specs), chk.good[[LINE]].reset_index(drop=True)], axis=1)
+        tbl = pa.Table.from_pandas(
+            good, schema=arrow_schema(plan.specs, {LINE: pa.int64()}), preserve_index=False
+        )
+        con.register("rescued_batch", tbl)
+        con.execute("INSERT INTO rescued BY NAME SELECT * FROM rescued_batch")
+        con.unregister("rescued_batch")
+
+
+# --- attribute conflicts and output --------------------------------------------------------------
+def _resolve_conflicts(con: duckdb.DuckDBPyConnection, plan: Plan, main: Tally, rejects: Any) -> str:
+    """Inline attributes: the most frequent value per id wins (ties: lowest line); rows giving an
+    id another value are `attribute_conflict` rejects. Returns the SQL of the kept rows."""
+    schema, names = plan.schema, plan.names
+    attrs = [(a, schema.user_col) for a in plan.inline_u] + [(a, schema.item_col) for a in plan.inline_i]
+    if not attrs:
+        return "SELECT * FROM dedup"
+    L = ident(LINE)
+    joins, conflict, sel = [], [], []
+    for j, (a, idc) in enumerate(attrs):
+        A, ID, W = ident(a), ident(idc), f"w{j}"
+        con.execute(
+            f"CREATE TABLE {W} AS SELECT {ID} AS id, {A} AS v FROM (SELECT {ID}, {A}, count(*) AS n, "
+            f"min({L}) AS m FROM dedup WHERE {A} IS NOT NULL GROUP BY ALL) "
+            f"QUALIFY row_number() OVER (PARTITION BY {ID} ORDER BY n DESC, m) = 1"
+        )
+        joins.append(f"LEFT JOIN {W} ON d.{ID} = {W}.id")
+        conflict.append((f"d.{A} IS NOT NULL AND {W}.v IS NOT NULL AND d.{A} <> {W}.v", a))
+    case = "CASE " + " ".join(f"WHEN {c} THEN {lit(a)}" for c, a in conflict) + " END"
+    for n in names:
+        hit = [j for j, (a, _) in enumerate(attrs) if a == n]
+        sel.append(f"{f'w{hit[0]}.v' if hit else f'd.{ident(n)}'} AS {ident('_new_' + n)}")
+    con.execute(
+        f"CREATE TABLE flagged AS SELECT d.*, {case} AS _conflict, "
+        f"{', '.join(sel)} FROM dedup d {' '.join(joins)}"
+    )
+    n_bad = con.execute("SELECT count(*) FROM flagged WHERE _conflict IS NOT NULL").fetchall()[0][0]
+    if n_bad:
+        rel = con.cursor().sql(
+            f"SELECT {', '.join(ident(n) for n in names)}, {L}, _conflict FROM flagged "
+            f"WHERE _conflict IS NOT NULL ORDER BY {L}"
+        )
+        for batch in rel.to_arrow_reader(plan.chunk_size):
+            df = batch.to_pandas()
+            rej = pd.DataFrame(
+                {
+                    "line": df[LINE].to_numpy(),
+                    "column": df["_conflict"].to_numpy(),
+                    "reason": ATTRIBUTE_CONFLICT,
+                    "value": [str(df.at[i, c]) for i, c in zip(df.index, df["_conflict"], strict=True)],
+                    "raw": raw_json(df[names]),
+                }
+            )
+            main.reject(rej)
+            rejects.write(plan.label, rej)
+    new = ", ".join(f"{ident('_new_' + n)} AS {ident(n)}" for n in names)
+    return f"SELECT {new}, {L} FROM flagged WHERE _conflict IS NULL"
+
+
+def _write(con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: Any, tables: dict) -> Outcome:
+    schema = plan.schema
+    uid, iid = ident(schema.user_col), ident(schema.item_col)
+    if plan.layout == "events":
+        ev = ident(schema.event_col)
+        parts = [f"{uid} AS user_id", f"{iid} AS item_id"]
+        parts += [
+            f"count(*) FILTER (WHERE {ev} = {lit(e)}) AS {ident(count_column(e))}"
+            for e in schema.event_types or []
+        ]
+        if schema.time_col is not None and schema.time_col in plan.names:
+            t = ident(schema.time_col)
+            parts += [f"min({t}) AS first_ts", f"max({t}) AS last_ts"]
+        vcol = value_column(schema)
+        if vcol is not None and vcol in plan.names:
+            parts.append(f"round(fsum(coalesce({ident(vcol)}, 0.0)), 6) AS value_sum")
+        parts += [f"any_value({ident(a)}) AS {ident(a)}" for a in [*plan.inline_u, *plan.inline_i]]
+        sql = f"SELECT {', '.join(parts)} FROM ({kept}) GROUP BY ALL"
+        ucol, icol, order = "user_id", "item_id", "user_id, item_id"
+        con.execute(f"CREATE TABLE result AS {sql}")
+        stats = con.execute(
+            "SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id)"
+            + (", min(first_ts), max(last_ts)" if "last_ts" in out_schema.names else "")
+            + " FROM result"
+        ).fetchall()[0]
+    else:
+        con.execute(f"CREATE TABLE result AS {kept}")
+        ucol, icol, order = schema.user_col, schema.item_col, ident(LINE)
+        tc = schema.time_col if schema.time_col in plan.names else None
+        stats = con.execute(
+            f"SELECT count(*), count(DISTINCT {uid}), count(DISTINCT {iid})"
+            + (f", min({ident(tc)}), max({ident(tc)})" if tc else "")
+            + " FROM result"
+        ).fetchall()[0]
+    w = ParquetOut(plan.out, out_schema.columns)
+    try:
+        own = [
+            c.name
+            for c in out_schema.columns
+            if c.name not in {a for t in tables.values() for a in t.columns}
+        ]
+        rel = con.cursor().sql(f"SELECT {', '.join(ident(c) for c in own)} FROM result ORDER BY {order}")
+        for batch in rel.to_arrow_reader(plan.chunk_size):
+            if tables:
+                df = join_attributes(_result_pandas(batch), tables, ucol, icol)
+                w.write(canonical(df, out_schema.columns))
+            else:
+                w.write_arrow(batch)
+    finally:
+        w.close()
+    span = (
+        time_span(pd.Series([pd.Timestamp(stats[3]), pd.Timestamp(stats[4])]))
+        if len(stats) > 3 and stats[3] is not None
+        else None
+    )
+    return Outcome(rows_out=int(stats[0]), n_users=int(stats[1]), n_items=int(stats[2]), span=span)
+
+
+def _result_pandas(batch: pa.RecordBatch) -> pd.DataFrame:
+    df = batch.to_pandas()
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].astype("datetime64[ns, UTC]")
+    return df

@@ -1,0 +1,202 @@
+"""The plan's checks as DuckDB SQL: for each column a typed value and a `sure` condition.
+
+A row whose every condition holds is certainly clean and gets the same typed values the pandas
+validator would give it; every other row (missing, bad, out of range, or merely unusual text such
+as padded strings, non-ISO dates, `1e3`) goes to `clean.validate_chunk`, which decides its reason
+code or accepts it. So rejects, reason codes and first-problem order are the validator's by
+construction, and the SQL only has to be conservative. Identifiers and literals are rendered by
+sqlglot (quoted, escaped), never pasted.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlglot import exp
+
+from synthdata.ingest.clean import MIN_TIME
+from synthdata.schema import ColumnSpec, DType, InequalityConstraint, Role
+
+INT_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "HUGEINT",
+}
+FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
+TS_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "DATE"}
+NS_TYPES = {"TIMESTAMP_NS", "TIMESTAMPTZ_NS", "TIMESTAMP WITH TIME ZONE_NS"}
+SQL_TYPE = {DType.INT: "BIGINT", DType.FLOAT: "DOUBLE", DType.BOOL: "BOOLEAN", DType.DATETIME: "TIMESTAMPTZ"}
+TS_LO, TS_HI = "1678-01-01 00:00:00+00", "2261-12-31 00:00:00+00"  # inside pandas' nanosecond range
+
+
+def ident(name: object) -> str:
+    return exp.to_identifier(str(name), quoted=True).sql(dialect="duckdb")
+
+
+def lit(v: object) -> str:
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int | float):
+        return repr(float(v)) if isinstance(v, float) else str(int(v))
+    return exp.Literal.string(str(v)).sql(dialect="duckdb")
+
+
+def ts_lit(t: pd.Timestamp) -> str:
+    return f"CAST({lit(t.tz_convert('UTC').strftime('%Y-%m-%d %H:%M:%S.%f+00'))} AS TIMESTAMPTZ)"
+
+
+_WS = "".join(c for c in map(chr, range(0x3100)) if c.isspace())  # what Python's str.strip() strips
+
+
+def _stripped(x: str) -> str:
+    """Non-empty and unchanged by Python's str.strip() (pandas strips text before checking it)."""
+    return f"(length({x}) > 0 AND trim({x}, {lit(_WS)}) = {x})"
+
+
+def _number(x: str) -> str:
+    """Text DuckDB and pandas read as the same finite number (DuckDB also takes `1_000`)."""
+    return f"(isfinite(TRY_CAST({x} AS DOUBLE)) AND NOT contains({x}, '_'))"
+
+
+_DIGIT_OR_Z = "('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'Z')"
+
+
+def _iso_text(x: str, v: str) -> str:
+    """Text both DuckDB and pandas (format ISO8601) read as the same instant: starts with a digit,
+    ends with a digit or Z (no zone names), no hour 24, at most 6 fractional digits."""
+    return (
+        f"({v} BETWEEN '{TS_LO}' AND '{TS_HI}' AND left({x}, 1) BETWEEN '0' AND '9' "
+        f"AND right({x}, 1) IN {_DIGIT_OR_Z} AND substr({x}, 12, 2) <> '24' "
+        f"AND (NOT contains({x}, '.') OR regexp_full_match({x}, {lit(_FRAC)})))"
+    )
+
+
+_FRAC = r"[^.]*\.[0-9]{1,6}(Z|[+-][0-9:]+)?"
+
+
+def typed(spec: ColumnSpec, x: str, t: str) -> tuple[str, str]:
+    """(typed value expression, condition under which that value is certainly the validator's)
+    for input expression `x` of DuckDB type `t`; the condition may assume `x IS NOT NULL`."""
+    t = t.upper()
+    text = t == "VARCHAR"
+    no = ("NULL", "FALSE")
+    if spec.dtype == DType.INT:
+        if text:
+            d = f"TRY_CAST({x} AS DOUBLE)"
+            return f"CAST({d} AS BIGINT)", f"({_number(x)} AND {d} = floor({d}) AND abs({d}) < 1e15)"
+        if t in INT_TYPES:
+            return f"CAST({x} AS BIGINT)", f"abs({x}) < 1e15"
+        if t in FLOAT_TYPES:
+            return f"TRY_CAST({x} AS BIGINT)", f"(isfinite({x}) AND {x} = floor({x}) AND abs({x}) < 1e15)"
+        return no
+    if spec.dtype == DType.FLOAT:
+        if text:
+            return f"TRY_CAST({x} AS DOUBLE)", _number(x)
+        if t in INT_TYPES:
+            return f"CAST({x} AS DOUBLE)", f"abs({x}) < 1e15"
+        if t in FLOAT_TYPES or t.startswith("DECIMAL"):
+            return f"CAST({x} AS DOUBLE)", f"isfinite(CAST({x} AS DOUBLE))"
+        return no
+    if spec.dtype == DType.BOOL:
+        if text:
+            return (
+                f"lower({x}) IN ('true', 't', 'yes', 'y', '1')",
+                f"lower({x}) IN ('true', 't', 'yes', 'y', '1', 'false', 'f', 'no', 'n', '0')",
+            )
+        return (x, "TRUE") if t == "BOOLEAN" else no
+    if spec.dtype == DType.DATETIME:
+        if spec.datetime_unit is not None:
+            scale = {"s": 1_000_000, "ms": 1_000, "us": 1}.get(spec.datetime_unit)
+            if scale is None:
+                return no
+            d = f"TRY_CAST({x} AS DOUBLE)"
+            n = f"CAST({d} AS BIGINT)"
+            whole = f"({_number(x)} AND {d} = floor({d}))"
+            sure = whole if text else ("TRUE" if t in INT_TYPES else "FALSE")
+            v = f"CAST(make_timestamp({n} * {scale}) AS TIMESTAMPTZ)"
+            return v, f"({sure} AND abs({n}) < {9_000_000_000_000_000 // scale // 1000})"
+        if text:
+            v = f"TRY_CAST({x} AS TIMESTAMPTZ)"
+            return v, _iso_text(x, v)
+        if t in TS_TYPES or t in NS_TYPES:
+            v = f"CAST({x} AS TIMESTAMPTZ)"
+            whole_us = f" AND epoch_ns({x}) % 1000 = 0" if t in NS_TYPES else ""  # DuckDB keeps microseconds
+            return v, f"({v} BETWEEN '{TS_LO}' AND '{TS_HI}'{whole_us})"
+        return no
+    # string / category
+    if text:
+        return x, _stripped(x)
+    if t in INT_TYPES:
+        return f"CAST({x} AS VARCHAR)", "TRUE"
+    return no
+
+
+def column_checks(
+    spec: ColumnSpec, x: str, t: str, now: pd.Timestamp, events: list[str] | None, nul: bool = True
+) -> tuple[str, str, dict[str, str]]:
+    """(typed value, row-is-certainly-clean condition, {alias: expression}) for one column, all
+    checks included. Casts are computed once, as aliased columns of an inner projection (the
+    third item), and referenced by alias. `nul`: the input may hold NUL bytes (CSV files are
+    scanned for them first)."""
+    v, cond = _column_checks(spec, x, t, now, events, nul)
+    pre = {}
+    for target in ("DOUBLE", "TIMESTAMPTZ"):
+        cast = f"TRY_CAST({x} AS {target})"
+        if cast in v or cast in cond:
+            alias = ident(f"_{target[0].lower()}_{spec.name}")
+            pre[alias] = cast
+            v, cond = v.replace(cast, alias), cond.replace(cast, alias)
+    return v, cond, pre
+
+
+def _column_checks(
+    spec: ColumnSpec, x: str, t: str, now: pd.Timestamp, events: list[str] | None, nul: bool
+) -> tuple[str, str]:
+    v, sure = typed(spec, x, t)
+    text = spec.dtype in (DType.STRING, DType.CATEGORY) and t.upper() == "VARCHAR"
+    clean_set = spec.allowed if spec.allowed is not None else events if spec.role == Role.EVENT_TYPE else None
+    if text and clean_set and all(str(a) == str(a).strip() and str(a) for a in clean_set):
+        sure = "TRUE"  # membership in a set of stripped values implies the value is stripped
+    nullable = spec.nullable and spec.role not in (Role.USER_ID, Role.ITEM_ID)
+    conds = [sure]
+    if t.upper() == "VARCHAR" and nul:
+        conds.append(f"NOT contains({x}, chr(0)) AND NOT contains({x}, chr(65534))")
+    if spec.dtype in (DType.INT, DType.FLOAT):
+        if spec.min is not None:
+            conds.append(f"{v} >= {lit(spec.min)}")
+        if spec.max is not None:
+            conds.append(f"{v} <= {lit(spec.max)}")
+    if spec.dtype == DType.DATETIME:
+        lo = pd.Timestamp(spec.min, unit="s", tz="UTC") if spec.min is not None else None
+        hi = pd.Timestamp(spec.max, unit="s", tz="UTC") if spec.max is not None else None
+        if spec.role == Role.TIMESTAMP:
+            lo = MIN_TIME if lo is None else lo
+            hi = now if hi is None else hi
+        if lo is not None and hi is not None:
+            conds.append(f"{v} BETWEEN {ts_lit(lo)} AND {ts_lit(hi)}")
+        elif lo is not None:
+            conds.append(f"{v} >= {ts_lit(lo)}")
+        elif hi is not None:
+            conds.append(f"{v} <= {ts_lit(hi)}")
+    if spec.allowed is not None:
+        if spec.dtype in (DType.STRING, DType.CATEGORY, DType.INT):
+            conds.append(f"CAST({v} AS VARCHAR) IN ({', '.join(lit(str(a)) for a in spec.allowed)})")
+        else:
+            conds.append("FALSE")
+    if spec.role == Role.EVENT_TYPE and events:
+        ok_type = spec.dtype in (DType.STRING, DType.CATEGORY)
+        conds.append(f"{v} IN ({', '.join(lit(e) for e in events)})" if ok_type else "FALSE")
+    present = f"({x} IS NOT NULL AND {' AND '.join(conds)})"
+    cond = f"({x} IS NULL OR {present})" if nullable else present
+    return f"CAST({v} AS {SQL_TYPE.get(spec.dtype, 'VARCHAR')})", cond
+
+
+def constraint_check(k: InequalityConstraint, typed_exprs: dict[str, str]) -> str | None:
+    if k.low in typed_exprs and k.high in typed_exprs:
+        return f"NOT coalesce({typed_exprs[k.low]} > {typed_exprs[k.high]}, FALSE)"
+    return None

@@ -1,0 +1,157 @@
+"""DuckDB's view of the input: CSV read by DuckDB's reader with pandas' conventions, Parquet
+files/folders/globs with row numbers, or chunks from the pandas reader for what DuckDB cannot read
+(other encodings, long delimiters). Also where DuckDB's CSV reader and pandas' differ (blank lines,
+short and long records) is made equal, see README "Engines"."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from synthdata.errors import InputError
+from synthdata.ingest.csvread import MALFORMED, _raise_decode, malformed_rejects, scan_bytes
+from synthdata.ingest.duckplan import ident, lit
+from synthdata.ingest.report import Tally
+from synthdata.ingest.sources import LINE, NA_VALUES, Source
+
+_ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "latin-1": "latin-1",
+    "latin1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "utf-16": "utf-16",
+}
+
+
+def raw_name(src: Source, c: object) -> str:
+    """DuckDB column name of an input column (positions of header-less files become c0, c1, ...)."""
+    return f"c{c}" if isinstance(c, int) else str(c)
+
+
+# --- reading -------------------------------------------------------------------------------------
+def source_sql(
+    con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any
+) -> tuple[str, str | None]:
+    """(SQL of the input as read, expression of its line number over `chk` or None when the input
+    carries `_line`). Also creates `extra_raw`: rows DuckDB's CSV reader skips that pandas reads
+    (blank lines, records with too few fields, padded), and `skips` (lines not in the reader's
+    output). Malformed records are rejected here."""
+    names = [raw_name(src, c) for c in src.columns]
+    con.execute("CREATE TABLE skips (a BIGINT, j BIGINT)")
+    con.execute(
+        "CREATE TABLE extra_raw ("
+        + ", ".join(f"{ident(n)} VARCHAR" for n in names)
+        + f", {ident(LINE)} BIGINT)"
+    )
+    if src.kind == "parquet":
+        return _parquet_view(con, src), None
+    o = src._opts
+    enc = _ENCODINGS.get(str(o["encoding"]).lower())
+    if enc is None or len(o["sep"].encode()) > 4:
+        _chunks_table(con, src, main, rejects)
+        return "raw", None
+    columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
+    na = "[" + ", ".join(lit(v) for v in NA_VALUES) + "]"
+    opts = (
+        f"columns = {columns}, auto_detect = false, header = {lit(bool(o['header']))}, "
+        f"delim = {lit(o['sep'])}, quote = '\"', escape = '\"', nullstr = {na}, allow_quoted_nulls = true, "
+        f"null_padding = false, store_rejects = true, strict_mode = true, encoding = {lit(enc)}, "
+        f"max_line_size = 16777216"
+    )
+    first = 2 if o["header"] else 1
+    o["scan"] = scan_bytes(o["path"])  # (has NUL, blank lines)
+    source_sql = f"read_csv({lit(str(o['path']))}, {opts})"
+    return source_sql, f"{first} + chk.rowid + coalesce(s.j, 0)"
+
+
+def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> None:
+    """Once `chk` is built from a CSV: reject malformed records, queue skipped rows for the validator."""
+    o = src._opts
+    names = [raw_name(src, c) for c in src.columns]
+    errs = con.execute(
+        "SELECT line, any_value(error_type), any_value(csv_line) FROM reject_errors "
+        "GROUP BY line ORDER BY line"
+    ).fetchall()
+    if any(e[1] == "INVALID ENCODING" for e in errs):
+        _raise_decode(o["path"], o["encoding"], o["explicit_encoding"])
+    _, blanks = o["scan"]
+    first = 2 if o["header"] else 1
+    blanks = [b for b in blanks if b >= first]
+    short = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if e[1] == "MISSING COLUMNS"]
+    bad = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if e[1] != "MISSING COLUMNS"]
+    if bad and o.get("on_malformed") == "error":
+        line, text = bad[0]
+        n = len(next(csv.reader([text], delimiter=o["sep"]), []))
+        raise InputError(
+            f"malformed CSV record: Expected {len(names)} fields in line {line}, saw {n} "
+            "(--on-malformed error)",
+            path=src.label,
+            row=line,
+        )
+    if bad:
+        main.rows_in += len(bad)
+        rejects.held.append(malformed_rejects(bad, len(names)))
+    skips = sorted(set(blanks) | {s[0] for s in short} | {b[0] for b in bad})
+    # line of the k-th record DuckDB kept = first + k + (skipped lines before it)
+    adj = [(r - first - i, i + 1) for i, r in enumerate(skips)]
+    if adj:
+        con.executemany("INSERT INTO skips VALUES (?, ?)", adj)
+    extra = [(b, [None] * len(names)) for b in blanks]
+    for line, text in short:
+        vals = next(csv.reader([text], delimiter=o["sep"]), [])
+        vals = [None if v in NA_VALUES else v for v in vals]
+        extra.append((line, vals + [None] * (len(names) - len(vals))))
+    if extra:
+        con.executemany(
+            f"INSERT INTO extra_raw VALUES ({', '.join('?' * (len(names) + 1))})",
+            [[*vals, line] for line, vals in extra],
+        )
+
+
+def _parquet_view(con: duckdb.DuckDBPyConnection, src: Source) -> str:
+    files, rows = src._opts["files"], src._opts["rows"]
+    offs = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
+    con.register("offsets_df", pd.DataFrame({"filename": [str(f) for f in files], "off": offs}))
+    con.execute("CREATE TABLE file_offsets AS SELECT * FROM offsets_df")
+    con.unregister("offsets_df")
+    flist = "[" + ", ".join(lit(str(f)) for f in files) + "]"
+    hive = src._opts.get("root") is not None
+    cols = ", ".join(ident(c) for c in src.columns)
+    return (
+        f"(SELECT {cols}, p.file_row_number + 1 + o.off AS {ident(LINE)} "
+        f"FROM read_parquet({flist}, filename = true, file_row_number = true, "
+        f"hive_partitioning = {lit(hive)}, "
+        f"hive_types_autocast = false, union_by_name = true) p JOIN file_offsets o USING (filename))"
+    )
+
+
+def _chunks_table(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> None:
+    """Encodings or delimiters DuckDB's reader does not take: pandas reads, DuckDB does the rest."""
+    made = False
+    for chunk in src.chunks():
+        bad = chunk.attrs.get(MALFORMED)
+        if bad:
+            main.rows_in += len(bad)
+            rejects.held.append(malformed_rejects(bad, len(src.columns)))
+        df = chunk.astype({c: object for c in src.columns}).where(chunk.notna(), None)
+        df.columns = [raw_name(src, c) for c in src.columns] + [LINE]
+        tbl = pa.Table.from_pandas(
+            df,
+            preserve_index=False,
+            schema=pa.schema([(c, pa.string()) for c in df.columns[:-1]] + [(LINE, pa.int64())]),
+        )
+        con.register("chunk", tbl)
+        con.execute(
+            "INSERT INTO raw SELECT * FROM chunk" if made else "CREATE TABLE raw AS SELECT * FROM chunk"
+        )
+        con.unregister("chunk")
+        made = True
+    if not made:
+        cols = ", ".join(f"{ident(raw_name(src, c))} VARCHAR" for c in src.columns)
+        con.execute(f"CREATE TABLE raw ({cols}, {ident(LINE)} BIGINT)")

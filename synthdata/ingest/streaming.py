@@ -1,0 +1,163 @@
+"""The streaming (pandas) executor: memory bounded by the output, not the input.
+
+1. read chunks -> validate (reason codes) -> merge exact duplicates -> count attribute votes ->
+   spill typed good rows to a temporary Parquet file beside the output;
+2. re-read the spill in batches -> reject attribute conflicts -> write rows (interactions) or feed
+   the per-(user, item) aggregator (events) -> join attribute tables -> write the clean Parquet.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthdata.errors import InputError
+from synthdata.ingest.clean import (
+    ATTRIBUTE_CONFLICT,
+    AttributeVotes,
+    Deduper,
+    conflict_mask,
+    raw_json,
+    row_hashes,
+    validate_chunk,
+)
+from synthdata.ingest.csvread import MALFORMED, malformed_rejects
+from synthdata.ingest.layouts import EventAggregator, IdCodec, value_column
+from synthdata.ingest.output import ParquetOut, canonical, join_attributes
+from synthdata.ingest.plan import Outcome, Plan
+from synthdata.ingest.report import Tally, time_span
+from synthdata.ingest.sources import LINE, Source
+
+
+def run_streaming(src: Source, plan: Plan, spill_dir: Path, rejects: Any) -> Outcome:
+    """Pass 1 over the source, attribute tables, pass 2 over the spill; returns counts and paths."""
+    schema, specs, names = plan.schema, plan.specs, plan.names
+    uid, iid = schema.user_col, schema.item_col
+    votes = {"u": AttributeVotes(uid, plan.inline_u), "i": AttributeVotes(iid, plan.inline_i)}
+    main = Tally(source=src.label)
+    dedup = Deduper()
+    spill = spill_dir / f".{plan.out.stem}.pass1.{time.monotonic_ns()}.parquet"
+    spill_w = ParquetOut(spill, specs, {LINE: pa.int64()})
+    try:
+        for raw in src.chunks():
+            main.rows_in += len(raw)
+            bad = raw.attrs.get(MALFORMED)
+            chk = validate_chunk(raw, specs, schema.event_types, plan.now, schema.constraints)
+            rej = chk.rejects
+            if bad:  # malformed records take their place in line order
+                main.rows_in += len(bad)
+                rej = pd.concat([malformed_rejects(bad, len(src.columns)), rej], ignore_index=True)
+                rej = rej.sort_values("line", kind="stable")
+            main.reject(rej)
+            rejects.write(src.label, rej)
+            good = chk.good
+            dup = dedup.seen_before(row_hashes(good[names]))
+            main.rows_merged += int(dup.sum())
+            good = good.loc[~dup]
+            votes["u"].add(good)
+            votes["i"].add(good)
+            spill_w.write(pd.concat([canonical(good, specs), good[[LINE]].reset_index(drop=True)], axis=1))
+        spill_w.close()
+        if main.rows_in == 0:
+            raise InputError("empty input: no data rows", path=src.label, row=plan.first_row)
+        del dedup
+        tables, attr_tallies, out_schema = plan.attributes(rejects)
+        winners = {"u": votes["u"].winners(), "i": votes["i"].winners()}
+        out = _second_pass(spill, plan, out_schema, winners, tables, main, rejects)
+    finally:
+        spill_w.close()  # no-op when already closed; an error mid-read must not leak the writer
+        spill.unlink(missing_ok=True)
+    out.main, out.attributes, out.schema = main, attr_tallies, out_schema
+    return out
+
+
+def _second_pass(
+    spill: Path,
+    plan: Plan,
+    out_schema: Any,
+    winners: dict[str, dict[str, pd.Series]],
+    tables: dict[str, pd.DataFrame],
+    main: Tally,
+    rejects: Any,
+) -> Outcome:
+    schema, names = plan.schema, plan.names
+    uid, iid = schema.user_col, schema.item_col
+    users_out, items_out = IdCodec(), IdCodec()
+    tmin: Any = None
+    tmax: Any = None
+    agg = None
+    if plan.layout == "events":
+        vcol = value_column(schema)
+        agg = EventAggregator(
+            uid,
+            iid,
+            schema.event_col or "",
+            schema.time_col,
+            vcol if vcol in names else None,
+            schema.event_types or [],
+        )
+    out_w = None if agg is not None else ParquetOut(plan.out, out_schema.columns)
+    time_col = schema.time_col if schema.time_col in names else None
+    rows_out = 0
+    for batch in pq.ParquetFile(spill).iter_batches(batch_size=plan.chunk_size):
+        df = batch.to_pandas()
+        bad_u, col_u = conflict_mask(df, uid, winners["u"])
+        bad_i, col_i = conflict_mask(df, iid, winners["i"])
+        bad = bad_u | bad_i
+        if bad.any():
+            col = np.where(bad_u, col_u, col_i)
+            rej = pd.DataFrame(
+                {
+                    "line": df.loc[bad, LINE].to_numpy(),
+                    "column": col[bad],
+                    "reason": ATTRIBUTE_CONFLICT,
+                    "value": [str(df.at[i, c]) for i, c in zip(df.index[bad], col[bad], strict=True)],
+                    "raw": raw_json(df.loc[bad, names]),
+                }
+            )
+            main.reject(rej)
+            rejects.write(plan.label, rej)
+            df = df.loc[~bad].reset_index(drop=True)
+        main.rows_kept += len(df)
+        for key, idc in (("u", uid), ("i", iid)):
+            for a, w in winners[key].items():  # an id's attribute is its kept value, also where empty
+                df[a] = df[idc].map(w).astype(df[a].dtype) if len(w) else df[a]
+        if agg is not None:
+            agg.add(df)
+            continue
+        df = join_attributes(df, tables, uid, iid)
+        users_out.encode(df[uid])
+        items_out.encode(df[iid])
+        if time_col is not None and len(df):
+            lo, hi = df[time_col].min(), df[time_col].max()
+            tmin = lo if tmin is None or lo < tmin else tmin
+            tmax = hi if tmax is None or hi > tmax else tmax
+        out_w.write(canonical(df, out_schema.columns))  # type: ignore[union-attr]
+        rows_out += len(df)
+    if agg is None:
+        out_w.close()  # type: ignore[union-attr]
+        span = time_span(pd.Series([tmin, tmax])) if tmin is not None else None
+        return Outcome(
+            rows_out=rows_out, n_users=len(users_out.index), n_items=len(items_out.index), span=span
+        )
+    res = agg.result(schema.column(uid).dtype, schema.column(iid).dtype)
+    res = join_attributes(res, tables, "user_id", "item_id")
+    if plan.inline_u or plan.inline_i:
+        for key, tgt in (("u", "user_id"), ("i", "item_id")):
+            for a, w in winners[key].items():
+                res[a] = res[tgt].map(w)
+    res = canonical(res, out_schema.columns)
+    pq.write_table(pa.Table.from_pandas(res, preserve_index=False), plan.out)
+    span = time_span(pd.concat([res["first_ts"], res["last_ts"]])) if "last_ts" in res else None
+    return Outcome(
+        rows_out=len(res),
+        n_users=int(res["user_id"].nunique()),
+        n_items=int(res["item_id"].nunique()),
+        span=span,
+    )
