@@ -47,7 +47,7 @@ def main() -> None:
     schema = Schema.from_yaml(args.out / "clean.schema.yaml")
 
     def factory(s: Schema):
-        from synthdata.synthesizer import Synthesizer
+        from synthdata.model.synthesizer import Synthesizer
 
         return Synthesizer(s, epochs=args.epochs, max_minutes=args.max_minutes, seed=0)
 

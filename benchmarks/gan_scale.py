@@ -90,7 +90,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from synthdata.synthesizer import Synthesizer
+    from synthdata.model.synthesizer import Synthesizer
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()

@@ -87,7 +87,7 @@ def run_ctgan(train: pd.DataFrame, sample_rows: int, fraction: float) -> dict[st
 
 
 def run_synthdata(train: pd.DataFrame, budget_s: float, sample_rows: int) -> dict[str, float]:
-    from synthdata.synthesizer import Synthesizer
+    from synthdata.model.synthesizer import Synthesizer
 
     table = train[COLUMNS]
     t0 = time.perf_counter()

@@ -40,7 +40,7 @@ def clean(movielens_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
 
 
 def test_movielens_experiment_end_to_end(clean: tuple[pd.DataFrame, Schema]) -> None:
-    from synthdata.synthesizer import Synthesizer
+    from synthdata.model.synthesizer import Synthesizer
 
     df, schema = clean
     fitted: list[pd.DataFrame] = []

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from ingest_helpers import write
 
 from synthdata.errors import ConfigError, InputError
-from synthdata.gan_nets import activate
 from synthdata.ingest import ingest
+from synthdata.model.nets import activate
+from synthdata.model.synthesizer import Synthesizer
+from synthdata.model.transform import DataTransformer
 from synthdata.schema import Schema
-from synthdata.synthesizer import Synthesizer
-from synthdata.transform import DataTransformer
 
 COLUMNS = [
     {"name": "user_id", "role": "user_id", "dtype": "int"},

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from _gan_world import SCHEMA, make_table
 
-from synthdata.synthesizer import Synthesizer, _gan_strategy
+from synthdata.model.synthesizer import Synthesizer, _gan_strategy
 
 
 def test_ddp_strategy_names_map_to_find_unused_variants() -> None:

@@ -12,9 +12,9 @@ import pytest
 import torch
 from _gan_world import FAST, SCHEMA, make_table
 
-import synthdata.sample as sample_mod
+import synthdata.model.sample as sample_mod
 from synthdata.errors import ConfigError, InputError
-from synthdata.synthesizer import Synthesizer
+from synthdata.model.synthesizer import Synthesizer
 
 DF = make_table()
 VAL = make_table(seed=9)

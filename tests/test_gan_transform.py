@@ -9,10 +9,10 @@ from _gan_world import SCHEMA, high_card_table, make_table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthdata.condition import ConditionSampler
-from synthdata.gan_module import GanModule
-from synthdata.gan_nets import activate
-from synthdata.transform import DataTransformer
+from synthdata.model.condition import ConditionSampler
+from synthdata.model.gan import GanModule
+from synthdata.model.nets import activate
+from synthdata.model.transform import DataTransformer
 
 DF = make_table()
 TR = DataTransformer(SCHEMA, seed=0).fit(DF)

@@ -64,7 +64,7 @@ def train_cmd(
     resume: bool = typer.Option(False, "--resume", help="Continue from last.ckpt in --checkpoint-dir."),
 ) -> None:
     """Fit the synthesizer on a clean table and save it as one file."""
-    from synthdata.synthesizer import Synthesizer
+    from synthdata.model.synthesizer import Synthesizer
 
     if resume and checkpoint_dir is None:
         raise ConfigError("--resume needs --checkpoint-dir")
@@ -100,7 +100,7 @@ def generate_cmd(
     batch_rows: int = typer.Option(50_000, "--batch-rows", min=1, help="Rows per streamed batch."),
 ) -> None:
     """Sample rows (streamed to Parquet in batches; memory stays bounded)."""
-    from synthdata.synthesizer import Synthesizer
+    from synthdata.model.synthesizer import Synthesizer
 
     if not model.exists():
         raise InputError("model file not found", path=str(model))

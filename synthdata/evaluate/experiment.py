@@ -39,7 +39,7 @@ def default_factory(hyperparams: dict[str, Any] | None = None, seed: int = 0) ->
     """Factory for synthdata's own GAN (imported lazily: it pulls in torch)."""
 
     def make(schema: Schema) -> Any:
-        from synthdata.synthesizer import Synthesizer
+        from synthdata.model.synthesizer import Synthesizer
 
         return Synthesizer(schema, seed=seed, **(hyperparams or {}))
 

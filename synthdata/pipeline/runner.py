@@ -458,7 +458,7 @@ class Pipeline:
         return ["train", "test"], f"train_rows={len(train)} test_rows={len(test)}"
 
     def _train(self, h: str) -> tuple[list[str], str | None]:
-        from synthdata.synthesizer import Synthesizer
+        from synthdata.model.synthesizer import Synthesizer
 
         t = self.cfg.train
         ckdir = self.run_dir / CHECKPOINTS
@@ -514,7 +514,7 @@ class Pipeline:
     def _generate(self) -> tuple[list[str], str | None]:
         import pyarrow.parquet as pq
 
-        from synthdata.synthesizer import Synthesizer
+        from synthdata.model.synthesizer import Synthesizer
 
         g = self.cfg.generate
         n = g.rows or max(1, round(pq.ParquetFile(self.path("train")).metadata.num_rows * g.multiplier))

@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from synthdata.condition import ConditionSampler
-from synthdata.gan_nets import Generator, activate
-from synthdata.transform import DataTransformer
+from synthdata.model.condition import ConditionSampler
+from synthdata.model.nets import Generator, activate
+from synthdata.model.transform import DataTransformer
 
 
 class GeneratorBundle(Protocol):

@@ -32,11 +32,11 @@ from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
 
 from synthdata.errors import ConfigError, InputError
-from synthdata.gan_module import TRANSFORMER_KEY, GanDataModule, GanModule
 from synthdata.log import get_logger, kv, quiet_lightning
-from synthdata.sample import iter_batches, write_parquet
+from synthdata.model.gan import TRANSFORMER_KEY, GanDataModule, GanModule
+from synthdata.model.sample import iter_batches, write_parquet
+from synthdata.model.transform import DataTransformer
 from synthdata.schema import Role, Schema
-from synthdata.transform import DataTransformer
 
 log = get_logger(__name__)
 quiet_lightning()  # notebooks and scripts too, not only the CLI

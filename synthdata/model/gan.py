@@ -19,11 +19,11 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from synthdata.condition import ConditionSampler
-from synthdata.gan_nets import Discriminator, Generator, activate
-from synthdata.sample import generate_batch
-from synthdata.shape_score import shape_score
-from synthdata.transform import DataTransformer
+from synthdata.model.condition import ConditionSampler
+from synthdata.model.nets import Discriminator, Generator, activate
+from synthdata.model.sample import generate_batch
+from synthdata.model.transform import DataTransformer
+from synthdata.shapes import shape_score
 
 TRANSFORMER_KEY = "synthdata_transformer"
 

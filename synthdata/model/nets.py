@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from synthdata.transform import SpanInfo
+from synthdata.model.transform import SpanInfo
 
 
 class Residual(nn.Module):

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthdata.embeddings import IdDecoder
-from synthdata.transform import DataTransformer
+from synthdata.model.embeddings import IdDecoder
+from synthdata.model.transform import DataTransformer
 
 
 @dataclass(frozen=True)
