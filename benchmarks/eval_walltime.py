@@ -52,7 +52,8 @@ def prepare(cache: Path, data: Path, minutes: float) -> None:
     s2 = _synthesizer(schema, minutes)
     s2.fit(inner.reset_index(drop=True))
     val_synthetic = s2.sample(len(inner), seed=0)
-    for name, t in (("train", train), ("test", test), ("synthetic", synthetic), ("val_synthetic", val_synthetic)):
+    tables = {"train": train, "test": test, "synthetic": synthetic, "val_synthetic": val_synthetic}
+    for name, t in tables.items():
         t.reset_index(drop=True).to_parquet(cache / f"{name}.parquet")
 
 
@@ -63,7 +64,9 @@ def time_it(cache: Path) -> None:
     schema = Schema.from_yaml(cache / "clean.schema.yaml")
     t = {n: pd.read_parquet(cache / f"{n}.parquet") for n in ("train", "test", "synthetic", "val_synthetic")}
     t0 = time.perf_counter()
-    m = evaluate(t["train"], t["test"], t["synthetic"], schema, EvalConfig(), val_synthetic=t["val_synthetic"])
+    m = evaluate(
+        t["train"], t["test"], t["synthetic"], schema, EvalConfig(), val_synthetic=t["val_synthetic"]
+    )
     wall = time.perf_counter() - t0
     print(json.dumps({"evaluate_wall_s": round(wall, 1), "stages_s": m.get("timings_s", {})}))
 

@@ -24,7 +24,8 @@ def summaries(
     out: dict[str, dict[str, Any]] = {}
     for seg, m in masks.items():
         d: dict[str, Any] = {
-            name: bootstrap_ci(r.user[name][m], n_boot=cfg.n_bootstrap, seed=cfg.seed) for name in PER_USER_METRICS
+            name: bootstrap_ci(r.user[name][m], n_boot=cfg.n_bootstrap, seed=cfg.seed)
+            for name in PER_USER_METRICS
         }
         d["f1_of_means"] = bootstrap_f1_of_means(
             r.user["precision"][m], r.user["recall"][m], n_boot=cfg.n_bootstrap, seed=cfg.seed
@@ -42,7 +43,11 @@ def deltas(
     return {
         seg: {
             name: paired_delta(
-                base.user[name][m], run.user[name][m], n_boot=cfg.n_bootstrap, n_perm=cfg.n_permutations, seed=cfg.seed
+                base.user[name][m],
+                run.user[name][m],
+                n_boot=cfg.n_bootstrap,
+                n_perm=cfg.n_permutations,
+                seed=cfg.seed,
             )
             for name in PER_USER_METRICS
         }
@@ -50,7 +55,9 @@ def deltas(
     }
 
 
-def seed_deltas(base: RunResult, run: RunResult, masks: dict[str, np.ndarray]) -> dict[str, dict[str, list[float]]]:
+def seed_deltas(
+    base: RunResult, run: RunResult, masks: dict[str, np.ndarray]
+) -> dict[str, dict[str, list[float]]]:
     """Per seed s: mean over the segment's users of run(seed s) − base(seed s)."""
     return {
         seg: {
@@ -96,7 +103,12 @@ def recsys_section(
             vs = {"real": out["delta"][seg], **{c: d[seg] for c, d in out["delta_control"].items()}}
             ps = {c: d[seg] for c, d in out["per_seed_delta"].items()}
             v = segment_verdict(
-                vs, ps, metrics=metrics, alpha=aug.chosen.alpha, seeds=cfg.seeds, significance=cfg.significance
+                vs,
+                ps,
+                metrics=metrics,
+                alpha=aug.chosen.alpha,
+                seeds=cfg.seeds,
+                significance=cfg.significance,
             )
             out["verdict"][seg] = v["verdict"]
             out["verdict_code"][seg] = v["code"]

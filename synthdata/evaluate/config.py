@@ -50,11 +50,14 @@ class EvalConfig(BaseModel):
     significance: float = Field(
         default=0.05, gt=0, lt=1, description="Family-wise error rate of the verdict (Holm-corrected)."
     )
-    synthetic_only: bool = Field(default=True, description="Also score a model trained on synthetic rows alone.")
+    synthetic_only: bool = Field(
+        default=True, description="Also score a model trained on synthetic rows alone."
+    )
     tune_synthesizer: bool = Field(
         default=True,
         description="Pipeline: tune the augmented model with rows from a synthesizer fitted on the inner "
-        "training split only (leak-free). false is faster (one synthesizer fit) but NOT leak-free for tuning.",
+        "training split only (leak-free). false is faster (one synthesizer fit) but NOT leak-free for "
+        "tuning.",
     )
     fidelity: bool = True
     privacy: bool = True

@@ -45,7 +45,9 @@ def check_id_dtypes(df: pd.DataFrame, train: pd.DataFrame, schema: Schema, name:
             )
 
 
-def drop_unknown_ids(df: pd.DataFrame, train: pd.DataFrame, schema: Schema, name: str) -> tuple[pd.DataFrame, int]:
+def drop_unknown_ids(
+    df: pd.DataFrame, train: pd.DataFrame, schema: Schema, name: str
+) -> tuple[pd.DataFrame, int]:
     """Rows whose user or item is absent from `train` are dropped (and counted, with a warning)."""
     known = df[schema.user_col].isin(pd.unique(train[schema.user_col])) & df[schema.item_col].isin(
         pd.unique(train[schema.item_col])

@@ -68,8 +68,10 @@ def mia(
     reference = holdout.iloc[perm[:half][: max(max_rows, n)]]
     non_members = holdout.iloc[perm[half : half + n]]
     members = train.iloc[rng.choice(len(train), size=n, replace=False)]
-    syn = synthetic.iloc[rng.choice(len(synthetic), size=min(len(synthetic), max(max_rows, n)), replace=False)]
-    enc = _Encoder(pd.concat([train.iloc[: 20_000], reference]), cols, schema)
+    syn = synthetic.iloc[
+        rng.choice(len(synthetic), size=min(len(synthetic), max(max_rows, n)), replace=False)
+    ]
+    enc = _Encoder(pd.concat([train.iloc[:20_000], reference]), cols, schema)
     q = enc.transform(pd.concat([members, non_members]))
     labels = np.r_[np.ones(n), np.zeros(n)]
     s, r = enc.transform(syn), enc.transform(reference)
@@ -77,6 +79,8 @@ def mia(
     eps = 1e-9
     log_ratio = np.log(_knn_radius(r, q, k) + eps) - np.log(_knn_radius(s, q, k) + eps)
     out = {"mia_auc_dcr": _auc(labels, -d_syn1), "mia_auc_density_ratio": _auc(labels, log_ratio)}
-    out["mia_auc"] = float(np.nanmax(list(out.values()))) if any(np.isfinite(list(out.values()))) else float("nan")
+    out["mia_auc"] = (
+        float(np.nanmax(list(out.values()))) if any(np.isfinite(list(out.values()))) else float("nan")
+    )
     out["mia_rows_per_class"] = int(n)
     return out

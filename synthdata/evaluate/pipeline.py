@@ -5,7 +5,8 @@ Result layout (also written as metrics.json; every leaf is a plain number, strin
 
     recsys.verdict.<segment>        helps | hurts | no-evidence   (rules: synthdata.evaluate.verdict)
     recsys.verdict_code.<segment>   1 | -1 | 0 (the same, as a number for the run registry)
-    recsys.verdict_detail.<segment> {"reason", "tests": [{vs, metric, mean, ci_low, ci_high, p_value, p_holm}]}
+    recsys.verdict_detail.<segment> {"reason", "tests": [{vs, metric, mean, ci_low, ci_high, p_value,
+                                                            p_holm}]}
     recsys.<run>.<segment>.<metric> = {"mean", "ci_low", "ci_high"}
         run      ∈ real | augmented | synthetic_only | popularity (most-popular recommender, a floor)
         segment  ∈ all | cold | warm   (cold: ≤ cold_threshold real training positives)
@@ -134,15 +135,15 @@ def _extra_runs(
         m, st = synthetic_matrix(rows, schema, index, seen)
         data[f"control_{name}_pairs_used"] = st["synthetic_pairs_used"]
         trows = control_rows(name, tune_rows, tune_ref, schema, tune_rngs[name])
-        runs.append(Run(f"{CONTROL_PREFIX}{name}", m, synthetic_matrix(trows, schema, index, tune_seen)[0], alphas))
+        runs.append(
+            Run(f"{CONTROL_PREFIX}{name}", m, synthetic_matrix(trows, schema, index, tune_seen)[0], alphas)
+        )
     if cfg.synthetic_only:
         empty = sp.csr_matrix(seen.shape, dtype=np.float32)
-        only = synthetic_matrix(used, schema, index, empty)[0]  # every synthetic positive, duplicates of real too
-        only_tune = (
-            synthetic_matrix(used_val, schema, index, empty)[0]
-            if tune_rows is used_val
-            else tune_m
-        )
+        only = synthetic_matrix(used, schema, index, empty)[
+            0
+        ]  # every synthetic positive, duplicates of real too
+        only_tune = synthetic_matrix(used_val, schema, index, empty)[0] if tune_rows is used_val else tune_m
         runs.append(Run("synthetic_only", only, only_tune, (), only_extra=True))
     return runs
 
@@ -185,7 +186,9 @@ def evaluate(
     sel = (cfg.strategy, cfg.cold_threshold, cfg.long_tail_share)
     used = augment.select(synthetic, train, schema, *sel) if has_synth else None
     used_val = (
-        augment.select(val_synthetic, inner, schema, *sel) if has_synth and val_synthetic is not None else None
+        augment.select(val_synthetic, inner, schema, *sel)
+        if has_synth and val_synthetic is not None
+        else None
     )
 
     with _timed(timings, "prepare"):
@@ -212,12 +215,22 @@ def evaluate(
         if used is not None and len(used):
             runs += _extra_runs(used, used_val, train, inner, schema, index, seen, inner_seen, cfg, data)
     if target.users.size == 0:
-        raise InputError("no user in the test table has a positive interaction; nothing to score", path="test")
+        raise InputError(
+            "no user in the test table has a positive interaction; nothing to score", path="test"
+        )
     if len(runs) == 1 or runs[1].extra is None or runs[1].extra.nnz == 0:
         runs = runs[:1]
         if has_synth:
             log.warning(kv(stage="augment", note="no usable synthetic positives; augmented run skipped"))
-    log.info(kv(stage="prepare", users=target.users.size, cold=int(cold.sum()), items=index.shape[1], runs=len(runs)))
+    log.info(
+        kv(
+            stage="prepare",
+            users=target.users.size,
+            cold=int(cold.sum()),
+            items=index.shape[1],
+            runs=len(runs),
+        )
+    )
 
     runner = Runner(mats, cfg)
     results = {}
@@ -239,13 +252,22 @@ def evaluate(
     if has_synth and cfg.fidelity:
         with _timed(timings, "fidelity"):
             result["fidelity"] = fidelity_report(
-                train, synthetic, schema, max_rows=cfg.fidelity_max_rows, detection_rows=cfg.detection_max_rows,
+                train,
+                synthetic,
+                schema,
+                max_rows=cfg.fidelity_max_rows,
+                detection_rows=cfg.detection_max_rows,
                 seed=cfg.seed,
             )
     if has_synth and cfg.privacy:
         with _timed(timings, "privacy"):
             result["privacy"] = privacy_report(
-                train, test, synthetic, schema, max_rows=cfg.privacy_max_rows, mia_rows=cfg.mia_max_rows,
+                train,
+                test,
+                synthetic,
+                schema,
+                max_rows=cfg.privacy_max_rows,
+                mia_rows=cfg.mia_max_rows,
                 seed=cfg.seed,
             )
     result["data"] = {

@@ -17,10 +17,39 @@ import pandas as pd
 
 from synthdata.schema import DType, Schema
 
-RUNS = ("real", "augmented", "popularity")
+RUNS = ("real", "augmented", "synthetic_only", "popularity")
+CONTROL_RUNS = ("control.popularity", "control.uniform", "control.shuffled")
 HEADLINE = ("precision", "recall", "f1", "ndcg")
 _NS_PER_YEAR = 365.2425 * 86_400 * 1e9
-COLOURS = {"real": "#4c72b0", "augmented": "#dd8452", "popularity": "#8c8c8c", "synthetic": "#dd8452"}
+COLOURS = {
+    "real": "#4c72b0",
+    "augmented": "#dd8452",
+    "synthetic_only": "#55a868",
+    "popularity": "#8c8c8c",
+    "synthetic": "#dd8452",
+    "control.popularity": "#c9c9c9",
+    "control.uniform": "#b0b0b0",
+    "control.shuffled": "#d8b4a0",
+}
+
+
+def run_view(rec: dict[str, Any]) -> dict[str, dict]:
+    """Every scored run by display name: real, augmented, control.<name>, synthetic-only, popularity."""
+    out = {r: rec[r] for r in ("real", "augmented") if r in rec}
+    out.update({f"control.{c}": v for c, v in rec.get("control", {}).items()})
+    out.update({r: rec[r] for r in ("synthetic_only", "popularity") if r in rec})
+    return out
+
+
+def verdict_line(metrics: dict[str, Any]) -> str:
+    """`verdict: all=no-evidence, cold=…, warm=…  (α chosen …)` — what the terminal shows first."""
+    rec = metrics["recsys"]
+    v = rec.get("verdict") or {}
+    if not v:
+        return "verdict: no-evidence (no synthetic rows were scored)"
+    alpha = rec.get("chosen_alpha", {}).get("augmented")
+    parts = ", ".join(f"{seg}={v[seg]}" for seg in v)
+    return f"verdict: {parts}  (chosen α = {alpha}; seeds = {metrics.get('config', {}).get('seeds')})"
 
 
 def json_safe(x: Any) -> Any:
@@ -64,14 +93,15 @@ def metric_bars(metrics: dict[str, Any], k: int) -> str:
     """Real vs augmented (vs popularity) per segment, whiskers = 95% bootstrap CI."""
     plt = _plt()
     rec = metrics["recsys"]
-    runs = [r for r in RUNS if r in rec]
+    view = run_view(rec)
+    runs = list(view)
     segs = [s for s in ("all", "cold", "warm") if s in rec["real"]]
-    fig, axes = plt.subplots(1, len(segs), figsize=(4.6 * len(segs), 3.6), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(segs), figsize=(5.6 * len(segs), 3.8), sharey=True, squeeze=False)
     width = 0.8 / len(runs)
     x = np.arange(len(HEADLINE))
     for ax, seg in zip(axes[0], segs, strict=True):
         for j, run in enumerate(runs):
-            d = rec[run][seg]
+            d = view[run][seg]
             mean = np.array([_num(d[m]["mean"]) for m in HEADLINE])
             err = np.array(
                 [
@@ -86,7 +116,8 @@ def metric_bars(metrics: dict[str, Any], k: int) -> str:
                 yerr=np.nan_to_num(err),
                 capsize=3,
                 label=run,
-                color=COLOURS[run],
+                color=COLOURS.get(run, "#999999"),
+                hatch="//" if run.startswith("control.") else None,
             )
         ax.set_xticks(x, [f"{m}@{k}" for m in HEADLINE], fontsize=8)
         ax.set_title(f"{seg} (n={rec['real'][seg]['n_users']} users)")
@@ -205,15 +236,40 @@ def _ci(d: dict) -> str:
     )
 
 
+def _verdict_table(metrics: dict[str, Any]) -> str:
+    rec = metrics["recsys"]
+    detail = rec.get("verdict_detail", {})
+    rows = []
+    for seg, v in rec.get("verdict", {}).items():
+        tests = "; ".join(
+            f"vs {t['vs']} {t['metric']} {_fmt(t['mean'])} [{_fmt(t['ci_low'])}, {_fmt(t['ci_high'])}] "
+            f"p_holm={_fmt(t['p_holm'])}"
+            for t in detail.get(seg, {}).get("tests", [])
+        )
+        reason = html.escape(detail.get(seg, {}).get("reason", ""))
+        rows.append(
+            f"<tr><td>{seg}</td><td><b>{html.escape(v)}</b></td><td>{reason}</td><td>{tests}</td></tr>"
+        )
+    if not rows:
+        return "<p><b>verdict: no-evidence</b> (no synthetic rows were scored)</p>"
+    return (
+        "<table><tr><th>segment</th><th>verdict</th><th>why</th>"
+        "<th>augmented − comparator (95% CI, Holm p)</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
 def _recsys_table(metrics: dict[str, Any]) -> str:
     rec = metrics["recsys"]
-    runs = [r for r in RUNS if r in rec]
+    view = run_view(rec)
+    runs = list(view)
     rows = []
     names = [*HEADLINE, "f1_of_means", "map", "hitrate"]
     for seg in ("all", "cold", "warm"):
         for m in names:
             key = f"recsys.&lt;run&gt;.{seg}.{m}"
-            cells = "".join(f"<td title='recsys.{r}.{seg}.{m}'>{_ci(rec[r][seg][m])}</td>" for r in runs)
+            cells = "".join(f"<td title='recsys.{r}.{seg}.{m}'>{_ci(view[r][seg][m])}</td>" for r in runs)
             dd = rec.get("delta", {}).get(seg, {}).get(m)
             dcell = (
                 f"<td title='recsys.delta.{seg}.{m}'>{_ci(dd)} p={_fmt(dd['p_value'])}</td>"
@@ -221,13 +277,25 @@ def _recsys_table(metrics: dict[str, Any]) -> str:
                 else "<td>–</td>"
             )
             rows.append(f"<tr><td>{seg}</td><td>{m}</td><td><code>{key}</code></td>{cells}{dcell}</tr>")
-        cov = "".join(f"<td>{_fmt(rec[r][seg]['coverage']['mean'])}</td>" for r in runs)
+        cov = "".join(f"<td>{_fmt(view[r][seg]['coverage']['mean'])}</td>" for r in runs)
         rows.append(f"<tr><td>{seg}</td><td>coverage</td><td></td>{cov}<td></td></tr>")
     head = "".join(f"<th>{r}</th>" for r in runs)
     return (
         f"<table><tr><th>segment</th><th>metric</th><th>key</th>{head}<th>delta (augmented − real)</th></tr>"
         + "".join(rows)
         + "</table>"
+    )
+
+
+def _ratio_table(metrics: dict[str, Any]) -> str:
+    ratio = metrics["recsys"].get("synthetic_only_ratio")
+    if not ratio:
+        return ""
+    cells = "".join(f"<tr><td>{m}</td><td>{_ci(v)}</td></tr>" for m, v in ratio.items())
+    return (
+        "<h2>Synthetic-only utility</h2><p>A recommender trained on the synthetic rows alone, tuned the same "
+        "way, scored on the real test split; ratio to the real-only model (all users, 95% CI).</p>"
+        f"<table><tr><th>metric</th><th>synthetic_only / real</th></tr>{cells}</table>"
     )
 
 
@@ -277,6 +345,12 @@ def write_html(
         "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}code{font-size:11px}</style>",
         "</head><body>",
         "<h1>synthdata evaluation: real vs real + synthetic</h1>",
+        f"<h2>Verdict</h2><p>{html.escape(verdict_line(metrics))}. <b>helps</b> needs the augmented model "
+        "above "
+        "real-only AND above every negative control (popularity / uniform / shuffled items) with CIs above 0 "
+        "and Holm-corrected p-values, on every seed.</p>",
+        _verdict_table(metrics),
+        _ratio_table(metrics),
         "<p>Each cell: mean over users with ≥1 test positive [95% bootstrap CI]. <b>f1</b> is per-user F1 "
         "averaged over users; <b>f1_of_means</b> is the F1 of the averaged precision and recall. The delta "
         "column is the paired per-user difference augmented − real with its CI and sign-flip permutation "
@@ -307,25 +381,35 @@ def _ci_text(d: dict, sign: str) -> str:
 
 
 def summary_table(metrics: dict[str, Any]):
-    """Rich table: headline metrics per segment for each run, and the paired delta."""
+    """Rich table: the verdict first, then headline metrics per segment for every run, and the deltas."""
     from rich.table import Table
 
     k = metrics.get("config", {}).get("k", 10)
     rec = metrics["recsys"]
-    runs = [r for r in RUNS if r in rec]
-    t = Table(title=f"Recommender quality @{k} (mean [95% CI] over users with test positives)")
+    view = run_view(rec)
+    runs = list(view)
+    t = Table(
+        title=f"{verdict_line(metrics)}\n"
+        f"Recommender quality @{k} (mean [95% CI] over users with test positives)"
+    )
     t.add_column("segment")
     t.add_column("metric")
     for r in runs:
-        t.add_column(r, justify="right")
+        t.add_column(r.replace("control.", "ctl."), justify="right")
     t.add_column("Δ aug − real (p)", justify="right")
+    t.add_column("Δ aug − best ctl", justify="right")
     for seg in ("all", "cold", "warm"):
+        verdict = rec.get("verdict", {}).get(seg, "–")
         for m in (*HEADLINE, "f1_of_means"):
-            cells = [_ci_text(rec[r][seg][m], "") for r in runs]
+            cells = [_ci_text(view[r][seg][m], "") for r in runs]
             dd = rec.get("delta", {}).get(seg, {}).get(m)
             dcell = f"{_ci_text(dd, '+')} ({_num(dd['p_value']):.3f})" if dd else "–"
-            t.add_row(
-                f"{seg} (n={rec['real'][seg]['n_users']})" if m == "precision" else "", m, *cells, dcell
-            )
+            dcs = [d[seg][m] for d in rec.get("delta_control", {}).values() if m in d.get(seg, {})]
+            ccell = _ci_text(min(dcs, key=lambda d: _num(d["mean"])), "+") if dcs else "–"
+            label = {
+                "precision": f"{seg} (n={rec['real'][seg]['n_users']})",
+                "recall": f"verdict: {verdict}",
+            }.get(m, "")
+            t.add_row(label, m, *cells, dcell, ccell)
         t.add_section()
     return t

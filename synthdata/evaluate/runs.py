@@ -101,7 +101,7 @@ class Runner:
         return target.score(recs, self.cfg.k), recs
 
     def tune(self, run: Run) -> tuple[Candidate, list[dict]]:
-        """Best candidate by mean validation `tune_metric` (first seed); ties go to the earlier (smaller α)."""
+        """Best candidate by mean validation `tune_metric` (first seed); ties go to the smaller α."""
         cfg, m = self.cfg, self.m
         table: list[dict] = []
         best: tuple[float, int] | None = None

@@ -6,7 +6,8 @@ then refitted on the full training split with several seeds and scored once on t
 
 Synthetic rows for tuning: the test situation is "synthesizer fitted on train, scored on unseen
 pairs". Its exact analogue on validation is a synthesizer fitted on the inner training split
-(`val_synthetic`, which `run_experiment(tune_synthesizer=True)` provides). Without one, the final
+(`val_synthetic`, which synthdata.pipeline.experiment.run_experiment provides by default). Without
+one, the final
 synthetic table is used minus every pair of the full training split: that synthesizer saw the
 validation pairs, so keeping them would leak; dropping them is leak-free but pessimistic (the
 synthetic pairs left can never hit a validation pair), so the augmented run is then tuned towards

@@ -49,18 +49,21 @@ def segment_verdict(
     ]
     significant_up = all(t["ci_low"] > 0 and t["p_holm"] < significance for t in table)
     seeds_up = all(x > 0 for c in per_seed for m in metrics for x in per_seed[c].get(m, []))
-    hurts = any(
-        t["vs"] == "real" and t["ci_high"] < 0 and t["p_holm"] < significance for t in table
-    )
+    hurts = any(t["vs"] == "real" and t["ci_high"] < 0 and t["p_holm"] < significance for t in table)
     if not alpha:
         verdict, reason = "no-evidence", "tuning chose α = 0: the augmented model is the real-only model"
     elif hurts:
         verdict, reason = "hurts", "below real-only with a CI under 0 (Holm-corrected)"
     elif not significant_up:
-        weak = [f"{t['vs']}/{t['metric']}" for t in table if not (t["ci_low"] > 0 and t["p_holm"] < significance)]
+        weak = [
+            f"{t['vs']}/{t['metric']}" for t in table if not (t["ci_low"] > 0 and t["p_holm"] < significance)
+        ]
         verdict, reason = "no-evidence", "not significantly above: " + ", ".join(weak)
     elif seeds < MIN_SEEDS_FOR_HELPS:
-        verdict, reason = "no-evidence", f"only {seeds} recommender seed(s); helps needs ≥ {MIN_SEEDS_FOR_HELPS}"
+        verdict, reason = (
+            "no-evidence",
+            f"only {seeds} recommender seed(s); helps needs ≥ {MIN_SEEDS_FOR_HELPS}",
+        )
     elif not seeds_up:
         verdict, reason = "no-evidence", "some per-seed delta ≤ 0"
     else:

@@ -93,16 +93,27 @@ Op = Literal[">=", ">", "<=", "<", "==", "!="]
 
 
 class GateConfig(_Strict):
-    """``metric`` is a dotted path into metrics.json, e.g. ``recsys.delta.cold.recall.mean``."""
+    """``metric`` is a dotted path into metrics.json, e.g. ``recsys.delta.cold.recall.mean``.
+
+    ``value`` is a number, or a string for ``==`` / ``!=`` on string metrics
+    (``{metric: recsys.verdict.cold, op: "==", value: helps}``).
+    """
 
     metric: str = Field(min_length=1)
     op: Op
-    value: float
+    value: float | str
     name: str | None = None
+
+    @model_validator(mode="after")
+    def _string_ops(self) -> GateConfig:
+        if isinstance(self.value, str) and self.op not in ("==", "!="):
+            raise ValueError(f"a string value ({self.value!r}) needs op '==' or '!=', not {self.op!r}")
+        return self
 
     @property
     def label(self) -> str:
-        return self.name or f"{self.metric} {self.op} {self.value:g}"
+        v = self.value if isinstance(self.value, str) else f"{self.value:g}"
+        return self.name or f"{self.metric} {self.op} {v}"
 
 
 class ExportConfig(_Strict):

@@ -20,7 +20,7 @@ from synthdata.log import get_logger, kv
 from synthdata.schema import Schema
 from synthdata.split import split
 
-log = get_logger("evaluate.experiment")
+log = get_logger("pipeline.experiment")
 
 SynthesizerFactory = Callable[[Schema], Any]  # returns an unfitted object with .fit(df) and .sample(n, ...)
 
@@ -56,7 +56,7 @@ def run_experiment(
     synth_hyperparams: dict[str, Any] | None = None,
     n_synthetic: int | None = None,
     budget: int = 20,
-    tune_synthesizer: bool = True,
+    tune_synthesizer: bool | None = None,
     protocol: str = "user-temporal",
     test_fraction: float = 0.2,
     seed: int = 0,
@@ -67,13 +67,16 @@ def run_experiment(
     The augmentation strategy is `config.strategy`: unconditional (`n_synthetic` rows, default
     len(train)), or `budget` exactly-conditioned rows per cold user / long-tail item.
 
-    `tune_synthesizer` (default) fits a second synthesizer on the inner training split so the augmented
+    `tune_synthesizer` (default: `config.tune_synthesizer`, true) fits a second synthesizer on the
+    inner training split so the augmented
     run is tuned on validation exactly as it is scored on test (see synthdata.evaluate.tuning); it
     doubles the synthesizer cost, so switch it off for quick looks.
     """
     if schema is None:
         raise ConfigError("run_experiment needs the table's schema")
     cfg = config or EvalConfig(seed=seed)
+    if cfg.split_protocol is None:  # validation is carved the way the test split was
+        cfg = cfg.model_copy(update={"split_protocol": protocol})
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if df is not None:
@@ -106,7 +109,7 @@ def run_experiment(
     log.info(kv(stage="generate", strategy=cfg.strategy, rows=len(synthetic)))
 
     val_synthetic = None
-    if tune_synthesizer:
+    if cfg.tune_synthesizer if tune_synthesizer is None else tune_synthesizer:
         inner, _ = validation_split(train, schema, cfg)  # the same split evaluate() tunes on
         t0 = time.perf_counter()
         inner_synth = factory(schema)
