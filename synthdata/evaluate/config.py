@@ -28,6 +28,11 @@ class EvalConfig(BaseModel):
         description="Confidence weight of synthetic positives (augmented runs and controls). 0 is always "
         "in the grid: the augmented model may fall back to real-only, and α = 0 chosen means no-evidence.",
     )
+    tuning: Literal["shared", "joint"] = Field(
+        default="shared",
+        description="shared: runs with synthetic rows (augmented and every control alike) reuse the "
+        "factors/regularisation tuned for real-only and tune α; joint: each tunes the whole grid.",
+    )
     iterations: int = Field(default=15, ge=1, description="ALS sweeps / BPR epochs.")
     als_alpha: float = Field(default=2.0, gt=0, description="implicit ALS confidence scale (both runs).")
     bpr_learning_rate: float = Field(default=0.05, gt=0)

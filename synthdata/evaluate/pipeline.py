@@ -128,16 +128,15 @@ def _extra_runs(
         tune_rows, tune_ref, tune_seen = used, train, seen
         data["tuning_synthetic"] = "synthetic minus all training pairs (conservative)"
     tune_m = synthetic_matrix(tune_rows, schema, index, tune_seen)[0]
-    runs = [Run("augmented", synth_m, tune_m, alphas)]
+    runs = [Run("augmented", synth_m, tune_m, alphas, params_from="real")]
     rngs, tune_rngs = control_rngs(cfg.seed), control_rngs(cfg.seed + 1)
     for name in CONTROLS:
         rows = control_rows(name, used, train, schema, rngs[name])
         m, st = synthetic_matrix(rows, schema, index, seen)
         data[f"control_{name}_pairs_used"] = st["synthetic_pairs_used"]
         trows = control_rows(name, tune_rows, tune_ref, schema, tune_rngs[name])
-        runs.append(
-            Run(f"{CONTROL_PREFIX}{name}", m, synthetic_matrix(trows, schema, index, tune_seen)[0], alphas)
-        )
+        tm = synthetic_matrix(trows, schema, index, tune_seen)[0]
+        runs.append(Run(f"{CONTROL_PREFIX}{name}", m, tm, alphas, params_from="real"))
     if cfg.synthetic_only:
         empty = sp.csr_matrix(seen.shape, dtype=np.float32)
         only = synthetic_matrix(used, schema, index, empty)[

@@ -4,9 +4,14 @@ tune on the validation split → refit on full train over the seeds → score on
 A run is its name, the extra rows it trains on (for the test-time fit and for tuning) and its α grid
 (the weight of those rows). The real-only model is the run with no extra rows; the augmented model,
 each negative control and the synthetic-only model differ only in their extra rows, so adding a control
-is one more `Run(...)`. Fits are cached by what they train on: every α = 0 cell of an augmented or
-control grid *is* the real-only model, so the real-only tuning pass is computed once and shared by the
-whole model family, and a run whose chosen α is 0 reuses the real-only refits.
+is one more `Run(...)`.
+
+One tuning pass per model family (`EvalConfig.tuning = "shared"`, the default): the real-only run
+tunes factors × regularisation; every run with extra rows (augmented and each control alike, so the
+comparison between them is symmetric) takes those and tunes its α over the α grid. `"joint"` gives
+every such run the whole factors × regularisation × α grid instead (about 4× the recommender fits).
+Fits are cached by what they train on: every α = 0 cell *is* the real-only model, so it is computed
+once, and a run whose chosen α is 0 reuses the real-only refits.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class Run:
     tune_extra: sp.csr_matrix | None = None  # extra positives for the fits scored on validation
     alphas: tuple[float, ...] = ()
     only_extra: bool = False
+    params_from: str | None = None  # take factors/regularisation chosen by this run, tune only α
 
 
 @dataclass
@@ -67,6 +73,7 @@ class Runner:
         self._val: dict[tuple, float] = {}
         self._fits: dict[tuple, tuple[dict[str, np.ndarray], np.ndarray]] = {}
         self.n_fits = 0
+        self.chosen: dict[str, Candidate] = {}
 
     def candidates(self, run: Run) -> list[Candidate]:
         base = ModelParams(
@@ -76,6 +83,8 @@ class Runner:
             learning_rate=self.cfg.bpr_learning_rate,
         )
         alphas: tuple[float | None, ...] = run.alphas or (None,)
+        if run.params_from is not None and self.cfg.tuning == "shared":
+            return [Candidate(self.chosen[run.params_from].params, a) for a in alphas]
         return [
             Candidate(replace(base, factors=f, regularization=r), a)
             for f, r, a in itertools.product(self.cfg.factors_grid, self.cfg.regularization_grid, alphas)
@@ -141,6 +150,7 @@ class Runner:
 
     def execute(self, run: Run) -> RunResult:
         chosen, grid = self.tune(run)
+        self.chosen[run.name] = chosen
         user, recs, per_seed = self.refit(run, chosen)
         log.info(kv(stage="run", run=run.name, chosen=chosen.as_dict(), fits_so_far=self.n_fits))
         return RunResult(run.name, chosen, grid, user, recs, per_seed)
