@@ -16,9 +16,9 @@ Model (all draws from one numpy `default_rng(seed)`, so the files are byte-ident
   late have little history: a realistic share of cold users, and a temporal split differs from a
   random one;
 - views: 25 % of a user's views follow global popularity, 35 % popularity within the favourite
-  category, 40 % popularity within the current taste niche. Taste drifts: 60 % of users move from
-  their first niche to a second one (half of them in another category, whose category views then
-  follow too) with probability rising linearly from 0 to 0.8 over their active span, so their latest
+  category, 40 % popularity within the current taste niche. Taste drifts: 70 % of users move from
+  their first niche to a second one (70 % of them in another category, whose category views then
+  follow too) with probability rising linearly from 0 to 1 over their active span, so their latest
   interactions (the temporal test split) are less predictable from their history;
 - funnel: a view leads to a cart with p=0.12 (minutes later), a cart to a purchase with p=0.35;
   carts and purchases carry the item price in `value`.
@@ -120,11 +120,11 @@ def simulate(n_users: int, n_items: int, weeks: int, views_per_user: float, seed
     t = np.where(late, join[u] + np.mod(t - join[u], np.maximum(span_s - join[u], 1.0)), t).astype(np.int64)
     progress = np.clip((t - join[u]) / np.maximum(life[u], 1.0), 0.0, 1.0)  # position in the user's span
     # taste, with drift
-    drifts = rng.random(n_users) < 0.6
-    other_cat = rng.random(n_users) < 0.5
+    drifts = rng.random(n_users) < 0.7
+    other_cat = rng.random(n_users) < 0.7
     new_cat = np.where(other_cat, rng.integers(0, len(CATEGORIES), n_users), fav)
     new_niche = new_cat * NICHES + rng.integers(0, NICHES, n_users)
-    moved = drifts[u] & (rng.random(n) < 0.8 * progress)
+    moved = drifts[u] & (rng.random(n) < progress)
     cur_cat = np.where(moved, new_cat[u], fav[u])
     cur_niche = np.where(moved, new_niche[u], fav_niche[u])
     item = rng.choice(n_items, n, p=pop)
