@@ -20,8 +20,30 @@ from synthdata.errors import ConfigError, InputError
 DEFAULT_REGISTRY_URL = "sqlite:///./synthdata.db"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
-# Unquoted SQL identifier: letter/underscore then up to 62 more (PostgreSQL's 63-byte limit).
-IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# Unquoted SQL identifier: a letter or underscore, then letters, digits, underscores. The length
+# limit depends on the database (`max_identifier_bytes`): PostgreSQL silently truncates longer names.
+IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Bytes an identifier may have, per backend; others use SQLAlchemy's dialect value. Without a known
+# backend the strictest supported limit (PostgreSQL's) applies, so a name is portable.
+MAX_IDENTIFIER_BYTES = {"postgresql": 63, "mysql": 64, "mariadb": 64, "mssql": 128, "oracle": 128}
+PORTABLE_IDENTIFIER_BYTES = 63
+
+MASK = "***"
+# Query parameters whose values are secrets (libpq's password/sslpassword, tokens, keys).
+_SECRET_PARAM_RE = re.compile(r"pass|pwd|secret|token|api[_-]?key|credential|auth", re.IGNORECASE)
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)(.*)$", re.DOTALL)
+_URL_IN_TEXT_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]+")
+# libpq keyword/value pairs in free text: `password=secret` or `password='se cret'`.
+_KV_SECRET_RE = re.compile(
+    r"(?P<key>\b[\w.-]*(?:pass|pwd|secret|token|api[_-]?key)[\w.-]*)(?P<sep>\s*[=:]\s*)"
+    r"(?P<val>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\S+)",
+    re.IGNORECASE,
+)
+
+
+def is_secret_param(key: str) -> bool:
+    """Whether a URL query parameter carries a secret (``password``, ``sslpassword``, ``token`` ...)."""
+    return bool(_SECRET_PARAM_RE.search(key)) and key.lower() not in {"sslkey", "sslcert", "sslrootcert"}
 
 
 def parse_url(url: str | URL, *, what: str = "database URL") -> URL:
@@ -29,45 +51,159 @@ def parse_url(url: str | URL, *, what: str = "database URL") -> URL:
     if isinstance(url, URL):
         return url
     try:
-        return make_url(url)
+        return make_url(_encode_raw_userinfo(url))
     except Exception as e:  # sqlalchemy raises ArgumentError with the raw string in it
         raise ConfigError(f"invalid {what}: {mask_url(url)!r} ({type(e).__name__})") from None
 
 
+def _encode_raw_userinfo(url: str) -> str:
+    """Percent-encode ``@`` inside an unencoded password (``u:p@ss@host``), which URL parsers split wrongly.
+
+    The user info ends at the LAST ``@`` before the query string (host names never contain ``@``).
+    """
+    m = _SCHEME_RE.match(url)
+    if m is None:
+        return url
+    scheme, body = m.groups()
+    head, qmark, query = body.partition("?")
+    at = head.rfind("@")
+    if at < 0 or "@" not in head[:at]:
+        return url
+    userinfo, rest = head[:at], head[at + 1 :]
+    user, colon, password = userinfo.partition(":")
+    if "/" in user or "@" in user:
+        return url  # not user info (e.g. a file path containing "@"): leave it to the parser
+    return f"{scheme}{user}{colon}{password.replace('@', '%40')}@{rest}{qmark}{query}"
+
+
 def mask_url(url: str | URL) -> str:
-    """Render a URL with its password hidden (``***``); strings that are not URLs come back unchanged."""
+    """Render a URL with its password and secret query parameters hidden (``***``).
+
+    Uses SQLAlchemy's own parser and ``render_as_string(hide_password=True)``; query parameters such
+    as ``password``/``sslpassword`` are replaced too. Strings that are not URLs come back unchanged
+    except for anything that looks like ``user:password@`` or ``password=...``.
+    """
     try:
-        u = url if isinstance(url, URL) else make_url(url)
+        u = url if isinstance(url, URL) else make_url(_encode_raw_userinfo(url))
+        if u.query:
+            u = u.set(query={k: (MASK if is_secret_param(k) else v) for k, v in u.query.items()})
+        out = u.render_as_string(hide_password=True)
     except Exception:
-        # Not parseable: still hide anything that looks like `user:password@`.
-        return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", str(url))
-    return u.render_as_string(hide_password=True)
+        return _mask_unparsed(str(url))
+    return out.replace("%2A%2A%2A", MASK)
+
+
+def _mask_unparsed(text: str) -> str:
+    """Last resort for strings no URL parser accepts: hide user info after ``:`` and secret params."""
+    m = _SCHEME_RE.match(text)
+    if m is not None:
+        scheme, body = m.groups()
+        head = body.split("?", 1)[0]
+        at = head.rfind("@")
+        if at >= 0 and ":" in head[:at]:
+            user = head[:at].split(":", 1)[0]
+            text = f"{scheme}{user}:{MASK}@{body[at + 1 :]}"
+    text = re.sub(
+        r"([?&;][^=&?#\s]*=)([^&#\s]*)",
+        lambda q: q.group(1) + MASK if is_secret_param(q.group(1)[1:-1]) else q.group(0),
+        text,
+    )
+    return text
+
+
+def mask_text(text: str) -> str:
+    """Mask every URL and every ``password=...``-style pair inside free text (errors, log lines)."""
+    if not text:
+        return text
+    out = _URL_IN_TEXT_RE.sub(lambda m: mask_url(m.group(0)), text)
+    return _KV_SECRET_RE.sub(
+        lambda m: (
+            m.group(0) if m.group("val").startswith(MASK) else f"{m.group('key')}{m.group('sep')}{MASK}"
+        ),
+        out,
+    )
 
 
 def looks_like_url(value: str) -> bool:
     return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", value))
 
 
-def _sqlite_file(url: URL) -> Path | None:
+def check_driver(url: str | URL, *, what: str = "database URL", backends: tuple[str, ...] = ()) -> URL:
+    """Parse `url` and load its dialect and driver now, so a typo fails before any output is written.
+
+    Raises `InputError` (exit 2) naming the masked URL for an unknown backend/driver, a driver that is
+    not installed, or a backend outside `backends` (when given).
+    """
+    u = parse_url(url, what=what)
+    masked = mask_url(u)
+    if backends and u.get_backend_name() not in backends:
+        raise InputError(
+            f"{what} {masked}: backend {u.get_backend_name()!r} is not supported "
+            f"(supported: {' and '.join(backends)})"
+        )
+    try:
+        dialect_cls = u.get_dialect()
+        dialect_cls.import_dbapi()
+    except Exception as e:
+        raise InputError(
+            f"{what} {masked}: driver {u.drivername!r} is unknown or not installed "
+            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        ) from None
+    return u
+
+
+def _backend_of(dialect: str | URL | Any) -> str:
+    if isinstance(dialect, URL):
+        return dialect.get_backend_name()
+    if isinstance(dialect, str):
+        return parse_url(dialect).get_backend_name() if "://" in dialect else dialect
+    return str(getattr(dialect, "name", dialect))
+
+
+def max_identifier_bytes(dialect: str | URL | Any | None) -> int:
+    """Longest identifier (in UTF-8 bytes) the database keeps without truncating it."""
+    if dialect is None:
+        return PORTABLE_IDENTIFIER_BYTES
+    name = _backend_of(dialect)
+    default = None if isinstance(dialect, str | URL) else getattr(dialect, "max_identifier_length", None)
+    if name in MAX_IDENTIFIER_BYTES:
+        return MAX_IDENTIFIER_BYTES[name]
+    if name == "sqlite":
+        return 1024  # SQLite has no limit; this one only stops absurd names
+    if default is None:
+        try:
+            default = make_url(f"{name}://").get_dialect().max_identifier_length
+        except Exception:
+            default = PORTABLE_IDENTIFIER_BYTES
+    return int(default)
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of a SQLite URL (None for in-memory and ``file:`` URIs)."""
     db = url.database
     if not db or db == ":memory:" or db.startswith("file:"):
         return None
     return Path(db)
 
 
-def create_engine(url: str | URL, **kwargs: Any) -> Engine:
+def create_engine(url: str | URL, *, create_dirs: bool = True, wal: bool = True, **kwargs: Any) -> Engine:
     """Create an engine configured for safe concurrent use by several processes.
 
     SQLite: WAL journal (readers never block the writer), a generous busy timeout, and every
     transaction opened with ``BEGIN IMMEDIATE`` so DDL is transactional and lock upgrades cannot
-    deadlock. The parent directory of a SQLite file is created when missing.
+    deadlock. The parent directory of a SQLite file is created when missing (unless `create_dirs`
+    is False: read-only commands create nothing). ``wal=False`` leaves the file's journal mode as it
+    is (export targets belong to the user: turning them into WAL would outlive the export).
     """
     u = parse_url(url)
     if u.get_backend_name() != "sqlite":
         return sa.create_engine(u, pool_pre_ping=True, **kwargs)
-    path = _sqlite_file(u)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(u)
+    if path is not None and create_dirs:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"cannot create the folder of SQLite database {path}: {e.strerror}") from None
     engine = sa.create_engine(u, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
 
     @sa.event.listens_for(engine, "connect")
@@ -75,7 +211,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        if path is not None:
+        if path is not None and wal:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -87,13 +223,29 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
     return engine
 
 
-def validate_identifier(
-    name: str, *, what: str = "name", allow_schema: bool = False
-) -> tuple[str | None, str]:
-    """Check a table/column name against `IDENTIFIER_RE`; returns ``(schema, name)``.
+def check_identifier_length(name: str, dialect: str | URL | Any | None, *, what: str = "name") -> None:
+    """Refuse a (``schema.``)name with a part longer than the database keeps (see `max_identifier_bytes`)."""
+    limit = max_identifier_bytes(dialect)
+    for p in name.split("."):
+        n = len(p.encode("utf-8"))
+        if n > limit:
+            on = f" on {_backend_of(dialect)}" if dialect is not None else ""
+            raise InputError(
+                f"invalid {what} {name!r}: {n} bytes long, the limit{on} is {limit} "
+                "(a longer name would be truncated and address a different table)"
+            )
 
-    Names are validated *and* later quoted by the dialect's identifier preparer: validation gives a
-    clear error for hostile or mistyped names (``x; DROP TABLE y``), quoting keeps reserved words safe.
+
+def validate_identifier(
+    name: str, *, what: str = "name", allow_schema: bool = False, dialect: str | URL | Any | None = None
+) -> tuple[str | None, str]:
+    """Check a table/column name against `IDENTIFIER_RE` and the database's length limit.
+
+    Returns ``(schema, name)``. Names are validated *and* later quoted by the dialect's identifier
+    preparer: validation gives a clear error for hostile or mistyped names (``x; DROP TABLE y``) and
+    for names the database would silently truncate (PostgreSQL keeps 63 bytes: a longer name would
+    address a *different* table); quoting keeps reserved words safe. `dialect` is a backend name, a
+    URL or a SQLAlchemy dialect; without it the portable limit (63 bytes) applies.
     """
     if not isinstance(name, str):
         raise InputError(f"invalid {what} {name!r}: not a string")
@@ -104,4 +256,5 @@ def validate_identifier(
             f"invalid {what} {name!r}: expected {form} where each part matches {IDENTIFIER_RE.pattern} "
             "(letters, digits, underscore; no spaces, quotes or semicolons)"
         )
+    check_identifier_length(name, dialect, what=what)
     return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])

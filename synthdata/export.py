@@ -12,6 +12,11 @@ Why it is built this way:
   ``executemany`` in chunks inside the same single transaction.
 - **Safe names.** Table and column names must match `IDENTIFIER_RE` (optionally ``schema.table``)
   and are then quoted by the dialect's identifier preparer; ``x; DROP TABLE y`` is refused.
+- **Checked first.** Options, the driver, identifier lengths (per dialect) and, for ``replace``,
+  objects that depend on the target (views, foreign keys: dropping the table would break them) are
+  checked before a single row is streamed.
+- **The target file is the user's.** A SQLite target keeps its journal mode (the registry's WAL
+  setting is not applied to export targets).
 - **No secrets.** Only masked URLs are logged or put in errors.
 """
 
@@ -33,11 +38,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from synthdata.db import create_engine, mask_url, parse_url, validate_identifier
+from synthdata.db import check_driver, create_engine, mask_text, mask_url, validate_identifier
 from synthdata.errors import InputError, SynthdataError
 from synthdata.log import get_logger, kv, progress
 
 IfExists = Literal["fail", "replace", "append"]
+BACKENDS = ("postgresql", "sqlite")
 IF_EXISTS = ("fail", "replace", "append")
 DEFAULT_CHUNK_SIZE = 100_000
 
@@ -201,7 +207,62 @@ def _insert_sqlite(conn: sa.Connection, qtable: str, qcols: list[str], src: _Sou
     return written
 
 
+# ---- dependents -----------------------------------------------------------------------------------
+_PG_DEPENDENTS = """
+SELECT DISTINCT CASE c.relkind WHEN 'm' THEN 'materialized view ' ELSE 'view ' END
+       || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+FROM pg_depend d
+JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+JOIN pg_class c ON c.oid = r.ev_class
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = CAST(:t AS regclass) AND c.oid <> d.refobjid
+UNION
+SELECT DISTINCT 'foreign key ' || quote_ident(con.conname) || ' of ' || quote_ident(n.nspname) || '.'
+       || quote_ident(c.relname)
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE con.contype = 'f' AND con.confrelid = CAST(:t AS regclass) AND con.conrelid <> con.confrelid
+ORDER BY 1
+"""
+
+
+def dependents(conn: sa.Connection, q_target: str) -> list[str]:
+    """Objects that a ``DROP TABLE`` of the target would break, asked of the database itself.
+
+    PostgreSQL: its dependency catalog (views, materialized views, foreign keys of other tables).
+    SQLite has no such catalog, but ``ALTER TABLE ... RENAME`` rewrites every view and trigger that
+    refers to the table: rename it inside a savepoint, see which definitions changed, roll back.
+    """
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(sa.text(_PG_DEPENDENTS), {"t": q_target}).scalars())
+    probe = f"_sd_probe_{uuid.uuid4().hex[:12]}"
+    q_probe = conn.dialect.identifier_preparer.quote(probe)
+    nested = conn.begin_nested()
+    try:
+        conn.exec_driver_sql(f"ALTER TABLE {q_target} RENAME TO {q_probe}")
+        rows = conn.exec_driver_sql(
+            "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger') AND tbl_name <> ? "
+            "AND instr(sql, ?) > 0 ORDER BY type, name",
+            (probe, probe),
+        ).all()
+    finally:
+        nested.rollback()
+    return [f"{kind} {name}" for kind, name in rows]
+
+
 # ---- main entry -----------------------------------------------------------------------------------
+def check_options(url: str, table: str, if_exists: str, chunk_size: int) -> tuple[sa.URL, str | None, str]:
+    """Validate every export option without touching the database: ``(url, schema, table)``."""
+    if if_exists not in IF_EXISTS:
+        raise InputError(f"if_exists must be one of {', '.join(IF_EXISTS)}, got {if_exists!r}")
+    if chunk_size < 1:
+        raise InputError(f"chunk_size must be >= 1, got {chunk_size}")
+    u = check_driver(url, what="export URL", backends=BACKENDS)
+    schema_name, table_name = validate_identifier(table, what="table name", allow_schema=True, dialect=u)
+    return u, schema_name, table_name
+
+
 def export_table(
     source: pd.DataFrame | pa.Table | str | Path,
     url: str,
@@ -217,25 +278,18 @@ def export_table(
     names/types/sources (exit code 2) and `ExportError` when the database refuses (exit code 1);
     in both cases the target is unchanged.
     """
-    if if_exists not in IF_EXISTS:
-        raise InputError(f"if_exists must be one of {', '.join(IF_EXISTS)}, got {if_exists!r}")
-    if chunk_size < 1:
-        raise InputError(f"chunk_size must be >= 1, got {chunk_size}")
-    schema_name, table_name = validate_identifier(table, what="table name", allow_schema=True)
-    u = parse_url(url, what="export URL")
+    u, schema_name, table_name = check_options(url, table, if_exists, chunk_size)
     masked = mask_url(u)
     backend = u.get_backend_name()
-    if backend not in ("postgresql", "sqlite"):
-        raise InputError(f"export supports postgresql and sqlite URLs, not {backend!r} ({masked})")
     src = _Source(source, chunk_size)
     for name in src.schema.names:
-        validate_identifier(name, what="column name")
+        validate_identifier(name, what="column name", dialect=u)
     columns = [sa.Column(f.name, _sa_type(f)) for f in src.schema]
     if not columns:
         raise InputError("export source has no columns")
 
     staging_name = f"_sd_stage_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(u)
+    engine = create_engine(u, wal=False)
     dbapi_error = getattr(engine.dialect.loaded_dbapi, "Error", sa.exc.SQLAlchemyError)  # raw COPY errors
     t0 = time.perf_counter()
     try:
@@ -262,6 +316,14 @@ def export_table(
         q_target = prep.format_table(sa.Table(table_name, sa.MetaData(), schema=schema_name))
         q_cols = [prep.quote(c.name) for c in columns]
         with engine.begin() as conn:  # ONE transaction: any failure or kill rolls all of it back
+            if exists and if_exists == "replace":
+                deps = dependents(conn, q_target)
+                if deps:
+                    raise InputError(
+                        f"cannot replace {table!r} at {masked}: {', '.join(deps)} depend(s) on it and "
+                        "dropping the table would break them; drop or change them first, or use "
+                        "--if-exists append; nothing was written"
+                    )
             staging.create(conn)
             writer = _copy_postgres if backend == "postgresql" else _insert_sqlite
             written = writer(conn, q_staging, q_cols, src)
@@ -300,7 +362,7 @@ def export_table(
     except (sa.exc.SQLAlchemyError, dbapi_error) as e:
         detail = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
         raise ExportError(
-            f"export to {table!r} at {masked} failed, target unchanged: {mask_url(detail)}"
+            f"export to {table!r} at {masked} failed, target unchanged: {mask_text(detail)}"
         ) from None
     finally:
         engine.dispose()
@@ -321,8 +383,8 @@ def export_table(
 
 def read_table(url: str, table: str) -> pd.DataFrame:
     """Read an exported table back (validated + quoted name); for checks, tests and benchmarks."""
-    schema_name, table_name = validate_identifier(table, what="table name", allow_schema=True)
-    engine = create_engine(url)
+    schema_name, table_name = validate_identifier(table, what="table name", allow_schema=True, dialect=url)
+    engine = create_engine(url, wal=False)
     try:
         t = sa.Table(table_name, sa.MetaData(), schema=schema_name, autoload_with=engine)
         with engine.connect() as conn:

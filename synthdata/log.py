@@ -30,9 +30,24 @@ def setup_logging(level: str | int = "INFO", file: str | Path | None = None) -> 
         handlers.append(logging.FileHandler(file, encoding="utf-8"))
     quiet_lightning()
     for h in handlers:
-        h.setFormatter(logging.Formatter(_FMT, datefmt="%Y-%m-%dT%H:%M:%S%z"))
+        h.setFormatter(_MaskingFormatter(_FMT, datefmt="%Y-%m-%dT%H:%M:%S%z"))
         h._synthdata = True  # type: ignore[attr-defined]
         root.addHandler(h)
+
+
+class _MaskingFormatter(logging.Formatter):
+    """Last line of defence: no log line (message or traceback) ever shows a database password."""
+
+    _HINTS = ("://", "pass", "pwd", "secret", "token", "key")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        low = text.lower()
+        if any(h in low for h in self._HINTS):
+            from synthdata.db import mask_text  # lazy: sqlalchemy is not needed for most lines
+
+            text = mask_text(text)
+        return text
 
 
 class _DropAdverts(logging.Filter):

@@ -93,14 +93,32 @@ def test_reserved_words_are_quoted_not_refused(db_url: str) -> None:
     assert list(back.columns) == ["order", "select", "User"] and back["order"].tolist() == [1, 2]
 
 
-@pytest.mark.parametrize(
-    "bad", ["x; DROP TABLE victim", "victim--", 'a"b', "1abc", "a b", "", "a.b.c", "x" * 64]
-)
+@pytest.mark.parametrize("bad", ["x; DROP TABLE victim", "victim--", 'a"b', "1abc", "a b", "", "a.b.c"])
 def test_hostile_table_names_refused_and_nothing_runs(db_url: str, bad: str) -> None:
     export_table(frame(5), db_url, "victim")
     with pytest.raises(InputError, match="invalid table name"):
         export_table(frame(5), db_url, bad, if_exists="replace")
     assert "victim" in table_names(db_url)
+    assert len(read_table(db_url, "victim")) == 5
+
+
+def test_identifier_length_is_the_databases_limit(db_url: str) -> None:
+    """PostgreSQL keeps 63 bytes of a name and silently drops the rest, so a 64-byte name would
+    address a different table: refused before anything runs. SQLite has no such limit."""
+    export_table(frame(5), db_url, "victim")
+    pg = db_url.startswith("postgresql")
+    long_name = "x" * 64
+    if pg:
+        with pytest.raises(InputError, match="64 bytes long, the limit on postgresql is 63"):
+            export_table(frame(5), db_url, long_name)
+        with pytest.raises(InputError, match="limit on postgresql is 63"):
+            export_table(pd.DataFrame({"c" * 64: [1]}), db_url, "short")
+        assert long_name[:63] not in table_names(db_url) and "short" not in table_names(db_url)
+        export_table(frame(5), db_url, "y" * 63)  # exactly at the limit is fine
+        assert len(read_table(db_url, "y" * 63)) == 5
+    else:
+        export_table(frame(5), db_url, long_name)
+        assert len(read_table(db_url, long_name)) == 5
     assert len(read_table(db_url, "victim")) == 5
 
 
@@ -168,7 +186,8 @@ def test_database_error_is_masked_and_typed(tmp_path: Path) -> None:
 
 @given(st.text(max_size=70))
 def test_validate_identifier_accepts_exactly_the_regex(name: str) -> None:
-    if IDENTIFIER_RE.match(name):
+    """Without a database the portable limit (63 bytes, PostgreSQL's) applies on top of the regex."""
+    if IDENTIFIER_RE.match(name) and len(name.encode()) <= 63:
         assert validate_identifier(name) == (None, name)
     else:
         with pytest.raises(InputError):

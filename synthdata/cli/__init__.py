@@ -27,6 +27,25 @@ _COMMAND_MODULES: list[str] = [
 ]
 
 
+# Errors about a path the user gave (exit 2, bad input); other OS errors (disk full...) exit 1.
+USER_PATH_ERRORS = (
+    PermissionError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    FileExistsError,
+)
+
+
+def os_error_line(e: OSError) -> str:
+    """One line naming the file: ``cannot write /x/y: Read-only file system``."""
+    from synthdata.db import mask_text
+
+    what = e.strerror or type(e).__name__
+    files = [str(f) for f in (e.filename, e.filename2) if f is not None]
+    return mask_text(f"{what}: {' -> '.join(files)}" if files else f"{what} ({e})")
+
+
 def _register() -> None:
     for mod in _COMMAND_MODULES:
         importlib.import_module(mod)
@@ -42,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging(os.environ.get("SYNTHDATA_LOG_LEVEL", "INFO"))
     _register()
     from rich.console import Console
+    from rich.markup import escape
 
     err = Console(stderr=True)
     try:
@@ -49,8 +69,11 @@ def main(argv: list[str] | None = None) -> None:
         # and exit; our expected failures propagate here and become one line + their exit code.
         app(args=argv)
     except SynthdataError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
+    except OSError as e:  # an unwritable or vanished path the command did not check itself
+        err.print(f"[bold red]error:[/] {escape(os_error_line(e))}", highlight=False, soft_wrap=True)
+        sys.exit(2 if isinstance(e, USER_PATH_ERRORS) else 1)
     except KeyboardInterrupt:
         err.print("[bold red]interrupted[/]")
         sys.exit(130)

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from synthdata.cli.app import app
 from synthdata.errors import InputError
-from synthdata.export import DEFAULT_CHUNK_SIZE, IF_EXISTS, export_table
+from synthdata.export import DEFAULT_CHUNK_SIZE, IF_EXISTS, check_options, export_table
 from synthdata.log import setup_logging
 
 
@@ -17,7 +17,7 @@ def synthetic_path_of_run(run_id: str, registry_url: str | None) -> Path:
     """The synthetic Parquet a run produced, looked up in the registry (id or unique id prefix)."""
     from synthdata.registry import Registry
 
-    with Registry(registry_url) as reg:
+    with Registry(registry_url, create=False) as reg:  # reading a run never creates a registry
         rid = reg.resolve_run_id(run_id)
         if rid is None:
             raise InputError(f"no run {run_id!r} in registry {reg.masked_url} (see `synthdata runs list`)")
@@ -55,6 +55,7 @@ def export_cmd(
     setup_logging("INFO")
     if (run_id is None) == (file is None):
         raise InputError("give either RUN_ID or --file PATH (exactly one)")
+    check_options(to, table, if_exists, chunk_size)  # all options, before the registry is read
     source = file if file is not None else synthetic_path_of_run(run_id, registry)  # type: ignore[arg-type]
     res = export_table(source, to, table, if_exists=if_exists, chunk_size=chunk_size)  # type: ignore[arg-type]
     Console().print(

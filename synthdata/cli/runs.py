@@ -6,11 +6,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from synthdata.atomic import ensure_writable
 from synthdata.cli.app import app
 from synthdata.errors import InputError
-from synthdata.registry import Registry, RunInfo
+from synthdata.registry import STALE, Registry, RunInfo
 from synthdata.registry.compare import compare_runs, fmt_value, render_html
 
 runs_app = typer.Typer(help="Browse and compare pipeline runs in the run registry.", no_args_is_help=True)
@@ -19,6 +21,11 @@ app.add_typer(runs_app, name="runs")
 REGISTRY_OPT = typer.Option(
     None, "--registry", help="Run registry URL (default: $SYNTHDATA_DB_URL or sqlite:///./synthdata.db)."
 )
+
+
+def _open(registry: str | None) -> Registry:
+    """Read-only commands never create a registry: a mistyped path is an error, not a new file."""
+    return Registry(registry, create=False)
 
 
 def _get(reg: Registry, run_id: str) -> RunInfo:
@@ -31,18 +38,20 @@ def _get(reg: Registry, run_id: str) -> RunInfo:
 
 def _duration(run: RunInfo) -> str:
     if run.finished_at is None:
-        return "—"
+        return "—" if run.shown_status != STALE else f"(heartbeat {run.liveness.age_s():.0f}s ago)"
     return f"{(run.finished_at - run.created_at).total_seconds():.1f}s"
 
 
 @runs_app.command("list")
 def list_cmd(
     limit: int = typer.Option(50, "--limit", help="Newest N runs."),
-    status: str | None = typer.Option(None, "--status", help="Only runs with this status."),
+    status: str | None = typer.Option(
+        None, "--status", help="Only runs with this status (running, stale, succeeded, failed, gate_failed)."
+    ),
     registry: str | None = REGISTRY_OPT,
 ) -> None:
-    """Newest runs first, with status, timing and exit code."""
-    with Registry(registry) as reg:
+    """Newest runs first, with status, timing and exit code; a killed run shows as `stale`."""
+    with _open(registry) as reg:
         runs = reg.list_runs(limit=limit, status=status)
     t = Table(title=f"runs ({len(runs)})")
     t.add_column("id", no_wrap=True)  # ids are copied into `runs show/compare`: never cut them
@@ -52,7 +61,7 @@ def list_cmd(
         t.add_row(
             r.id,
             r.name or "",
-            r.status,
+            r.shown_status,
             r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             _duration(r),
             "" if r.exit_code is None else str(r.exit_code),
@@ -65,16 +74,18 @@ def show_cmd(
     run_id: str = typer.Argument(..., help="Run id or unique prefix."), registry: str | None = REGISTRY_OPT
 ) -> None:
     """One run: stages (status, timing, input hash), metrics with CIs, artefacts and parameters."""
-    with Registry(registry) as reg:
+    with _open(registry) as reg:
         run = _get(reg, run_id)
     con = Console()
     con.print(
-        f"[bold]{run.id}[/] {run.name or ''}  status=[bold]{run.status}[/]  exit={run.exit_code}  "
+        f"[bold]{run.id}[/] {run.name or ''}  status=[bold]{run.shown_status}[/]  exit={run.exit_code}  "
         f"dir={run.run_dir}  warm_start_from={run.warm_start_from or '-'}",
         highlight=False,
     )
+    if run.status == "running":
+        con.print(f"process: {run.liveness.describe()}", highlight=False)
     if run.error:
-        con.print(f"[red]error:[/] {run.error}", highlight=False)
+        con.print(f"[red]error:[/] {escape(run.error)}", highlight=False)
     st = Table(title="stages")
     for col in ("stage", "status", "seconds", "input hash", "reused from", "message"):
         st.add_column(col)
@@ -122,7 +133,9 @@ def compare_cmd(
     """Metrics side by side with CIs and deltas vs the first run, and the config keys that differ."""
     if len(run_ids) < 2:
         raise InputError("runs compare needs at least two run ids")
-    with Registry(registry) as reg:
+    if html is not None:
+        ensure_writable(html, what="--html report")
+    with _open(registry) as reg:
         runs = [_get(reg, r) for r in run_ids]
     cmp = compare_runs(runs)
     con = Console()

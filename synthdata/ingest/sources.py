@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from synthdata.db import mask_url
+from synthdata.db import check_identifier_length, mask_url
 from synthdata.errors import InputError
 
 LINE = "_line"
@@ -266,6 +266,7 @@ def quote_table(engine: Any, table: str) -> str:
     """Validate `table` (optionally `schema.table`) as an identifier and quote it for the dialect."""
     if not _IDENT.match(table):
         raise InputError(f"invalid table name {table!r}: letters, digits, _ and one optional schema prefix")
+    check_identifier_length(table, engine.dialect, what="table name")  # PostgreSQL would truncate it
     prep = engine.dialect.identifier_preparer
     return ".".join(prep.quote_identifier(p) for p in table.split("."))
 

@@ -18,12 +18,21 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from synthdata.db import looks_like_url, validate_identifier
-from synthdata.errors import ConfigError, InputError
+from synthdata.db import check_driver, looks_like_url, mask_text, validate_identifier
+from synthdata.errors import ConfigError, SynthdataError
 from synthdata.evaluate.config import EvalConfig
 from synthdata.schema import format_validation_error
 
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _dialect(url: str | None) -> str | None:
+    """Backend name of a URL (for per-database identifier limits); None when there is no URL."""
+    if url is None:
+        return None
+    from synthdata.db import parse_url
+
+    return parse_url(url).get_backend_name()
 
 
 class _Strict(BaseModel):
@@ -56,13 +65,19 @@ class SourceConfig(_Strict):
             raise ValueError("give exactly one of `path` or `url`")
         if self.url is not None and (self.table is None) == (self.query is None):
             raise ValueError("a database source needs exactly one of `table` or `query`")
-        for name, what in ((self.table, "source table"), (self.rejects_table, "rejects_table")):
-            if name is None:
-                continue
-            try:
-                validate_identifier(name, what=what, allow_schema=True)
-            except InputError as e:
-                raise ValueError(str(e)) from None
+        try:
+            if self.url is not None:
+                check_driver(self.url, what="source url")
+            if self.rejects_to is not None:
+                check_driver(self.rejects_to, what="rejects_to", backends=("postgresql", "sqlite"))
+            for name, what, url in (
+                (self.table, "source table", self.url),
+                (self.rejects_table, "rejects_table", self.rejects_to),
+            ):
+                if name is not None:  # the length limit is the database's (PostgreSQL: 63 bytes)
+                    validate_identifier(name, what=what, allow_schema=True, dialect=_dialect(url))
+        except SynthdataError as e:
+            raise ValueError(str(e)) from None
         return self
 
 
@@ -127,11 +142,15 @@ class ExportConfig(_Strict):
     def _complete(self) -> ExportConfig:
         if self.enabled and (not self.url or not self.table):
             raise ValueError("an enabled export needs `url` and `table`")
-        if self.table is not None:
-            try:
-                validate_identifier(self.table, what="export table", allow_schema=True)
-            except InputError as e:
-                raise ValueError(str(e)) from None
+        try:
+            if self.url is not None:
+                check_driver(self.url, what="export url", backends=("postgresql", "sqlite"))
+            if self.table is not None:
+                validate_identifier(
+                    self.table, what="export table", allow_schema=True, dialect=_dialect(self.url)
+                )
+        except SynthdataError as e:
+            raise ValueError(str(e)) from None
         return self
 
 
@@ -153,6 +172,11 @@ class PipelineConfig(_Strict):
     def _url(cls, v: str | None) -> str | None:
         if v is not None and not looks_like_url(v):
             raise ValueError("must be a SQLAlchemy URL such as sqlite:///./synthdata.db")
+        if v is not None:
+            try:
+                check_driver(v, what="registry url")
+            except SynthdataError as e:
+                raise ValueError(str(e)) from None
         return v
 
     def stage_config(self, stage: str) -> dict[str, Any]:
@@ -216,7 +240,8 @@ def parse_config(data: Any, *, origin: str = "<config>", base: Path | None = Non
     try:
         cfg = PipelineConfig.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(f"invalid pipeline config {origin}: {format_validation_error(e)}") from None
+        msg = mask_text(format_validation_error(e))
+        raise ConfigError(f"invalid pipeline config {origin}: {msg}") from None
     return _resolve_paths(cfg, base or Path.cwd())
 
 

@@ -8,9 +8,12 @@ migrations shipped in ``migrations/`` and upgraded to head whenever a `Registry`
 from synthdata.registry.migrate import RegistryError
 from synthdata.registry.store import (
     ENV_VAR,
+    STALE,
     ArtefactInfo,
     MetricInfo,
     Registry,
+    RegistryNotFound,
+    RunBusy,
     RunInfo,
     StageInfo,
     file_sha256,
@@ -21,10 +24,13 @@ from synthdata.registry.store import (
 
 __all__ = [
     "ENV_VAR",
+    "STALE",
     "ArtefactInfo",
     "MetricInfo",
     "Registry",
     "RegistryError",
+    "RegistryNotFound",
+    "RunBusy",
     "RunInfo",
     "StageInfo",
     "file_sha256",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synthdata.atomic import atomic_write_text
 from synthdata.registry.store import MetricInfo, RunInfo
 
 _MISSING = object()
@@ -185,7 +186,7 @@ def render_html(cmp: Comparison, path: str | Path) -> Path:
         for k, vals in cmp.config_diff
     )
     summary = "".join(
-        f"<tr><td>{e(r.id)}</td><td>{e(r.name or '')}</td><td>{e(r.status)}</td>"
+        f"<tr><td>{e(r.id)}</td><td>{e(r.name or '')}</td><td>{e(r.shown_status)}</td>"
         f"<td>{e(r.created_at.isoformat(timespec='seconds'))}</td><td>{e(r.run_dir or '')}</td></tr>"
         for r in cmp.runs
     )
@@ -210,5 +211,4 @@ against the controls. Values with confidence intervals; Δ is each run minus the
 </body></html>"""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(doc, encoding="utf-8")
-    return out
+    return atomic_write_text(out, doc)

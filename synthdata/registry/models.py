@@ -55,6 +55,10 @@ class Run(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Liveness of a running run (migration 0002): who runs it and when it last said so.
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     stages: Mapped[list[Stage]] = relationship(back_populates="run", cascade="all, delete-orphan")
     metrics: Mapped[list[Metric]] = relationship(cascade="all, delete-orphan")

@@ -8,23 +8,44 @@ lazy loads on a closed session. URLs are only ever shown masked; the registry st
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from synthdata.db import DEFAULT_REGISTRY_URL, create_engine, looks_like_url, mask_url, parse_url
+from synthdata.db import DEFAULT_REGISTRY_URL, create_engine, mask_text, mask_url, parse_url, sqlite_file
 from synthdata.registry import migrate
+from synthdata.registry.flatten import file_sha256, flatten_metrics, flatten_params, mask_value
+from synthdata.registry.liveness import HOST
 from synthdata.registry.models import Artefact, Metric, Param, Run, Stage, utcnow
+from synthdata.registry.records import (
+    STALE,
+    ArtefactInfo,
+    MetricInfo,
+    RunInfo,
+    StageInfo,
+    aware,
+    run_info,
+)
+
+__all__ = [
+    "STALE",
+    "ArtefactInfo",
+    "MetricInfo",
+    "Registry",
+    "RegistryNotFound",
+    "RunBusy",
+    "RunInfo",
+    "StageInfo",
+    "file_sha256",
+    "flatten_metrics",
+    "flatten_params",
+    "mask_value",
+]
 
 ENV_VAR = "SYNTHDATA_DB_URL"
 
@@ -37,208 +58,41 @@ def resolve_url(url: str | None = None) -> str:
     return url or os.environ.get(ENV_VAR) or DEFAULT_REGISTRY_URL
 
 
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+class RegistryNotFound(migrate.RegistryError):
+    """A read-only command was pointed at a registry that does not exist (mistyped path or URL)."""
+
+    exit_code = 2
 
 
-def mask_value(value: Any) -> Any:
-    """Mask passwords in any URL-looking string (recursively), so params never carry secrets."""
-    if isinstance(value, str) and looks_like_url(value):
-        return mask_url(value)
-    if isinstance(value, Mapping):
-        return {k: mask_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [mask_value(v) for v in value]
-    return value
+class RunBusy(migrate.RegistryError):
+    """``--resume`` of a run another live process is running."""
 
-
-def flatten_params(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """``{"train": {"epochs": 3}}`` -> ``{"train.epochs": "3"}`` (values JSON-encoded, URLs masked)."""
-    out: dict[str, str] = {}
-    for k, v in cfg.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping) and v:
-            out.update(flatten_params(v, f"{key}."))
-        else:
-            out[key] = json.dumps(mask_value(v), sort_keys=True, default=str)
-    return out
-
-
-_CI_PAIRS = (("ci_low", "ci_high"), ("lo", "hi"), ("low", "high"), ("lower", "upper"))
-_POINT_KEYS = ("mean", "value", "estimate")
-
-
-def _num(x: Any) -> float | None:
-    if isinstance(x, bool):
-        return float(x)
-    if isinstance(x, int | float):
-        return float(x)
-    return None
-
-
-def _ci_of(d: Mapping[str, Any]) -> tuple[float | None, float | None, set[str]] | None:
-    ci = d.get("ci")
-    if isinstance(ci, list | tuple) and len(ci) == 2 and all(_num(c) is not None or c is None for c in ci):
-        return (
-            _num(ci[0]) if ci[0] is not None else None,
-            _num(ci[1]) if ci[1] is not None else None,
-            {"ci"},
-        )
-    for lo, hi in _CI_PAIRS:
-        if lo in d and hi in d and _num(d[lo]) is not None and _num(d[hi]) is not None:
-            return _num(d[lo]), _num(d[hi]), {lo, hi}
-    return None
-
-
-def flatten_metrics(
-    metrics: Mapping[str, Any], prefix: str = ""
-) -> dict[str, tuple[float | None, float | None, float | None]]:
-    """Flatten a metrics.json tree to ``key -> (value, ci_low, ci_high)``.
-
-    Numeric leaves become keys by their dotted path. A dict holding a point estimate (``mean``/
-    ``value``) next to an interval (``ci: [lo, hi]`` or ``ci_low``/``ci_high``) yields one row for the
-    point key carrying the interval, rather than separate rows for the bounds. Lists of numbers are
-    indexed (``key.0``); NaN/inf are stored as NULL (portable across databases).
-    """
-    out: dict[str, tuple[float | None, float | None, float | None]] = {}
-
-    def clean(x: float | None) -> float | None:
-        return x if x is not None and math.isfinite(x) else None
-
-    def walk(node: Any, key: str) -> None:
-        if isinstance(node, Mapping):
-            ci = _ci_of(node)
-            consumed: set[str] = set()
-            if ci is not None:
-                lo, hi, consumed = ci
-                point = next((p for p in _POINT_KEYS if _num(node.get(p)) is not None), None)
-                if point is not None:
-                    out[f"{key}.{point}" if key else point] = (clean(_num(node[point])), clean(lo), clean(hi))
-                    consumed = consumed | {point}
-                else:
-                    consumed = set()
-            for k, v in node.items():
-                if k not in consumed:
-                    walk(v, f"{key}.{k}" if key else str(k))
-        elif isinstance(node, list | tuple):
-            for i, v in enumerate(node):
-                walk(v, f"{key}.{i}")
-        else:
-            x = _num(node)
-            if x is not None and key:
-                out[key] = (clean(x), None, None)
-
-    walk(metrics, prefix.rstrip("."))
-    return out
-
-
-@dataclass(frozen=True)
-class StageInfo:
-    name: str
-    status: str
-    input_hash: str | None
-    reused_from: str | None
-    message: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    duration_s: float | None
-
-
-@dataclass(frozen=True)
-class ArtefactInfo:
-    name: str
-    kind: str
-    path: str
-    sha256: str | None
-    bytes: int | None
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    key: str
-    value: float | None
-    ci_low: float | None
-    ci_high: float | None
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    id: str
-    name: str | None
-    status: str
-    config_path: str | None
-    config_hash: str | None
-    run_dir: str | None
-    warm_start_from: str | None
-    exit_code: int | None
-    error: str | None
-    created_at: datetime
-    finished_at: datetime | None
-    stages: list[StageInfo] = field(default_factory=list)
-    metrics: dict[str, MetricInfo] = field(default_factory=dict)
-    params: dict[str, Any] = field(default_factory=dict)
-    artefacts: dict[str, ArtefactInfo] = field(default_factory=dict)
-
-    def artefact(self, name: str) -> ArtefactInfo | None:
-        return self.artefacts.get(name)
-
-
-def _stage_info(s: Stage) -> StageInfo:
-    return StageInfo(
-        s.name,
-        s.status,
-        s.input_hash,
-        s.reused_from,
-        s.message,
-        _aware(s.started_at),
-        _aware(s.finished_at),
-        s.duration_s,
-    )
-
-
-def _art_info(a: Artefact) -> ArtefactInfo:
-    return ArtefactInfo(a.name, a.kind, a.path, a.sha256, a.bytes)
-
-
-def _run_info(r: Run, *, full: bool) -> RunInfo:
-    info = RunInfo(
-        r.id,
-        r.name,
-        r.status,
-        r.config_path,
-        r.config_hash,
-        r.run_dir,
-        r.warm_start_from,
-        r.exit_code,
-        r.error,
-        _aware(r.created_at),
-        _aware(r.finished_at),
-    )
-    if full:
-        info.stages.extend(
-            sorted(
-                (_stage_info(s) for s in r.stages),
-                key=lambda s: (s.started_at is None, s.started_at or info.created_at),
-            )
-        )
-        info.metrics.update({m.key: MetricInfo(m.key, m.value, m.ci_low, m.ci_high) for m in r.metrics})
-        info.params.update({p.key: json.loads(p.value) if p.value is not None else None for p in r.params})
-        info.artefacts.update({a.name: _art_info(a) for a in r.artefacts})
-    return info
+    exit_code = 2
 
 
 class Registry:
-    """Run registry backed by any SQLAlchemy URL; the schema is upgraded to head on open."""
+    """Run registry backed by any SQLAlchemy URL; the schema is upgraded to head on open.
 
-    def __init__(self, url: str | None = None, *, upgrade: bool = True) -> None:
+    ``create=False`` (read-only commands: ``runs list/show/compare``, ``export RUN``) never creates a
+    file, folder or table: a missing registry is a `RegistryNotFound` error instead.
+    """
+
+    def __init__(self, url: str | None = None, *, upgrade: bool = True, create: bool = True) -> None:
         self.url = parse_url(resolve_url(url), what="registry URL")
         self.masked_url = mask_url(self.url)
-        self.engine = create_engine(self.url)
+        path = sqlite_file(self.url) if self.url.get_backend_name() == "sqlite" else None
+        where = str(path) if path is not None else self.masked_url
+        if not create and self.url.get_backend_name() == "sqlite" and (path is None or not path.is_file()):
+            raise RegistryNotFound(
+                f"no registry at {where} (check --registry / ${ENV_VAR}; only `synthdata run` creates one)"
+            )
+        self.engine = create_engine(self.url, create_dirs=create)
         try:
+            if not create and not self._exists():
+                raise RegistryNotFound(
+                    f"no registry at {where}: the database has no synthdata run tables "
+                    f"(check --registry / ${ENV_VAR}; only `synthdata run` creates one)"
+                )
             if upgrade:
                 migrate.upgrade(self.engine)
         except migrate.RegistryError:
@@ -248,9 +102,14 @@ class Registry:
             self.engine.dispose()
             raise migrate.RegistryError(
                 f"cannot open run registry {self.masked_url}: {type(e).__name__}: "
-                f"{mask_url(str(e.orig) if getattr(e, 'orig', None) else str(e)).splitlines()[0]}"
+                f"{mask_text(str(e.orig) if getattr(e, 'orig', None) else str(e)).splitlines()[0]}"
             ) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _exists(self) -> bool:
+        with self.engine.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+        return {"alembic_version", "runs"} <= names
 
     def __enter__(self) -> Registry:
         return self
@@ -292,6 +151,9 @@ class Registry:
                     run_dir=run_dir,
                     warm_start_from=warm_start_from,
                     created_at=utcnow(),
+                    pid=os.getpid(),
+                    host=HOST,
+                    heartbeat_at=utcnow(),
                 )
             )
             if config:
@@ -319,19 +181,73 @@ class Registry:
                 .values(
                     status=status,
                     exit_code=exit_code,
-                    error=mask_url(error) if error else None,
+                    error=mask_text(error) if error else None,
                     finished_at=utcnow(),
                 )
             )
 
     def reopen_run(self, run_id: str) -> None:
-        """Mark a run as running again (``--resume``)."""
+        """Mark a run as running again in this process (``--resume``); see `claim_run` for the check."""
         with self._tx() as s:
             s.execute(
                 sa.update(Run)
                 .where(Run.id == run_id)
-                .values(status="running", exit_code=None, error=None, finished_at=None)
+                .values(
+                    status="running",
+                    exit_code=None,
+                    error=None,
+                    finished_at=None,
+                    pid=os.getpid(),
+                    host=HOST,
+                    heartbeat_at=utcnow(),
+                )
             )
+
+    def claim_run(self, run_id: str) -> RunInfo:
+        """Take a run over for ``--resume``: allowed when it ended, or is `running` but stale.
+
+        Compare-and-swap on (status, pid, host, heartbeat): of two processes resuming the same stale
+        run at once, exactly one wins; the other gets a `RunBusy` error naming the winner.
+        """
+        info = self.get_run(run_id)
+        if info is None:
+            raise KeyError(run_id)
+        live = info.liveness
+        if info.status == "running" and not live.stale():
+            raise RunBusy(f"run {run_id} is still running ({live.describe()}); not resuming it twice")
+        with self._tx() as s:
+            cond = [Run.id == run_id, Run.status == info.status]
+            for col, val in ((Run.pid, info.pid), (Run.host, info.host)):
+                cond.append(col.is_(None) if val is None else col == val)
+            res = s.execute(
+                sa.update(Run)
+                .where(*cond)
+                .values(
+                    status="running",
+                    exit_code=None,
+                    error=None,
+                    finished_at=None,
+                    pid=os.getpid(),
+                    host=HOST,
+                    heartbeat_at=utcnow(),
+                )
+            )
+            won = res.rowcount == 1
+        latest = self.get_run(run_id)
+        assert latest is not None
+        if not won:
+            raise RunBusy(f"run {run_id} was taken over by another process ({latest.liveness.describe()})")
+        return latest
+
+    def heartbeat(self, run_id: str) -> bool:
+        """Refresh the heartbeat of a run this process owns; False when it no longer owns it."""
+        with self._tx() as s:
+            res = s.execute(
+                sa.update(Run)
+                .where(Run.id == run_id, Run.pid == os.getpid(), Run.host == HOST, Run.status == "running")
+                .values(heartbeat_at=utcnow())
+            )
+            return res.rowcount == 1
 
     # ---- stages -----------------------------------------------------------------------------------
     def start_stage(self, run_id: str, name: str, input_hash: str | None) -> None:
@@ -357,10 +273,10 @@ class Registry:
         with self._tx() as s:
             st = s.scalars(sa.select(Stage).where(Stage.run_id == run_id, Stage.name == name)).one()
             st.status, st.finished_at = status, utcnow()
-            st.message = mask_url(message) if message else None
+            st.message = mask_text(message) if message else None
             st.reused_from = reused_from
             if st.started_at is not None:
-                st.duration_s = (st.finished_at - _aware(st.started_at)).total_seconds()
+                st.duration_s = (st.finished_at - aware(st.started_at)).total_seconds()
 
     def find_stage(
         self, name: str, input_hash: str, *, exclude_run: str | None = None
@@ -416,7 +332,7 @@ class Registry:
     def get_run(self, run_id: str) -> RunInfo | None:
         with self._sessions() as s:
             r = s.get(Run, run_id)
-            return None if r is None else _run_info(r, full=True)
+            return None if r is None else run_info(r, full=True)
 
     def resolve_run_id(self, prefix: str) -> str | None:
         """Exact id, or a unique prefix of one (ids are long; users type the start)."""
@@ -429,13 +345,19 @@ class Registry:
             return ids[0] if len(ids) == 1 else None
 
     def list_runs(self, limit: int | None = 50, status: str | None = None) -> list[RunInfo]:
+        """Newest first; ``status`` filters on the shown status (``stale`` and ``running`` differ)."""
         q = sa.select(Run).order_by(Run.created_at.desc(), Run.id.desc())
         if status is not None:
-            q = q.where(Run.status == status)
+            q = q.where(Run.status == ("running" if status == STALE else status))
+        if status in (STALE, "running"):  # liveness is judged here, not in SQL: filter, then limit
+            with self._sessions() as s:
+                runs = [run_info(r, full=False) for r in s.scalars(q)]
+            runs = [r for r in runs if r.shown_status == status]
+            return runs[:limit] if limit is not None else runs
         if limit is not None:
             q = q.limit(limit)
         with self._sessions() as s:
-            return [_run_info(r, full=False) for r in s.scalars(q)]
+            return [run_info(r, full=False) for r in s.scalars(q)]
 
     def counts(self) -> dict[str, int]:
         """Row counts per table (for diagnostics and tests)."""
@@ -444,12 +366,3 @@ class Registry:
                 m.__tablename__: s.scalar(sa.select(sa.func.count()).select_from(m)) or 0
                 for m in (Run, Stage, Metric, Param, Artefact)
             }
-
-
-@overload
-def _aware(dt: datetime) -> datetime: ...
-@overload
-def _aware(dt: None) -> None: ...
-def _aware(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for timezone=True columns; they were stored as UTC."""
-    return dt if dt is None or dt.tzinfo is not None else dt.replace(tzinfo=UTC)

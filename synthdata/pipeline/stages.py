@@ -1,0 +1,174 @@
+"""The stage bodies: ingest, split, train, generate, evaluate, export.
+
+Each takes the running `Pipeline` and returns ``(artefact names written, note)``. Inputs are read
+from ``p.path(name)`` (the run directory); outputs are written to ``p.out(name)`` (the stage's private
+staging folder), which the stage cache renames into place only when the stage succeeds — so a stage
+never writes into a file another run shares by hard link.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from synthdata.atomic import atomic_path, atomic_write_text
+from synthdata.log import get_logger, is_interactive, kv
+from synthdata.pipeline.cache import StageOutput
+from synthdata.pipeline.manifest import CHECKPOINTS
+from synthdata.pipeline.signals import cooperative_sigterm, stop_on_signal
+from synthdata.schema import Schema, schema_path_for
+
+if TYPE_CHECKING:
+    from synthdata.pipeline.lifecycle import Pipeline, RunResult
+
+log = get_logger("pipeline")
+
+
+def schema_of(p: Pipeline) -> Schema:
+    return Schema.from_yaml(p.path("schema"))
+
+
+def ingest(p: Pipeline) -> StageOutput:
+    from synthdata.ingest import ingest as run_ingest
+    from synthdata.ingest import rejects_to_table
+
+    s = p.cfg.source
+    res = run_ingest(
+        s.url if s.url is not None else s.path,  # type: ignore[arg-type]
+        layout=s.layout,
+        schema=s.schema_file,
+        table=s.table,
+        query=s.query,
+        out=p.out("clean"),
+        rejects=p.out("rejects"),
+        report=p.out("ingest_report"),
+        encoding=s.encoding,
+        user_attributes=s.user_attributes,
+        item_attributes=s.item_attributes,
+        chunk_size=s.chunk_size,
+    )
+    rep = res.report.to_dict()
+    if res.schema_path != p.out("schema"):
+        import shutil
+
+        shutil.copyfile(res.schema_path, p.out("schema"))
+    note = f"rows_out={rep.get('rows_out')} rows_rejected={rep.get('rows_rejected')}"
+    if s.rejects_to is not None:
+        n = rejects_to_table(res, s.rejects_to, s.rejects_table)
+        note += f" rejects_appended={n} rejects_table={s.rejects_table}"
+    return ["clean", "schema", "rejects", "ingest_report"], note
+
+
+def split(p: Pipeline) -> StageOutput:
+    from synthdata.split import split as run_split
+
+    df = pd.read_parquet(p.path("clean"))
+    schema = schema_of(p)
+    train, test = run_split(df, schema, p.cfg.split.protocol, p.cfg.split.test_fraction, seed=p.cfg.seed)
+    train.to_parquet(p.out("train"), index=False)
+    test.to_parquet(p.out("test"), index=False)
+    for name in ("train", "test"):  # so `synthdata evaluate --train runs/<id>/train.parquet` just works
+        with atomic_path(schema_path_for(p.path(name)), durable=False) as tmp:
+            schema.to_yaml(tmp)
+    return ["train", "test"], f"train_rows={len(train)} test_rows={len(test)}"
+
+
+def train(p: Pipeline, h: str) -> StageOutput:
+    import shutil
+
+    from synthdata.model.synthesizer import Synthesizer
+
+    t = p.cfg.train
+    ckdir = p.run_dir / CHECKPOINTS
+    marker = p.run_dir / f"{CHECKPOINTS}.input_hash"  # outside ckdir: Lightning wants it clean
+    resume = False
+    if ckdir.is_dir():
+        # A checkpoint is only resumable when it was made for exactly these inputs and config.
+        if marker.is_file() and marker.read_text().strip() == h and (ckdir / "last.ckpt").is_file():
+            resume = True
+        else:
+            shutil.rmtree(ckdir)
+    ckdir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(marker, h, durable=False)
+    hp = dict(t.hp)
+    hp.setdefault("progress_bar", is_interactive())
+    syn = Synthesizer(
+        schema_of(p),
+        epochs=t.epochs,
+        batch_size=t.batch_size,
+        max_minutes=t.max_minutes,
+        seed=p.cfg.seed,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        strategy=t.strategy,
+        **hp,
+    )
+    log.info(
+        kv(
+            event="train_start",
+            run=p.run_id,
+            resume=resume,
+            warm_start=p.warm_start_from or "-",
+            epochs=t.epochs,
+        )
+    )
+    with cooperative_sigterm():  # raising mid-training could land anywhere; check per batch
+        syn.fit(
+            pd.read_parquet(p.path("train")),
+            checkpoint_dir=ckdir,
+            resume=resume,
+            init_from=p.warm_start_model,
+            callbacks=[stop_on_signal()],
+        )
+    syn.save(p.out("model"))
+    meta = syn.meta
+    parts = [f"epochs_trained={meta.get('epochs_trained')}"]
+    if resume:
+        parts.insert(0, "resumed from last checkpoint")
+    if p.warm_start_from:
+        parts.insert(0, f"warm-started from {p.warm_start_from}")
+    return ["model"], " ".join(parts)
+
+
+def generate(p: Pipeline) -> StageOutput:
+    import pyarrow.parquet as pq
+
+    from synthdata.model.synthesizer import Synthesizer
+
+    g = p.cfg.generate
+    n = g.rows or max(1, round(pq.ParquetFile(p.path("train")).metadata.num_rows * g.multiplier))
+    syn = Synthesizer.load(p.path("model"))
+    kw = {"batch_rows": g.batch_rows} if g.batch_rows else {}
+    rows = syn.sample_to_parquet(p.out("synth"), n, seed=p.cfg.seed, **kw)
+    return ["synth"], f"rows={rows}"
+
+
+def evaluate(p: Pipeline) -> StageOutput:
+    from synthdata.evaluate import evaluate as run_evaluate
+    from synthdata.evaluate.report import write_html, write_metrics_json
+
+    schema = schema_of(p)
+    train = pd.read_parquet(p.path("train"))
+    test = pd.read_parquet(p.path("test"))
+    synth = pd.read_parquet(p.path("synth"))
+    metrics = run_evaluate(train, test, synth, schema, p.cfg.evaluate)
+    write_metrics_json(metrics, p.out("metrics"))
+    write_html(metrics, p.out("report"), train=train, synthetic=synth, schema=schema)
+    return ["metrics", "report"], None
+
+
+def export(p: Pipeline, result: RunResult) -> StageOutput:
+    from synthdata.export import export_table
+
+    ex = p.cfg.export
+    assert ex.url is not None and ex.table is not None
+    res = export_table(
+        p.path("synth"),
+        ex.url,
+        ex.table,
+        if_exists=ex.if_exists,  # type: ignore[arg-type]
+        chunk_size=ex.chunk_size,
+    )
+    result.export = res
+    return [], f"rows={res.rows} table={res.table} url={res.url} rows_per_s={res.rows_per_s:.0f}"
