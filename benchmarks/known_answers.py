@@ -38,7 +38,7 @@ def null_rows(name: str, train: pd.DataFrame, schema: Schema, n: int, seed: int)
 def tables(
     kind: str, train: pd.DataFrame, test: pd.DataFrame, schema: Schema, cfg, share: float = 0.5, seed: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(synthetic, val_synthetic) for `evaluate`, as a generator fitted on train / on the inner split would give.
+    """(synthetic, val_synthetic) for `evaluate`, as generators fitted on train / the inner split give.
 
     kind: "planted" or a null name. The validation counterpart is built the same way on (inner, val),
     so tuning sees what a synthesizer fitted on the inner split would add, exactly as for real generators.

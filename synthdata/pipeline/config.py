@@ -187,7 +187,11 @@ class PipelineConfig(_Strict):
             "split": {"split": d["split"], "seed": self.seed},
             "train": {"train": d["train"], "seed": self.seed},
             "generate": {"generate": d["generate"], "seed": self.seed},
-            "evaluate": {"evaluate": d["evaluate"]},
+            "evaluate": {  # the tuning synthesizer is trained like the model; validation split like test
+                "evaluate": d["evaluate"],
+                "split_protocol": d["split"]["protocol"],
+                **({"train": d["train"], "seed": self.seed} if self.evaluate.tune_synthesizer else {}),
+            },
             "gate": {"gates": d["gates"]},
             "export": {"export": {k: v for k, v in d["export"].items() if k != "url"}},
         }[stage]

@@ -46,6 +46,40 @@ def default_factory(hyperparams: dict[str, Any] | None = None, seed: int = 0) ->
     return make
 
 
+def tuning_synthetic(
+    factory: SynthesizerFactory,
+    train: pd.DataFrame,
+    schema: Schema,
+    cfg: EvalConfig,
+    *,
+    share: float | None = None,
+    budget: int = 20,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Rows for tuning the augmented model leak-free: a synthesizer fitted on the inner training split
+    only (the split `evaluate` tunes on), sampled with the evaluation's strategy.
+
+    `share`: unconditional rows per inner training row (default 1). The synthesizer fitted on full
+    train has seen the validation rows, so its rows would leak validation pairs into tuning.
+    """
+    inner, _ = validation_split(train, schema, cfg)
+    synth = factory(schema)
+    synth.fit(inner.reset_index(drop=True))
+    rows = augment.generate(
+        synth,
+        inner,
+        schema,
+        cfg.strategy,
+        n_rows=None if share is None else max(1, round(share * len(inner))),
+        budget=budget,
+        cold_threshold=cfg.cold_threshold,
+        long_tail_share=cfg.long_tail_share,
+        seed=seed,
+    )
+    log.info(kv(stage="tuning_synthesizer", inner_rows=len(inner), rows=len(rows)))
+    return rows
+
+
 def run_experiment(
     df: pd.DataFrame | None = None,
     schema: Schema | None = None,
@@ -110,21 +144,9 @@ def run_experiment(
 
     val_synthetic = None
     if cfg.tune_synthesizer if tune_synthesizer is None else tune_synthesizer:
-        inner, _ = validation_split(train, schema, cfg)  # the same split evaluate() tunes on
         t0 = time.perf_counter()
-        inner_synth = factory(schema)
-        inner_synth.fit(inner.reset_index(drop=True))
-        val_synthetic = augment.generate(
-            inner_synth,
-            inner,
-            schema,
-            cfg.strategy,
-            n_rows=None if n_synthetic is None else round(n_synthetic * len(inner) / len(train)),
-            budget=budget,
-            cold_threshold=cfg.cold_threshold,
-            long_tail_share=cfg.long_tail_share,
-            seed=seed,
-        )
+        n_inner = None if n_synthetic is None else n_synthetic / len(train)
+        val_synthetic = tuning_synthetic(factory, train, schema, cfg, share=n_inner, budget=budget, seed=seed)
         timings["tuning_synthesizer"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()
