@@ -111,7 +111,8 @@ def evaluate_cmd(
     if "synthetic_only_ratio" in metrics["recsys"]:
         r = metrics["recsys"]["synthetic_only_ratio"][cfg.tune_metric]
         console.print(
-            f"synthetic-only / real {cfg.tune_metric}: {r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+            f"synthetic-only / real {cfg.tune_metric}: "
+            f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
         )
     console.print(verdict_line(metrics), highlight=False)
     if html is not None:
