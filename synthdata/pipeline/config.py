@@ -119,6 +119,17 @@ class GateConfig(_Strict):
     value: float | str
     name: str | None = None
 
+    @field_validator("value", mode="before")
+    @classmethod
+    def _numeric_text(cls, v: Any) -> Any:
+        """`${ENV:-0.5}` expands to text: numbers written as text are numbers."""
+        if isinstance(v, str):
+            try:
+                return float(v)
+            except ValueError:
+                return v
+        return v
+
     @model_validator(mode="after")
     def _string_ops(self) -> GateConfig:
         if isinstance(self.value, str) and self.op not in ("==", "!="):
