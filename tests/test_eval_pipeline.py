@@ -234,6 +234,16 @@ def test_evaluate_cli_writes_required_keys(tmp_path: Path, data: tuple) -> None:
         [*args[:-2], "--config", str(tmp_path / "nope.yaml")], capture_output=True, text=True, check=False
     )
     assert bad_cfg.returncode == 2
+    # synthetic ids of another type than the training ids: exit 2 naming the file and the column
+    synthetic.assign(item_id=synthetic["item_id"].astype(str) + "x").to_parquet(tmp_path / "s2.parquet")
+    bad_ids = subprocess.run(
+        [*args[:6], "--synthetic", str(tmp_path / "s2.parquet"), "--out", str(tmp_path / "y.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad_ids.returncode == 2 and "s2.parquet" in bad_ids.stderr and "item_id" in bad_ids.stderr
+    assert "verdict:" in r.stdout and "ctl.popularity" in r.stdout and "membership-inference AUC" in r.stdout
 
 
 def test_report_reads_metrics_json_with_empty_segment(tmp_path: Path, data: tuple) -> None:

@@ -90,7 +90,7 @@ def evaluate_cmd(
             raise InputError(msg, path=str(files[e.path]), column=e.column, row=e.row) from None
         raise
     write_metrics_json(metrics, out)
-    console = Console() if Console().is_terminal else Console(width=160)  # logs/pipes: keep rows whole
+    console = Console() if Console().is_terminal else Console(width=260)  # logs/pipes: keep rows whole
     console.print(summary_table(metrics))
     if "fidelity" in metrics:
         f = metrics["fidelity"]
