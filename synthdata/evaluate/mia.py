@@ -27,12 +27,13 @@ from synthdata.evaluate.privacy import _columns, _Encoder
 from synthdata.schema import Schema
 
 
-def _knn_radius(ref, query, k: int) -> np.ndarray:
+def _knn_distances(ref, query, k: int) -> np.ndarray:
+    """Distances to the k nearest rows of `ref` (n_query × k, ascending)."""
     from sklearn.neighbors import NearestNeighbors
 
     k = max(1, min(k, ref.shape[0]))
     nn = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="euclidean").fit(ref)
-    return nn.kneighbors(query, return_distance=True)[0][:, -1]
+    return nn.kneighbors(query, return_distance=True)[0]
 
 
 def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -77,9 +78,10 @@ def mia(
     q = enc.transform(pd.concat([members, non_members]))
     labels = np.r_[np.ones(n), np.zeros(n)]
     s, r = enc.transform(syn), enc.transform(reference)
-    d_syn1 = _knn_radius(s, q, 1)
+    d_syn = _knn_distances(s, q, k)  # one search: the closest record and the k-th for the density
+    d_syn1 = d_syn[:, 0]
     eps = 1e-9
-    log_ratio = np.log(_knn_radius(r, q, k) + eps) - np.log(_knn_radius(s, q, k) + eps)
+    log_ratio = np.log(_knn_distances(r, q, k)[:, -1] + eps) - np.log(d_syn[:, -1] + eps)
     out = {"mia_auc_dcr": _auc(labels, -d_syn1), "mia_auc_density_ratio": _auc(labels, log_ratio)}
     out["mia_auc"] = (
         float(np.nanmax(list(out.values()))) if any(np.isfinite(list(out.values()))) else float("nan")
