@@ -40,6 +40,11 @@ class Run:
     alphas: tuple[float, ...] = ()
     only_extra: bool = False
     params_from: str | None = None  # take factors/regularisation chosen by this run, tune only α
+    extra_per_seed: tuple[sp.csr_matrix, ...] = ()  # a fresh draw per recommender seed (controls)
+
+    def extra_for(self, s: int) -> sp.csr_matrix | None:
+        """The extra rows of refit `s`: a control is a random process, so each seed gets its own draw."""
+        return self.extra_per_seed[s % len(self.extra_per_seed)] if self.extra_per_seed else self.extra
 
 
 @dataclass
@@ -139,7 +144,7 @@ class Runner:
             seed = cfg.seed + s
             key = (*self._key(run, chosen), seed)
             if key not in self._fits:
-                train_m = self._matrix(m.real_pos, run.extra, run, chosen, seed)
+                train_m = self._matrix(m.real_pos, run.extra_for(s), run, chosen, seed)
                 self._fits[key] = self._fit(train_m, m.seen, m.target, chosen, seed)
             scores, recs = self._fits[key]
             per_seed.append(scores)
