@@ -268,7 +268,7 @@ def calibration(work: Path, seeds: dict[str, int], share: float) -> list[dict[st
 
     train, test, schema = splits("sample", "full", work)
     rows = []
-    for kind in ("planted", *NULLS):
+    for kind in ("planted", *sorted(NULLS, key=lambda k: k == "popularity")):  # popularity last
         for s in range(seeds.get(kind, 0)):
             cfg = EvalConfig(seed=s, fidelity=False, privacy=False, synthetic_only=False, **CALIBRATION_GRID)
             syn, val = tables(

@@ -131,6 +131,12 @@ def test_verdict_rules() -> None:
     # p = 0.02 passes alone but not after Holm: the four smallest-but-0.02 tests get ≥ 4 × 0.02 = 0.08
     marginal = {c: {"ndcg": _d(0.05, 0.01, 0.09, 0.02), "recall": up} for c in ("real", *CONTROLS)}
     assert segment_verdict(marginal, seeds_up, seeds=3, **kw)["verdict"] == "no-evidence"
+    # per-seed deltas against a control's fresh draws must clear the prediction bound, not just be > 0
+    steady = {**seeds_up, "uniform": {"ndcg": [0.10, 0.11, 0.12], "recall": [0.1, 0.1, 0.1]}}
+    assert segment_verdict(all_up, steady, seeds=3, **kw)["verdict"] == "helps"
+    lucky = {**seeds_up, "uniform": {"ndcg": [0.01, 0.2, 0.05], "recall": [0.1, 0.1, 0.1]}}
+    v = segment_verdict(all_up, lucky, seeds=3, **kw)
+    assert v["verdict"] == "no-evidence" and "draws" in v["reason"]
     down = {**all_up, "real": {"ndcg": _d(-0.05, -0.08, -0.02, 0.001), "recall": up}}
     assert segment_verdict(down, seeds_up, seeds=3, **kw)["verdict"] == "hurts"
 
