@@ -21,9 +21,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import pandas as pd
 
 from synthdata.cli.evaluate import _json_safe
-from synthdata.evaluate import EvalConfig, run_experiment
+from synthdata.evaluate import EvalConfig
 from synthdata.evaluate.report import summary_table, write_html
 from synthdata.ingest import ingest
+from synthdata.pipeline.experiment import run_experiment
 from synthdata.schema import Schema
 
 ML = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "movielens-100k"

@@ -9,9 +9,17 @@ Model (all draws from one numpy `default_rng(seed)`, so the files are byte-ident
   personal taste for a collaborative-filtering recommender to learn beyond popularity;
 - users: `--users` users with heavy-tailed activity (Pareto, shape 1.3), a favourite category and a
   favourite niche inside it; attributes age_band and country;
+- time is per user: each user joins on a day spread over the `--weeks` weeks from 2024-03-01 00:00 UTC
+  (a fixed date, never "now") and stays active for an exponential lifetime (mean 3 weeks, cut at the
+  end); their views come in sessions (1 + Poisson(views / 6) sessions on days of their active span,
+  starting on an evening-peaked daily cycle, views 30 s–5 min apart inside a session). Users who join
+  late have little history: a realistic share of cold users, and a temporal split differs from a
+  random one;
 - views: 25 % of a user's views follow global popularity, 35 % popularity within the favourite
-  category, 40 % popularity within the favourite niche; view times uniform over `--weeks` weeks
-  from 2024-03-01 00:00 UTC (a fixed date, never "now"), with a daily cycle peaking in the evening;
+  category, 40 % popularity within the current taste niche. Taste drifts: 70 % of users move from
+  their first niche to a second one (70 % of them in another category, whose category views then
+  follow too) with probability rising linearly from 0 to 1 over their active span, so their latest
+  interactions (the temporal test split) are less predictable from their history;
 - funnel: a view leads to a cart with p=0.12 (minutes later), a cart to a purchase with p=0.35;
   carts and purchases carry the item price in `value`.
 
@@ -87,27 +95,51 @@ def simulate(n_users: int, n_items: int, weeks: int, views_per_user: float, seed
             ],
         }
     )
-    # views
+    # time: join day, lifetime, sessions (all per user)
+    span_s = weeks * 7 * 86400
+    join = rng.uniform(0.0, weeks * 7 * 0.95, n_users) * 86400
+    life = np.minimum(rng.exponential(21.0, n_users) * 86400 + 3600, span_s - join)
     u = np.repeat(np.arange(n_users), n_views)
     n = len(u)
+    n_sessions = 1 + rng.poisson(n_views / 6.0)
+    first_session = np.concatenate(([0], np.cumsum(n_sessions)[:-1]))
+    session = first_session[u] + (rng.random(n) * n_sessions[u]).astype(int)  # session of each view
+    s_user = np.repeat(np.arange(n_users), n_sessions)
+    s_day = np.floor(rng.random(s_user.size) * life[s_user] / 86400)
+    s_hour = np.mod(rng.normal(19.0, 4.0, s_user.size), 24.0)  # evening peak, wrapping past midnight
+    s_start = join[s_user] + s_day * 86400 + s_hour * 3600
+    order = np.lexsort((rng.random(n), session))  # views grouped by session, random order within
+    gaps = rng.integers(30, 300, n)
+    t = np.empty(n)
+    sorted_sess = session[order]
+    starts = np.r_[True, sorted_sess[1:] != sorted_sess[:-1]]
+    csum = np.cumsum(gaps)
+    base = np.maximum.accumulate(np.where(starts, csum - gaps, 0))
+    t[order] = s_start[sorted_sess] + (csum - base)  # seconds since the session started
+    late = t >= span_s  # sessions running past the end wrap back into the user's window
+    t = np.where(late, join[u] + np.mod(t - join[u], np.maximum(span_s - join[u], 1.0)), t).astype(np.int64)
+    progress = np.clip((t - join[u]) / np.maximum(life[u], 1.0), 0.0, 1.0)  # position in the user's span
+    # taste, with drift
+    drifts = rng.random(n_users) < 0.7
+    other_cat = rng.random(n_users) < 0.7
+    new_cat = np.where(other_cat, rng.integers(0, len(CATEGORIES), n_users), fav)
+    new_niche = new_cat * NICHES + rng.integers(0, NICHES, n_users)
+    moved = drifts[u] & (rng.random(n) < progress)
+    cur_cat = np.where(moved, new_cat[u], fav[u])
+    cur_niche = np.where(moved, new_niche[u], fav_niche[u])
     item = rng.choice(n_items, n, p=pop)
     draw = rng.random(n)
-    # taste: 35 % popularity inside the favourite category, 40 % inside the favourite niche
-    for group, of_user, chosen in (
-        (cat, fav, (draw >= 0.25) & (draw < 0.6)),
-        (niche, fav_niche, draw >= 0.6),
+    # 35 % popularity inside the current category, 40 % inside the current niche
+    for group, of_view, chosen in (
+        (cat, cur_cat, (draw >= 0.25) & (draw < 0.6)),
+        (niche, cur_niche, draw >= 0.6),
     ):
-        for g in np.unique(of_user):
-            m = chosen & (of_user[u] == g)
+        for g in np.unique(of_view[chosen]):
+            m = chosen & (of_view == g)
             members = np.flatnonzero(group == g)
             if m.any() and len(members):
                 p = pop[members] / pop[members].sum()
                 item[m] = members[rng.choice(len(members), int(m.sum()), p=p)]
-    span_s = weeks * 7 * 86400
-    day = rng.integers(0, weeks * 7, n)
-    hour = np.mod(rng.normal(19.0, 4.0, n), 24.0)  # evening peak, wrapping past midnight
-    t = day * 86400 + (hour * 3600).astype(int)
-    t = np.minimum(t, span_s - 1)
     # funnel
     cart = rng.random(n) < 0.12
     buy = cart & (rng.random(n) < 0.35)
@@ -121,6 +153,7 @@ def simulate(n_users: int, n_items: int, weeks: int, views_per_user: float, seed
         ],
         ignore_index=True,
     )
+    ev = ev.drop_duplicates(["u", "i", "e", "t"])  # a chance double event: only the dirty rows duplicate
     ev = ev.sort_values(["t", "u", "i", "e"], kind="mergesort").reset_index(drop=True)
     ts = (START + pd.to_timedelta(ev["t"], unit="s")).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     value = np.where(ev["e"] > 0, price[ev["i"]], np.nan)

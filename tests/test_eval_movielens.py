@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from synthdata.evaluate import EvalConfig, run_experiment
+from synthdata.evaluate import EvalConfig
+from synthdata.pipeline.experiment import run_experiment
 from synthdata.schema import Schema
 
 pytestmark = [pytest.mark.movielens, pytest.mark.slow]

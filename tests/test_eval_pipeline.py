@@ -13,10 +13,11 @@ import pytest
 import yaml
 from _eval_world import SCHEMA, FakeSynthesizer, world
 
-from synthdata.evaluate import EvalConfig, evaluate, run_experiment
+from synthdata.evaluate import EvalConfig, evaluate
 from synthdata.evaluate.augment import cold_users, long_tail_items, select, training_positives_per_user
 from synthdata.evaluate.pipeline import validation_split
 from synthdata.evaluate.report import write_html
+from synthdata.pipeline.experiment import run_experiment
 from synthdata.split import split
 
 SYNTHDATA = str(Path(sys.executable).with_name("synthdata"))
@@ -136,7 +137,7 @@ def test_experiment_fits_synthesizers_on_train_only() -> None:
         and not pd.MultiIndex.from_frame(tuning[key]).isin(pd.MultiIndex.from_frame(val[key])).any()
     )  # nor a validation row
     assert len(res.test) > 0 and "augmented" in res.metrics["recsys"]
-    assert res.metrics["recsys"]["tuning"]["augmented"]["synthetic_used"].startswith("val_synthetic")
+    assert res.metrics["data"]["tuning_synthetic"].startswith("val_synthetic")
 
 
 def test_cold_user_strategy_conditions_exactly(data: tuple) -> None:
@@ -233,6 +234,16 @@ def test_evaluate_cli_writes_required_keys(tmp_path: Path, data: tuple) -> None:
         [*args[:-2], "--config", str(tmp_path / "nope.yaml")], capture_output=True, text=True, check=False
     )
     assert bad_cfg.returncode == 2
+    # synthetic ids of another type than the training ids: exit 2 naming the file and the column
+    synthetic.assign(item_id=synthetic["item_id"].astype(str) + "x").to_parquet(tmp_path / "s2.parquet")
+    bad_ids = subprocess.run(
+        [*args[:6], "--synthetic", str(tmp_path / "s2.parquet"), "--out", str(tmp_path / "y.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad_ids.returncode == 2 and "s2.parquet" in bad_ids.stderr and "item_id" in bad_ids.stderr
+    assert "verdict:" in r.stdout and "ctl.popularity" in r.stdout and "membership-inference AUC" in r.stdout
 
 
 def test_report_reads_metrics_json_with_empty_segment(tmp_path: Path, data: tuple) -> None:
@@ -259,7 +270,7 @@ def test_val_synthetic_is_used_for_tuning(data: tuple) -> None:
     inner, _ = validation_split(train, SCHEMA, cfg)
     val_syn = FakeSynthesizer(SCHEMA, seed=2).fit(inner).sample(len(inner))
     out = evaluate(train, test, synthetic, SCHEMA, cfg, val_synthetic=val_syn)
-    assert out["recsys"]["tuning"]["augmented"]["synthetic_used"].startswith("val_synthetic")
+    assert out["data"]["tuning_synthetic"].startswith("val_synthetic")
     plain = evaluate(train, test, synthetic, SCHEMA, cfg)
-    assert "conservative" in plain["recsys"]["tuning"]["augmented"]["synthetic_used"]
+    assert "conservative" in plain["data"]["tuning_synthetic"]
     assert out["recsys"]["real"] == plain["recsys"]["real"]  # the real-only run does not depend on it

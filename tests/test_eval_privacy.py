@@ -73,3 +73,19 @@ def test_privacy_report_keys(tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     ):
         assert key in rep
     assert rep["exact_copy_rate"] == 0.0
+
+
+def test_membership_inference_catches_a_copier_and_not_a_fresh_sample() -> None:
+    """A generator that copies its training rows is caught (AUC ≫ 0.5); rows from the same population
+    that never saw the training rows leak nothing (AUC ≈ 0.5)."""
+    from _eval_world import SCHEMA, world
+
+    from synthdata.evaluate.mia import mia
+    from synthdata.split import split
+
+    train, test = split(world(n_users=200, n_items=60, seed=3), SCHEMA, "user-random", 0.5, seed=0)
+    copier = mia(train, test, train.sample(frac=1.0, random_state=0), SCHEMA, max_rows=400, seed=0)
+    assert copier["mia_auc_dcr"] > 0.9 and copier["mia_auc"] >= copier["mia_auc_dcr"]
+    fresh_rows = world(n_users=200, n_items=60, seed=99)  # same generative process, other draws
+    fresh = mia(train, test, fresh_rows, SCHEMA, max_rows=400, seed=0)
+    assert abs(fresh["mia_auc_dcr"] - 0.5) < 0.1 and abs(fresh["mia_auc_density_ratio"] - 0.5) < 0.1

@@ -214,6 +214,7 @@ def test_demo_command_runs_a_pipeline_and_prints_the_table(ws, capsys, monkeypat
     assert code == 0, err[-2000:]
     assert "Recommender quality" in out and "augmented" in out and "demo sample:" in out
     assert "PASS no-copies" in out
+    assert "verdict: all=" in out and "ctl.popularity" in out and "ctl.shuffled" in out
 
 
 def test_shipped_demo_pipeline_end_to_end(tmp_path: Path, capsys, monkeypatch) -> None:
@@ -233,3 +234,11 @@ def test_shipped_demo_pipeline_end_to_end(tmp_path: Path, capsys, monkeypatch) -
     assert len(exported) == len(synth)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["recsys"]["real"]["all"]["n_users"] > 1000
+    # the verdict and the negative controls are printed; one seed never says helps
+    assert "PASS cold-not-hurt" in out and "verdict: all=" in out and "needs ≥ 3" in out
+    assert all(f"ctl.{c}" in out for c in ("popularity", "uniform", "shuffled"))
+    rec = metrics["recsys"]
+    assert set(rec["control"]) == {"popularity", "uniform", "shuffled"} and "synthetic_only" in rec
+    assert "helps" not in rec["verdict"].values()
+    assert metrics["data"]["tuning_synthetic"].startswith("val_synthetic")  # leak-free tuning by default
+    assert metrics["data"]["validation_protocol"] == "user-temporal"  # the pipeline's split protocol

@@ -56,7 +56,7 @@ def demo_cmd(
         SAMPLE, help="Sample folder for quick mode (events.csv, users.csv, items.csv)."
     ),
 ) -> None:
-    """Run the demo pipeline on the bundled simulated sample and print real vs augmented results."""
+    """Run the demo pipeline on the bundled simulated sample: verdict, controls, real vs augmented."""
     if ingest_only is not None:
         _ingest_only(sample, ingest_only)
         return
@@ -67,6 +67,10 @@ def demo_cmd(
         raise ConfigError(f"demo pipeline config not found: {config}")
     console = Console()
     res = execute(load_config(config), console, config_path=config, registry_url=registry, runs_dir=runs_dir)
+    if res.metrics and "recsys" in res.metrics:
+        from synthdata.evaluate.terminal import verdict_table
+
+        console.print(verdict_table(res.metrics))  # the verdict and the negative controls, last on screen
     rep = json.loads((res.run_dir / "ingest_report.json").read_text(encoding="utf-8"))
     console.print(
         f"demo sample: {rep['rows_in']:,} raw events → {rep['rows_out']:,} clean (user, item) rows, "

@@ -1,4 +1,5 @@
-"""`synthdata evaluate`: real-only vs augmented recommender on held-out real data; fidelity; privacy."""
+"""`synthdata evaluate`: real-only vs augmented recommender vs negative controls on held-out real data,
+with the verdict; synthetic-only utility; fidelity; privacy (membership inference included)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def evaluate_cmd(
     from rich.console import Console
 
     from synthdata.evaluate import evaluate
-    from synthdata.evaluate.report import summary_table, write_html, write_metrics_json
+    from synthdata.evaluate.report import summary_table, verdict_line, write_html, write_metrics_json
 
     cfg = _load_config(
         config,
@@ -80,9 +81,16 @@ def evaluate_cmd(
         for col in (sch.user_col, sch.item_col):
             if df is not None and col not in df.columns:
                 raise InputError("table lacks a column the schema requires", path=str(path), column=col)
-    metrics = evaluate(tr, te, syn, sch, cfg, val_synthetic=vsyn)
+    try:
+        metrics = evaluate(tr, te, syn, sch, cfg, val_synthetic=vsyn)
+    except InputError as e:  # name the file, not just the table's role
+        files = {"synthetic": synthetic, "val_synthetic": val_synthetic, "train": train, "test": test}
+        if e.path in files and files[e.path] is not None:
+            msg = str(e).rsplit(" (", 1)[0]
+            raise InputError(msg, path=str(files[e.path]), column=e.column, row=e.row) from None
+        raise
     write_metrics_json(metrics, out)
-    console = Console() if Console().is_terminal else Console(width=160)  # logs/pipes: keep rows whole
+    console = Console() if Console().is_terminal else Console(width=260)  # logs/pipes: keep rows whole
     console.print(summary_table(metrics))
     if "fidelity" in metrics:
         f = metrics["fidelity"]
@@ -97,8 +105,16 @@ def evaluate_cmd(
             f"(vs holdout {p['exact_copy_rate_holdout']:.4f}), "
             f"DCR below holdout p5 {p.get('dcr_below_holdout_p5_share', float('nan')):.3f} (0.05 = none), "
             f"closer to train {p.get('dcr_closer_to_train_share', float('nan')):.3f} "
-            f"(unseen real rows: {p.get('dcr_closer_to_train_baseline', float('nan')):.3f})"
+            f"(unseen real rows: {p.get('dcr_closer_to_train_baseline', float('nan')):.3f}), "
+            f"membership-inference AUC {p.get('mia_auc', float('nan')):.3f} (0.5 = nothing leaks)"
         )
+    if "synthetic_only_ratio" in metrics["recsys"]:
+        r = metrics["recsys"]["synthetic_only_ratio"][cfg.tune_metric]
+        console.print(
+            f"synthetic-only / real {cfg.tune_metric}: "
+            f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+        )
+    console.print(verdict_line(metrics), highlight=False)
     if html is not None:
         write_html(metrics, html, train=tr, synthetic=syn, schema=sch)
         console.print(f"report → {html}")

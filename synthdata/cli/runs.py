@@ -13,7 +13,7 @@ from synthdata.atomic import ensure_writable
 from synthdata.cli.app import app
 from synthdata.errors import InputError
 from synthdata.registry import STALE, Registry, RunInfo
-from synthdata.registry.compare import compare_runs, fmt_delta, fmt_value, render_html
+from synthdata.registry.compare import compare_runs, fmt_value, render_html
 
 runs_app = typer.Typer(help="Browse and compare pipeline runs in the run registry.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
@@ -139,7 +139,7 @@ def compare_cmd(
         runs = [_get(reg, r) for r in run_ids]
     cmp = compare_runs(runs)
     con = Console()
-    mt = Table(title="metrics (Δ = run − first run; * = disjoint CIs)")
+    mt = Table(title="metrics, verdict first (Δ = run − first run; * = disjoint CIs)")
     mt.add_column("metric")
     for r in runs:
         mt.add_column(r.id)
@@ -148,13 +148,13 @@ def compare_cmd(
     shown = 0
     for m in cmp.metrics:
         deltas = [m.delta(i) for i in range(1, len(runs))]
-        if not all_metrics and all(d == 0 for d in deltas):
+        if not all_metrics and not m.is_verdict and all(d == 0 for d in deltas):
             continue
         shown += 1
         mt.add_row(
             m.key,
             *(fmt_value(v) for v in m.values),
-            *(fmt_delta(d, m.significant(i)) for i, d in enumerate(deltas, 1)),
+            *(m.delta_text(i) for i in range(1, len(runs))),
         )
     con.print(mt)
     if shown < len(cmp.metrics):

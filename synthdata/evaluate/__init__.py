@@ -1,5 +1,6 @@
 """Evaluation: does adding synthetic rows make a collaborative-filtering recommender better, for whom,
-and is the synthetic data faithful and safe? See `evaluate` and `run_experiment`.
+and is the synthetic data faithful and safe? See `evaluate`. This package works on DataFrames and a
+Schema only; the split → fit → generate → evaluate orchestration is synthdata.pipeline.experiment.
 
 Names are imported lazily so `synthdata.evaluate.config` (used by the pipeline config) stays cheap to
 import: the evaluation stack pulls in scipy.stats, sklearn and implicit.
@@ -11,15 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from synthdata.evaluate.config import EvalConfig
-    from synthdata.evaluate.experiment import ExperimentResult, run_experiment
     from synthdata.evaluate.pipeline import evaluate
 
-__all__ = ["EvalConfig", "ExperimentResult", "evaluate", "run_experiment"]
+__all__ = ["EvalConfig", "evaluate"]
 
 _WHERE = {
     "EvalConfig": "synthdata.evaluate.config",
-    "ExperimentResult": "synthdata.evaluate.experiment",
-    "run_experiment": "synthdata.evaluate.experiment",
     "evaluate": "synthdata.evaluate.pipeline",
 }
 

@@ -24,16 +24,23 @@ class EvalConfig(BaseModel):
     factors_grid: list[int] = Field(default_factory=lambda: [8, 16, 32, 64])
     regularization_grid: list[float] = Field(default_factory=lambda: [0.01, 0.1, 1.0])
     alpha_grid: list[float] = Field(
-        default_factory=lambda: [0.03, 0.1, 0.3, 1.0],
-        description="Confidence weight of synthetic positives (augmented runs only).",
+        default_factory=lambda: [0.0, 0.03, 0.1, 0.3, 1.0],
+        description="Confidence weight of synthetic positives (augmented runs and controls). 0 is always "
+        "in the grid: the augmented model may fall back to real-only, and α = 0 chosen means no-evidence.",
+    )
+    tuning: Literal["shared", "joint"] = Field(
+        default="shared",
+        description="shared: runs with synthetic rows (augmented and every control alike) reuse the "
+        "factors/regularisation tuned for real-only and tune α; joint: each tunes the whole grid.",
     )
     iterations: int = Field(default=15, ge=1, description="ALS sweeps / BPR epochs.")
     als_alpha: float = Field(default=2.0, gt=0, description="implicit ALS confidence scale (both runs).")
     bpr_learning_rate: float = Field(default=0.05, gt=0)
     val_fraction: float = Field(default=0.2, gt=0, lt=1, description="Validation share carved from train.")
-    split_protocol: Literal["user-temporal", "global-temporal", "user-random"] = Field(
-        default="user-temporal",
-        description="How the validation split is carved from train (match the test split).",
+    split_protocol: Literal["user-temporal", "global-temporal", "user-random"] | None = Field(
+        default=None,
+        description="How the validation split is carved from train; unset: the pipeline's test-split "
+        "protocol (user-temporal outside a pipeline).",
     )
     tune_metric: Literal["ndcg", "recall", "precision", "map"] = "ndcg"
     strategy: Strategy = Field(
@@ -45,14 +52,27 @@ class EvalConfig(BaseModel):
     )
     n_bootstrap: int = Field(default=1000, ge=100)
     n_permutations: int = Field(default=2000, ge=100)
+    significance: float = Field(
+        default=0.05, gt=0, lt=1, description="Family-wise error rate of the verdict (Holm-corrected)."
+    )
+    synthetic_only: bool = Field(
+        default=True, description="Also score a model trained on synthetic rows alone."
+    )
+    tune_synthesizer: bool = Field(
+        default=True,
+        description="Pipeline: tune the augmented model with rows from a synthesizer fitted on the inner "
+        "training split only (leak-free). false is faster (one synthesizer fit) but NOT leak-free for "
+        "tuning.",
+    )
     fidelity: bool = True
     privacy: bool = True
     fidelity_max_rows: int = Field(default=20_000, ge=100, description="Row subsample for fidelity metrics.")
     privacy_max_rows: int = Field(default=2_000, ge=50, description="Synthetic/holdout rows for DCR.")
     detection_max_rows: int = Field(default=5_000, ge=100)
+    mia_max_rows: int = Field(default=2_000, ge=50, description="Member / non-member rows per MIA attack.")
     seed: int = 0
 
-    @field_validator("factors_grid", "regularization_grid", "alpha_grid")
+    @field_validator("factors_grid", "regularization_grid")
     @classmethod
     def _non_empty(cls, v: list) -> list:
         if not v:
@@ -60,3 +80,16 @@ class EvalConfig(BaseModel):
         if any(x <= 0 for x in v):
             raise ValueError("grid values must be positive")
         return v
+
+    @field_validator("alpha_grid")
+    @classmethod
+    def _alphas(cls, v: list[float]) -> list[float]:
+        """Non-negative, sorted, and always holding 0 (the fall-back to real-only)."""
+        if any(x < 0 for x in v):
+            raise ValueError("alpha values must be ≥ 0")
+        return sorted({0.0, *(float(x) for x in v)})
+
+    @property
+    def protocol(self) -> str:
+        """The validation split protocol actually used."""
+        return self.split_protocol or "user-temporal"

@@ -1,34 +1,47 @@
-"""`evaluate(train, test, synthetic, schema)`: does training on real + synthetic beat real alone?
+"""`evaluate(train, test, synthetic, schema)`: does training on real + synthetic beat real alone, and
+beat every negative control?
 
 Result layout (also written as metrics.json; every leaf is a plain number, string or list):
 
+    recsys.verdict.<segment>        helps | hurts | no-evidence   (rules: synthdata.evaluate.verdict)
+    recsys.verdict_code.<segment>   1 | -1 | 0 (the same, as a number for the run registry)
+    recsys.verdict_detail.<segment> {"reason", "tests": [{vs, metric, mean, ci_low, ci_high, p_value,
+                                                            p_holm}]}
     recsys.<run>.<segment>.<metric> = {"mean", "ci_low", "ci_high"}
-        run      ∈ real | augmented | popularity
+        run      ∈ real | augmented | synthetic_only | popularity (most-popular recommender, a floor)
         segment  ∈ all | cold | warm   (cold: ≤ cold_threshold real training positives)
         metric   ∈ precision, recall, f1, ndcg, map, hitrate   (per-user values averaged over users
-                   with ≥ 1 test positive; CI: 95% percentile bootstrap over those users)
+                   with ≥ 1 test positive and over seeds; CI: 95% percentile bootstrap over users)
                    f1_of_means  (2·P̄·R̄/(P̄+R̄); bootstrap CI with P and R resampled together)
                    coverage     ({"mean"}: distinct recommended items / training catalogue, first seed)
-    recsys.<run>.<segment>.n_users
+    recsys.control.<control>.<segment>.<metric>      control ∈ popularity | uniform | shuffled
     recsys.delta.<segment>.<metric> = {"mean", "ci_low", "ci_high", "p_value"}   augmented − real, paired
+    recsys.delta_control.<control>.<segment>.<metric>                           augmented − control
+    recsys.per_seed_delta.<real|control>.<segment>.<metric> = [per-seed mean delta, ...]
+    recsys.synthetic_only_ratio.<metric> = {"mean", "ci_low", "ci_high"}   synthetic_only / real, all users
     recsys.per_seed.<run> = [{metric: mean}, ...];  recsys.tuning.<run> = {"chosen", "grid"}
-    fidelity.*, privacy.*, data.*, config, timings_s.*
+    recsys.chosen_alpha.<run>
+    fidelity.*, privacy.* (incl. privacy.mia_auc), data.*, config, timings_s.*
 """
 
 from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from synthdata.errors import InputError
 from synthdata.evaluate import augment
+from synthdata.evaluate.assemble import AT_AUGMENTED_ALPHA, CONTROL_PREFIX, recsys_section, summaries
 from synthdata.evaluate.config import EvalConfig
+from synthdata.evaluate.controls import CONTROLS, control_rngs, control_rows
 from synthdata.evaluate.fidelity import fidelity_report
-from synthdata.evaluate.metrics import PER_USER_METRICS, coverage
+from synthdata.evaluate.inputs import check_columns, check_id_dtypes, drop_unknown_ids
 from synthdata.evaluate.privacy import privacy_report
 from synthdata.evaluate.recommend import (
     Index,
@@ -37,8 +50,8 @@ from synthdata.evaluate.recommend import (
     real_matrices,
     synthetic_matrix,
 )
-from synthdata.evaluate.stats import bootstrap_ci, bootstrap_f1_of_means, paired_delta
-from synthdata.evaluate.tuning import Target, score_seeds, tune
+from synthdata.evaluate.runs import Matrices, Run, Runner, RunResult
+from synthdata.evaluate.tuning import Target
 from synthdata.log import get_logger, kv
 from synthdata.schema import Schema
 from synthdata.split import split
@@ -57,13 +70,13 @@ DEFINITIONS = {
     "coverage": "distinct recommended items / items in the real training data (first seed)",
     "averaging": "users with at least one test positive; 95% percentile bootstrap CI over users",
     "delta": "augmented − real per user, paired bootstrap CI and two-sided sign-flip permutation p-value",
+    "controls": "null generators adding as many rows as the synthesizer: popularity (item ∝ training "
+    "popularity), uniform (item uniform over the catalogue), shuffled (synthetic items permuted across rows)",
+    "verdict": "helps: α > 0 chosen, ≥ 3 seeds, every per-seed delta > 0, and vs real AND every control the "
+    "tune metric and recall have CI > 0 and Holm-adjusted p < significance; hurts: below real with CI < 0; "
+    "else no-evidence",
+    "synthetic_only_ratio": "synthetic-only model / real-only model, all users, paired bootstrap CI",
 }
-
-
-def _check_columns(df: pd.DataFrame, schema: Schema, name: str) -> None:
-    for col in (schema.user_col, schema.item_col):
-        if col not in df.columns:
-            raise InputError(f"{name} table lacks a required column", path=name, column=col)
 
 
 @contextmanager
@@ -73,33 +86,74 @@ def _timed(timings: dict[str, float], name: str):
     timings[name] = round(time.perf_counter() - t0, 3)
 
 
-def _summaries(
-    per_user: dict[str, np.ndarray],
-    recs: np.ndarray,
-    masks: dict[str, np.ndarray],
-    n_catalogue: int,
-    cfg: EvalConfig,
-) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for seg, m in masks.items():
-        d: dict[str, Any] = {
-            name: bootstrap_ci(per_user[name][m], n_boot=cfg.n_bootstrap, seed=cfg.seed)
-            for name in PER_USER_METRICS
-        }
-        d["f1_of_means"] = bootstrap_f1_of_means(
-            per_user["precision"][m], per_user["recall"][m], n_boot=cfg.n_bootstrap, seed=cfg.seed
-        )
-        d["coverage"] = {"mean": coverage(recs[m], n_catalogue) if m.any() else float("nan")}
-        d["n_users"] = int(m.sum())
-        out[seg] = d
-    return out
-
-
 def validation_split(
     train: pd.DataFrame, schema: Schema, config: EvalConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(inner train, validation) exactly as `evaluate` carves them for tuning."""
-    return split(train, schema, config.split_protocol, config.val_fraction, seed=config.seed)
+    return split(train, schema, config.protocol, config.val_fraction, seed=config.seed)
+
+
+def _prepare_synthetic(
+    df: pd.DataFrame | None, reference: pd.DataFrame, schema: Schema, name: str, data: dict[str, Any]
+) -> pd.DataFrame | None:
+    """Checked, with rows whose ids `reference` lacks dropped and counted in `data`."""
+    if df is None:
+        return None
+    check_columns(df, schema, name)
+    check_id_dtypes(df, reference, schema, name)
+    df, dropped = drop_unknown_ids(df, reference, schema, name)
+    data[f"{name}_rows_unknown_ids_dropped"] = dropped
+    return df
+
+
+def _extra_runs(
+    used: pd.DataFrame,
+    used_val: pd.DataFrame | None,
+    train: pd.DataFrame,
+    inner: pd.DataFrame,
+    schema: Schema,
+    index: Index,
+    seen: sp.csr_matrix,
+    inner_seen: sp.csr_matrix,
+    cfg: EvalConfig,
+    data: dict[str, Any],
+) -> list[Run]:
+    """The augmented run, one run per negative control and the synthetic-only run (see runs.py)."""
+    alphas = tuple(cfg.alpha_grid)
+    synth_m, stats = synthetic_matrix(used, schema, index, seen)
+    data.update(stats)
+    if used_val is not None and len(used_val):
+        tune_rows, tune_ref, tune_seen = used_val, inner, inner_seen
+        data["tuning_synthetic"] = "val_synthetic: synthesizer fitted on the inner training split"
+    else:  # that synthesizer saw the validation pairs: drop every training pair (leak-free, pessimistic)
+        tune_rows, tune_ref, tune_seen = used, train, seen
+        data["tuning_synthetic"] = "synthetic minus all training pairs (conservative)"
+    tune_m = synthetic_matrix(tune_rows, schema, index, tune_seen)[0]
+    runs = [Run("augmented", synth_m, tune_m, alphas, params_from="real")]
+    # Each recommender seed refits a control on a fresh draw: the variation between draws of a null
+    # generator then enters the per-seed deltas that `helps` needs all > 0 (a single draw can be lucky).
+    draws = [control_rngs(cfg.seed + 2 + s) for s in range(cfg.seeds)]
+    tune_rngs = control_rngs(cfg.seed + 1)
+    for name in CONTROLS:
+        ms = []
+        for s, rngs in enumerate(draws):
+            m, st = synthetic_matrix(control_rows(name, used, train, schema, rngs[name]), schema, index, seen)
+            ms.append(m)
+            if s == 0:
+                data[f"control_{name}_pairs_used"] = st["synthetic_pairs_used"]
+        trows = control_rows(name, tune_rows, tune_ref, schema, tune_rngs[name])
+        tm = synthetic_matrix(trows, schema, index, tune_seen)[0]
+        runs.append(
+            Run(f"{CONTROL_PREFIX}{name}", ms[0], tm, alphas, params_from="real", extra_per_seed=tuple(ms))
+        )
+    if cfg.synthetic_only:
+        empty = sp.csr_matrix(seen.shape, dtype=np.float32)
+        only = synthetic_matrix(used, schema, index, empty)[
+            0
+        ]  # every synthetic positive, duplicates of real too
+        only_tune = synthetic_matrix(used_val, schema, index, empty)[0] if tune_rows is used_val else tune_m
+        runs.append(Run("synthetic_only", only, only_tune, (), only_extra=True))
+    return runs
 
 
 def evaluate(
@@ -111,138 +165,107 @@ def evaluate(
     *,
     val_synthetic: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Score real-only, augmented (real + synthetic) and popularity recommenders on `test`.
+    """Score real-only, augmented, the negative controls, synthetic-only and popularity on `test`.
 
-    `synthetic` must come from a synthesizer fitted on `train` only (see `run_experiment`); None or an
-    empty table evaluates the real-only and popularity runs and skips fidelity/privacy.
+    `synthetic` must come from a synthesizer fitted on `train` only (see
+    synthdata.pipeline.experiment.run_experiment); None or an empty table scores the real-only and
+    popularity runs and skips fidelity/privacy. Synthetic rows with ids absent from `train` are counted
+    and dropped with a warning.
 
     `val_synthetic`, optional, comes from a synthesizer fitted on the inner training split only
-    (`validation_split(train, config)[0]`) and is used for tuning the augmented run: validation then
-    mirrors the test situation exactly. Without it, tuning uses `synthetic` minus every training pair
-    (validation pairs included, since that synthesizer saw them), which is leak-free but pessimistic
-    for the augmented run: see synthdata.evaluate.tuning.
+    (`validation_split(train, config)[0]`) and is used for tuning the augmented run and the controls:
+    validation then mirrors the test situation exactly. Without it, tuning uses `synthetic` minus
+    every training pair (leak-free but pessimistic for the augmented run).
     """
     cfg = config or EvalConfig()
     timings: dict[str, float] = {}
+    data: dict[str, Any] = {}
     t_start = time.perf_counter()
-    for name, df in (("train", train), ("test", test)) + (
-        (("synthetic", synthetic),) if synthetic is not None else ()
-    ):
-        _check_columns(df, schema, name)
-    if val_synthetic is not None:
-        _check_columns(val_synthetic, schema, "val_synthetic")
+    check_columns(train, schema, "train")
+    check_columns(test, schema, "test")
     if len(train) == 0:
         raise InputError("training table is empty", path="train")
     if len(test) == 0:
         raise InputError("test table is empty", path="test")
-    has_synth = synthetic is not None and len(synthetic) > 0
-    used_synth = (
-        augment.select(synthetic, train, schema, cfg.strategy, cfg.cold_threshold, cfg.long_tail_share)
-        if has_synth
-        else None
-    )
     inner, val = validation_split(train, schema, cfg)
-    used_val_synth = (
-        augment.select(val_synthetic, inner, schema, cfg.strategy, cfg.cold_threshold, cfg.long_tail_share)
-        if has_synth and val_synthetic is not None and len(val_synthetic)
+    synthetic = _prepare_synthetic(synthetic, train, schema, "synthetic", data)
+    val_synthetic = _prepare_synthetic(val_synthetic, inner, schema, "val_synthetic", data)
+    has_synth = synthetic is not None and len(synthetic) > 0
+    sel = (cfg.strategy, cfg.cold_threshold, cfg.long_tail_share)
+    used = augment.select(synthetic, train, schema, *sel) if has_synth else None
+    used_val = (
+        augment.select(val_synthetic, inner, schema, *sel)
+        if has_synth and val_synthetic is not None
         else None
     )
 
     with _timed(timings, "prepare"):
-        index = Index.build(schema, train, test, used_synth, used_val_synth)
+        index = Index.build(schema, train, test)
         real_pos, seen = real_matrices(train, schema, index)
+        inner_pos, inner_seen = real_matrices(inner, schema, index)
         tu, ti = index.codes(test, schema)
         pos = positive_rows(test, schema)
-        target = Target.from_codes(tu[pos], ti[pos])
-        inner_pos, inner_seen = real_matrices(inner, schema, index)
         vu, vi = index.codes(val, schema)
         vpos = positive_rows(val, schema)
-        val_target = Target.from_codes(vu[vpos], vi[vpos])
-        synth_m, synth_stats = (None, {})
-        tune_m, tuning_source = None, "none"
-        if used_synth is not None and len(used_synth):
-            synth_m, synth_stats = synthetic_matrix(used_synth, schema, index, seen)
-            if used_val_synth is not None:
-                tune_m, _ = synthetic_matrix(used_val_synth, schema, index, inner_seen)
-                tuning_source = "val_synthetic: synthesizer fitted on the inner training split"
-            else:  # every training pair dropped (validation included): leak-free, pessimistic
-                tune_m = synth_m
-                tuning_source = "synthetic minus all training pairs (conservative)"
-        train_positives = np.diff(real_pos.indptr)[target.users]
-        cold = train_positives <= cfg.cold_threshold
+        mats = Matrices(
+            real_pos,
+            seen,
+            inner_pos,
+            inner_seen,
+            Target.from_codes(tu[pos], ti[pos]),
+            Target.from_codes(vu[vpos], vi[vpos]),
+        )
+        target = mats.target
+        cold = np.diff(real_pos.indptr)[target.users] <= cfg.cold_threshold
         masks = {"all": np.ones(target.users.size, dtype=bool), "cold": cold, "warm": ~cold}
         n_catalogue = int((np.diff(seen.tocsc().indptr) > 0).sum())
+        runs = [Run("real")]
+        if used is not None and len(used):
+            runs += _extra_runs(used, used_val, train, inner, schema, index, seen, inner_seen, cfg, data)
     if target.users.size == 0:
         raise InputError(
             "no user in the test table has a positive interaction; nothing to score", path="test"
         )
+    if len(runs) == 1 or runs[1].extra is None or runs[1].extra.nnz == 0:
+        runs = runs[:1]
+        if has_synth:
+            log.warning(kv(stage="augment", note="no usable synthetic positives; augmented run skipped"))
     log.info(
         kv(
             stage="prepare",
             users=target.users.size,
             cold=int(cold.sum()),
             items=index.shape[1],
-            synthetic_pairs=synth_stats.get("synthetic_pairs_used", 0),
+            runs=len(runs),
         )
     )
 
-    runs: dict[str, dict] = {}
-    per_seed: dict[str, list] = {}
-    tuning: dict[str, dict] = {}
-    with _timed(timings, "tune_real"):
-        chosen_real, grid_real = tune(inner_pos, inner_seen, None, val_target, cfg, augmented=False)
-    tuning["real"] = {"chosen": chosen_real.as_dict(), "grid": grid_real}
-    with _timed(timings, "fit_real"):
-        real_user, real_recs, per_seed["real"] = score_seeds(real_pos, seen, None, target, cfg, chosen_real)
-    runs["real"] = _summaries(real_user, real_recs, masks, n_catalogue, cfg)
-
-    delta: dict[str, dict] = {}
-    if synth_m is not None and synth_m.nnz > 0:
-        with _timed(timings, "tune_augmented"):
-            chosen_aug, grid_aug = tune(inner_pos, inner_seen, tune_m, val_target, cfg, augmented=True)
-        tuning["augmented"] = {
-            "chosen": chosen_aug.as_dict(),
-            "grid": grid_aug,
-            "synthetic_used": tuning_source,
-        }
-        with _timed(timings, "fit_augmented"):
-            aug_user, aug_recs, per_seed["augmented"] = score_seeds(
-                real_pos, seen, synth_m, target, cfg, chosen_aug
-            )
-        runs["augmented"] = _summaries(aug_user, aug_recs, masks, n_catalogue, cfg)
-        with _timed(timings, "paired_tests"):
-            for seg, m in masks.items():
-                delta[seg] = {
-                    name: paired_delta(
-                        real_user[name][m],
-                        aug_user[name][m],
-                        n_boot=cfg.n_bootstrap,
-                        n_perm=cfg.n_permutations,
-                        seed=cfg.seed,
-                    )
-                    for name in PER_USER_METRICS
-                }
-    else:
-        log.warning(kv(stage="augment", note="no usable synthetic positives; augmented run skipped"))
-
+    runner = Runner(mats, cfg)
+    results = {}
+    for run in runs:  # one loop for every run: tune → refit over seeds → score
+        with _timed(timings, f"run_{run.name}"):
+            results[run.name] = runner.execute(run)
+    # α is tuned on all users; its noise alone can make one control look weak on a segment. Each
+    # control whose α differs is also refitted at the augmented run's α, and the verdict compares
+    # against the stronger of the two per segment.
+    aug_alpha = results["augmented"].chosen.alpha if "augmented" in results else None
+    for run in runs:
+        if aug_alpha and run.name.startswith(CONTROL_PREFIX) and results[run.name].chosen.alpha != aug_alpha:
+            alt = replace(run, name=run.name + AT_AUGMENTED_ALPHA, alphas=(aug_alpha,))
+            with _timed(timings, f"run_{alt.name}"):
+                results[alt.name] = runner.execute(alt)
+    with _timed(timings, "paired_tests"):
+        recsys = recsys_section(results, masks, n_catalogue, cfg)
     with _timed(timings, "popularity"):
         pop_recs = popularity_recommend(real_pos, seen, target.users, cfg.k)
-        pop_user = target.score(pop_recs, cfg.k)
-        runs["popularity"] = _summaries(pop_user, pop_recs, masks, n_catalogue, cfg)
-
-    result: dict[str, Any] = {
-        "recsys": {
-            **runs,
-            "delta": delta,
-            "per_seed": per_seed,
-            "tuning": tuning,
-            "segments": {
-                "cold_threshold": cfg.cold_threshold,
-                "definition": f"cold: ≤ {cfg.cold_threshold} real training positives; warm: more",
-            },
-        },
-        "definitions": DEFINITIONS,
+        pop = RunResult("popularity", results["real"].chosen, [], target.score(pop_recs, cfg.k), pop_recs)
+        recsys["popularity"] = summaries(pop, masks, n_catalogue, cfg)
+    recsys["segments"] = {
+        "cold_threshold": cfg.cold_threshold,
+        "definition": f"cold: ≤ {cfg.cold_threshold} real training positives; warm: more",
     }
+    recsys["recommender_fits"] = runner.n_fits
+    result: dict[str, Any] = {"recsys": recsys, "definitions": DEFINITIONS}
     if has_synth and cfg.fidelity:
         with _timed(timings, "fidelity"):
             result["fidelity"] = fidelity_report(
@@ -256,19 +279,26 @@ def evaluate(
     if has_synth and cfg.privacy:
         with _timed(timings, "privacy"):
             result["privacy"] = privacy_report(
-                train, test, synthetic, schema, max_rows=cfg.privacy_max_rows, seed=cfg.seed
+                train,
+                test,
+                synthetic,
+                schema,
+                max_rows=cfg.privacy_max_rows,
+                mia_rows=cfg.mia_max_rows,
+                seed=cfg.seed,
             )
     result["data"] = {
         "train_rows": len(train),
         "test_rows": len(test),
         "synthetic_rows": 0 if synthetic is None else len(synthetic),
-        "synthetic_rows_after_strategy": 0 if used_synth is None else len(used_synth),
+        "synthetic_rows_after_strategy": 0 if used is None else len(used),
         "users": index.shape[0],
         "items": index.shape[1],
         "catalogue_items": n_catalogue,
         "validation_rows": len(val),
+        "validation_protocol": cfg.protocol,
         "evaluated_users": int(target.users.size),
-        **synth_stats,
+        **data,
     }
     result["config"] = cfg.model_dump(mode="json")
     timings["total"] = round(time.perf_counter() - t_start, 3)

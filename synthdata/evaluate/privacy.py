@@ -150,12 +150,16 @@ def privacy_report(
     schema: Schema,
     *,
     max_rows: int = 2_000,
+    mia_rows: int = 2_000,
     seed: int = 0,
 ) -> dict[str, float]:
-    """All privacy figures for metrics.json (`privacy.*`)."""
+    """All privacy figures for metrics.json (`privacy.*`), membership inference included (mia.py)."""
+    from synthdata.evaluate.mia import mia
+
     out: dict[str, float] = {
         "exact_copy_rate": exact_copy_rate(synthetic, train, schema),
         "exact_copy_rate_holdout": exact_copy_rate(synthetic, holdout, schema),
     }
     out.update(dcr(train, holdout, synthetic, schema, max_rows=max_rows, seed=seed))
+    out.update(mia(train, holdout, synthetic, schema, max_rows=mia_rows, seed=seed))
     return out

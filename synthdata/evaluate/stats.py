@@ -88,3 +88,31 @@ def paired_delta(
     out = bootstrap_ci(d, n_boot=n_boot, seed=seed)
     out["p_value"] = sign_flip_p_value(d, n_perm=n_perm, seed=seed + 1)
     return out
+
+
+def ratio_ci(
+    num: np.ndarray, den: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, float]:
+    """mean(num) / mean(den) with a paired percentile bootstrap CI (same users resampled in both)."""
+    pair = np.column_stack([np.asarray(num, np.float64), np.asarray(den, np.float64)])
+    if pair.shape[0] == 0 or pair[:, 1].mean() == 0:
+        return {"mean": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
+    boots = _boot_means(pair, n_boot, np.random.default_rng(seed))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = boots[:, 0] / boots[:, 1]
+    r = r[np.isfinite(r)]
+    lo, hi = np.quantile(r, [(1 - level) / 2, 1 - (1 - level) / 2]) if r.size else (np.nan, np.nan)
+    return {"mean": float(pair[:, 0].mean() / pair[:, 1].mean()), "ci_low": float(lo), "ci_high": float(hi)}
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm step-down adjusted p-values (family-wise error control, any dependence between tests)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    n = p.size
+    if n == 0:
+        return []
+    order = np.argsort(p, kind="stable")
+    adj = np.minimum(1.0, np.maximum.accumulate((n - np.arange(n)) * np.nan_to_num(p[order], nan=1.0)))
+    out = np.empty(n)
+    out[order] = adj
+    return [float(x) for x in out]

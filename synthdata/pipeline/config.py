@@ -137,16 +137,38 @@ Op = Literal[">=", ">", "<=", "<", "==", "!="]
 
 
 class GateConfig(_Strict):
-    """``metric`` is a dotted path into metrics.json, e.g. ``recsys.delta.cold.recall.mean``."""
+    """``metric`` is a dotted path into metrics.json, e.g. ``recsys.delta.cold.recall.mean``.
+
+    ``value`` is a number, or a string for ``==`` / ``!=`` on string metrics
+    (``{metric: recsys.verdict.cold, op: "==", value: helps}``).
+    """
 
     metric: str = Field(min_length=1)
     op: Op
-    value: float
+    value: float | str
     name: str | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _numeric_text(cls, v: Any) -> Any:
+        """`${ENV:-0.5}` expands to text: numbers written as text are numbers."""
+        if isinstance(v, str):
+            try:
+                return float(v)
+            except ValueError:
+                return v
+        return v
+
+    @model_validator(mode="after")
+    def _string_ops(self) -> GateConfig:
+        if isinstance(self.value, str) and self.op not in ("==", "!="):
+            raise ValueError(f"a string value ({self.value!r}) needs op '==' or '!=', not {self.op!r}")
+        return self
 
     @property
     def label(self) -> str:
-        return self.name or f"{self.metric} {self.op} {self.value:g}"
+        v = self.value if isinstance(self.value, str) else f"{self.value:g}"
+        return self.name or f"{self.metric} {self.op} {v}"
 
 
 class ExportConfig(_Strict):
@@ -211,7 +233,11 @@ class PipelineConfig(_Strict):
             "split": {"split": d["split"], "seed": self.seed},
             "train": {"train": d["train"], "seed": self.seed},
             "generate": {"generate": d["generate"], "seed": self.seed},
-            "evaluate": {"evaluate": d["evaluate"]},
+            "evaluate": {  # the tuning synthesizer is trained like the model; validation split like test
+                "evaluate": d["evaluate"],
+                "split_protocol": d["split"]["protocol"],
+                **({"train": d["train"], "seed": self.seed} if self.evaluate.tune_synthesizer else {}),
+            },
             "gate": {"gates": d["gates"]},
             "export": {"export": {k: v for k, v in d["export"].items() if k != "url"}},
         }[stage]

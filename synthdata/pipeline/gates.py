@@ -2,7 +2,9 @@
 
 Example (config): ``{metric: recsys.delta.cold.recall.mean, op: ">=", value: -0.01}`` reads
 "augmented recall@k on cold users is not below real-only by more than 0.01";
-``{metric: privacy.exact_copy_rate, op: "<=", value: 0.0}`` forbids copied training rows.
+``{metric: privacy.exact_copy_rate, op: "<=", value: 0.0}`` forbids copied training rows;
+``{metric: recsys.verdict.cold, op: "==", value: helps}`` exports only when the verdict on cold users is
+`helps` (string metrics compare with == / != only).
 A metric path that does not exist is a config error (exit 2), not a silent pass.
 """
 
@@ -31,11 +33,12 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 @dataclass(frozen=True)
 class GateResult:
     gate: GateConfig
-    actual: float | None
+    actual: float | str | None
     passed: bool
 
     def describe(self) -> str:
-        got = "missing" if self.actual is None else f"{self.actual:.6g}"
+        a = self.actual
+        got = "missing" if a is None else a if isinstance(a, str) else f"{a:.6g}"
         return f"{'PASS' if self.passed else 'FAIL'} {self.gate.label} (actual {got})"
 
 
@@ -77,6 +80,12 @@ def evaluate_gates(gates: list[GateConfig], metrics: Mapping[str, Any]) -> list[
             raw = raw["mean"]
         if raw is None:
             results.append(GateResult(g, None, False))
+            continue
+        if isinstance(g.value, str) or isinstance(raw, str):
+            if not (isinstance(g.value, str) and isinstance(raw, str)):
+                got = f"{type(raw).__name__} {raw!r}"
+                raise ConfigError(f"gates: metric {g.metric!r} is {got} but the gate value is {g.value!r}")
+            results.append(GateResult(g, raw, OPS[g.op](raw, g.value)))
             continue
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise ConfigError(f"gates: metric {g.metric!r} is not a number (got {type(raw).__name__})")

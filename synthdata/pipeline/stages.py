@@ -81,8 +81,6 @@ def split(p: Pipeline) -> StageOutput:
 def train(p: Pipeline, h: str) -> StageOutput:
     import shutil
 
-    from synthdata.model.synthesizer import Synthesizer
-
     t = p.cfg.train
     ckdir = p.run_dir / CHECKPOINTS
     marker = p.run_dir / f"{CHECKPOINTS}.input_hash"  # outside ckdir: Lightning wants it clean
@@ -95,20 +93,7 @@ def train(p: Pipeline, h: str) -> StageOutput:
             shutil.rmtree(ckdir)
     ckdir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(marker, h, durable=False)
-    hp = dict(t.hp)
-    hp.setdefault("progress_bar", is_interactive())
-    syn = Synthesizer(
-        schema_of(p),
-        model=t.model,
-        epochs=t.epochs,
-        batch_size=t.batch_size,
-        max_minutes=t.max_minutes,
-        seed=p.cfg.seed,
-        accelerator=t.accelerator,
-        devices=t.devices,
-        strategy=t.strategy,
-        **hp,
-    )
+    syn = _synthesizer_factory(p)(schema_of(p))
     log.info(
         kv(
             event="train_start",
@@ -150,18 +135,57 @@ def generate(p: Pipeline) -> StageOutput:
     return ["synth"], f"rows={rows}"
 
 
+def _synthesizer_factory(p: Pipeline):
+    """Unfitted synthesizers configured exactly like the train stage's (for the tuning synthesizer)."""
+    from synthdata.model.synthesizer import Synthesizer
+
+    t = p.cfg.train
+    hp = {"progress_bar": is_interactive(), **t.hp}
+
+    def make(schema: Schema) -> Synthesizer:
+        return Synthesizer(
+            schema,
+            model=t.model,
+            epochs=t.epochs,
+            batch_size=t.batch_size,
+            max_minutes=t.max_minutes,
+            seed=p.cfg.seed,
+            accelerator=t.accelerator,
+            devices=t.devices,
+            strategy=t.strategy,
+            **hp,
+        )
+
+    return make
+
+
 def evaluate(p: Pipeline) -> StageOutput:
+    """Score the run; by default the augmented model is tuned with rows from a second synthesizer fitted
+    on the inner training split only (`evaluate.tune_synthesizer`), so tuning is leak-free."""
     from synthdata.evaluate import evaluate as run_evaluate
     from synthdata.evaluate.report import write_html, write_metrics_json
+    from synthdata.pipeline.experiment import tuning_synthetic
 
     schema = schema_of(p)
     train = pd.read_parquet(p.path("train"))
     test = pd.read_parquet(p.path("test"))
     synth = pd.read_parquet(p.path("synth"))
-    metrics = run_evaluate(train, test, synth, schema, p.cfg.evaluate)
+    cfg = p.cfg.evaluate
+    if cfg.split_protocol is None:  # validation is carved the way the test split was
+        cfg = cfg.model_copy(update={"split_protocol": p.cfg.split.protocol})
+    val_synth, note = None, "tuning rows: final synthetic minus training pairs (tune_synthesizer: false)"
+    if cfg.tune_synthesizer:
+        share = len(synth) / max(1, len(train))
+        with cooperative_sigterm():
+            val_synth = tuning_synthetic(
+                _synthesizer_factory(p), train, schema, cfg, share=share, seed=p.cfg.seed
+            )
+        note = f"tuning rows: {len(val_synth)} from a synthesizer fitted on the inner training split"
+    metrics = run_evaluate(train, test, synth, schema, cfg, val_synthetic=val_synth)
     write_metrics_json(metrics, p.out("metrics"))
     write_html(metrics, p.out("report"), train=train, synthetic=synth, schema=schema)
-    return ["metrics", "report"], None
+    verdict = ", ".join(f"{k}={v}" for k, v in metrics["recsys"].get("verdict", {}).items())
+    return ["metrics", "report"], f"verdict {verdict or 'none'}; {note}"
 
 
 def export(p: Pipeline, result: RunResult) -> StageOutput:

@@ -19,6 +19,14 @@ from synthdata.atomic import atomic_write_text
 from synthdata.registry.records import MetricInfo, RunInfo
 
 _MISSING = object()
+VERDICT_PREFIX = "recsys.verdict_code."  # metrics.json stores the verdict as words and as 1 / 0 / -1
+VERDICT_WORDS = {1.0: "helps", 0.0: "no-evidence", -1.0: "hurts"}
+_FIRST = (VERDICT_PREFIX, "recsys.chosen_alpha.", "recsys.synthetic_only_ratio.", "recsys.delta_control.")
+
+
+def _order(key: str) -> tuple[int, str]:
+    """Verdict rows first, then chosen α, synthetic-only ratio, deltas against controls, then the rest."""
+    return next((i for i, p in enumerate(_FIRST) if key.startswith(p)), len(_FIRST)), key
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,19 @@ class MetricRow:
         if a is None or b is None or a.value is None or b.value is None:
             return None
         return b.value - a.value
+
+    @property
+    def is_verdict(self) -> bool:
+        return self.key.startswith(VERDICT_PREFIX)
+
+    def delta_text(self, i: int) -> str:
+        """Δ column text: verdict rows say whether the verdict changed, numbers show run − baseline."""
+        if self.is_verdict:
+            a, b = self.values[0], self.values[i]
+            if a is None or b is None:
+                return "—"
+            return "same" if a.value == b.value else f"{fmt_value(a)} → {fmt_value(b)}"
+        return fmt_delta(self.delta(i), self.significant(i))
 
     def significant(self, i: int) -> bool | None:
         """Whether run i's CI and the baseline's CI are disjoint (None without CIs on both)."""
@@ -50,7 +71,7 @@ class Comparison:
 
 
 def compare_runs(runs: list[RunInfo]) -> Comparison:
-    keys = sorted({k for r in runs for k in r.metrics})
+    keys = sorted({k for r in runs for k in r.metrics}, key=_order)
     metrics = [MetricRow(k, [r.metrics.get(k) for r in runs]) for k in keys]
     pkeys = sorted({k for r in runs for k in r.params})
     diff: list[tuple[str, list[Any]]] = []
@@ -70,6 +91,8 @@ def compare_runs(runs: list[RunInfo]) -> Comparison:
 def fmt_value(m: MetricInfo | None) -> str:
     if m is None or m.value is None:
         return "—"
+    if m.key.startswith(VERDICT_PREFIX):
+        return VERDICT_WORDS.get(m.value, f"{m.value:g}")
     s = f"{m.value:.4g}"
     if m.ci_low is not None and m.ci_high is not None:
         s += f" [{m.ci_low:.4g}, {m.ci_high:.4g}]"
@@ -96,7 +119,12 @@ def plots(cmp: Comparison, max_metrics: int = 16) -> list[tuple[str, str]]:
     import matplotlib.pyplot as plt
 
     out: list[tuple[str, str]] = []
-    with_ci = [m for m in cmp.metrics if any(v is not None and v.ci_low is not None for v in m.values)]
+    with_ci = [
+        m
+        for m in cmp.metrics
+        if any(v is not None and v.ci_low is not None for v in m.values)
+        and not m.key.startswith("recsys.per_seed")
+    ]
     chosen = with_ci or [
         m for m in cmp.metrics if any(v is not None and v.value is not None for v in m.values)
     ]
@@ -151,7 +179,7 @@ def render_html(cmp: Comparison, path: str | Path) -> Path:
     rows = []
     for m in cmp.metrics:
         cells = "".join(f"<td>{e(fmt_value(v))}</td>" for v in m.values)
-        deltas = "".join(f"<td>{e(fmt_delta(m.delta(i), m.significant(i)))}</td>" for i in range(1, len(ids)))
+        deltas = "".join(f"<td>{e(m.delta_text(i))}</td>" for i in range(1, len(ids)))
         rows.append(f"<tr><td>{e(m.key)}</td>{cells}{deltas}</tr>")
     cfg = "".join(
         f"<tr><td>{e(k)}</td>" + "".join(f"<td>{e(json.dumps(v, default=str))}</td>" for v in vals) + "</tr>"
@@ -172,7 +200,9 @@ img{{max-width:100%}}</style></head><body>
 <h1>Run comparison</h1>
 <table><tr><th>run</th><th>name</th><th>status</th><th>created (UTC)</th><th>directory</th></tr>
 {summary}</table>
-<h2>Metrics</h2><p>Values with confidence intervals; Δ is each run minus the first ({e(ids[0])});
+<h2>Metrics</h2><p>The verdict per segment comes first (helps / hurts / no-evidence: augmented vs real-only
+and every negative control), then the chosen synthetic weight α, the synthetic-only ratio and the deltas
+against the controls. Values with confidence intervals; Δ is each run minus the first ({e(ids[0])});
 * marks disjoint intervals.</p>
 <table><tr><th>metric</th>{head}{dhead}</tr>{"".join(rows)}</table>
 <h2>Config differences</h2><p>{len(cmp.config_diff)} differing keys, {cmp.config_same} identical.</p>

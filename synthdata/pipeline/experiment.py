@@ -20,7 +20,7 @@ from synthdata.log import get_logger, kv
 from synthdata.schema import Schema
 from synthdata.split import split
 
-log = get_logger("evaluate.experiment")
+log = get_logger("pipeline.experiment")
 
 SynthesizerFactory = Callable[[Schema], Any]  # returns an unfitted object with .fit(df) and .sample(n, ...)
 
@@ -46,6 +46,40 @@ def default_factory(hyperparams: dict[str, Any] | None = None, seed: int = 0) ->
     return make
 
 
+def tuning_synthetic(
+    factory: SynthesizerFactory,
+    train: pd.DataFrame,
+    schema: Schema,
+    cfg: EvalConfig,
+    *,
+    share: float | None = None,
+    budget: int = 20,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Rows for tuning the augmented model leak-free: a synthesizer fitted on the inner training split
+    only (the split `evaluate` tunes on), sampled with the evaluation's strategy.
+
+    `share`: unconditional rows per inner training row (default 1). The synthesizer fitted on full
+    train has seen the validation rows, so its rows would leak validation pairs into tuning.
+    """
+    inner, _ = validation_split(train, schema, cfg)
+    synth = factory(schema)
+    synth.fit(inner.reset_index(drop=True))
+    rows = augment.generate(
+        synth,
+        inner,
+        schema,
+        cfg.strategy,
+        n_rows=None if share is None else max(1, round(share * len(inner))),
+        budget=budget,
+        cold_threshold=cfg.cold_threshold,
+        long_tail_share=cfg.long_tail_share,
+        seed=seed,
+    )
+    log.info(kv(stage="tuning_synthesizer", inner_rows=len(inner), rows=len(rows)))
+    return rows
+
+
 def run_experiment(
     df: pd.DataFrame | None = None,
     schema: Schema | None = None,
@@ -56,7 +90,7 @@ def run_experiment(
     synth_hyperparams: dict[str, Any] | None = None,
     n_synthetic: int | None = None,
     budget: int = 20,
-    tune_synthesizer: bool = True,
+    tune_synthesizer: bool | None = None,
     protocol: str = "user-temporal",
     test_fraction: float = 0.2,
     seed: int = 0,
@@ -67,13 +101,16 @@ def run_experiment(
     The augmentation strategy is `config.strategy`: unconditional (`n_synthetic` rows, default
     len(train)), or `budget` exactly-conditioned rows per cold user / long-tail item.
 
-    `tune_synthesizer` (default) fits a second synthesizer on the inner training split so the augmented
+    `tune_synthesizer` (default: `config.tune_synthesizer`, true) fits a second synthesizer on the
+    inner training split so the augmented
     run is tuned on validation exactly as it is scored on test (see synthdata.evaluate.tuning); it
     doubles the synthesizer cost, so switch it off for quick looks.
     """
     if schema is None:
         raise ConfigError("run_experiment needs the table's schema")
     cfg = config or EvalConfig(seed=seed)
+    if cfg.split_protocol is None:  # validation is carved the way the test split was
+        cfg = cfg.model_copy(update={"split_protocol": protocol})
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if df is not None:
@@ -106,22 +143,10 @@ def run_experiment(
     log.info(kv(stage="generate", strategy=cfg.strategy, rows=len(synthetic)))
 
     val_synthetic = None
-    if tune_synthesizer:
-        inner, _ = validation_split(train, schema, cfg)  # the same split evaluate() tunes on
+    if cfg.tune_synthesizer if tune_synthesizer is None else tune_synthesizer:
         t0 = time.perf_counter()
-        inner_synth = factory(schema)
-        inner_synth.fit(inner.reset_index(drop=True))
-        val_synthetic = augment.generate(
-            inner_synth,
-            inner,
-            schema,
-            cfg.strategy,
-            n_rows=None if n_synthetic is None else round(n_synthetic * len(inner) / len(train)),
-            budget=budget,
-            cold_threshold=cfg.cold_threshold,
-            long_tail_share=cfg.long_tail_share,
-            seed=seed,
-        )
+        n_inner = None if n_synthetic is None else n_synthetic / len(train)
+        val_synthetic = tuning_synthetic(factory, train, schema, cfg, share=n_inner, budget=budget, seed=seed)
         timings["tuning_synthesizer"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()

@@ -1,0 +1,67 @@
+"""Input checks for `evaluate`: required columns, id dtypes, and synthetic ids the training data lacks.
+
+A synthetic row whose user or item never appears in the training data cannot help the recommender
+(nothing links it to a real user or item) and, kept, would silently become a new user or item; such
+rows are counted and dropped with a warning. Ids of another kind than the training ids (text vs numbers)
+mean the file belongs to another dataset or was written wrongly: an input error naming the column.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from synthdata.errors import InputError
+from synthdata.log import get_logger, kv
+from synthdata.schema import Schema
+
+log = get_logger("evaluate.inputs")
+
+
+def check_columns(df: pd.DataFrame, schema: Schema, name: str) -> None:
+    for col in (schema.user_col, schema.item_col):
+        if col not in df.columns:
+            raise InputError(f"{name} table lacks a required column", path=name, column=col)
+
+
+def _kind(s: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(s):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(s):
+        return "number"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    return "text"
+
+
+def check_id_dtypes(df: pd.DataFrame, train: pd.DataFrame, schema: Schema, name: str) -> None:
+    """Ids must be of the same kind (number / text) as the training ids."""
+    for col in (schema.user_col, schema.item_col):
+        a, b = _kind(train[col]), _kind(df[col])
+        if len(df) and a != b:
+            raise InputError(
+                f"{name} ids are {b} ({df[col].dtype}) but the training ids are {a} ({train[col].dtype})",
+                path=name,
+                column=col,
+            )
+
+
+def drop_unknown_ids(
+    df: pd.DataFrame, train: pd.DataFrame, schema: Schema, name: str
+) -> tuple[pd.DataFrame, int]:
+    """Rows whose user or item is absent from `train` are dropped (and counted, with a warning)."""
+    known = df[schema.user_col].isin(pd.unique(train[schema.user_col])) & df[schema.item_col].isin(
+        pd.unique(train[schema.item_col])
+    )
+    n = int((~known).sum())
+    if n:
+        log.warning(
+            kv(
+                stage="inputs",
+                table=name,
+                dropped_rows=n,
+                of=len(df),
+                reason="user or item id absent from the training data",
+            )
+        )
+        df = df.loc[known.to_numpy()]
+    return df, n
