@@ -209,7 +209,9 @@ def synthetic_tables(cell: Cell, train, schema, cfg: EvalConfig, budget_s: float
     out = []
     for gen, base in zip(cache[key], (train, inner), strict=True):
         if fitted.startswith("synthdata"):  # sharper id decoding at sampling time only
-            gen._require().id_temperature = ID_TEMPERATURE[cell.generator == "synthdata-sharp"]
+            net = gen._require()[0]
+            sharp = ID_TEMPERATURE[cell.generator == "synthdata-sharp"]
+            net.hp = net.hp.model_copy(update={"id_temperature": sharp})  # hyperparameters are frozen
         conditional = cell.generator.startswith("synthdata")
         if conditional or cell.strategy == "unconditional":
             rows = augment_rows(

@@ -190,8 +190,8 @@ def test_gates_accept_string_values() -> None:
 def test_compare_shows_the_verdict_first_in_words() -> None:
     from datetime import UTC, datetime
 
+    from synthdata.registry import MetricInfo, RunInfo, flatten_metrics
     from synthdata.registry.compare import compare_runs, fmt_value
-    from synthdata.registry.store import MetricInfo, RunInfo, flatten_metrics
 
     def run(i: str, code: int) -> RunInfo:
         tree = {"recsys": {"verdict_code": {"all": code}, "a": {"mean": 1.0, "ci_low": 0, "ci_high": 2}}}
