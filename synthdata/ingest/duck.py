@@ -140,9 +140,10 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     )
     # exact duplicates: the first occurrence (lowest line) stays
     key = ", ".join(ident(n) for n in plan.names)
-    if plan.layout == "events" and not (plan.inline_u or plan.inline_i):  # lines no longer needed
+    fused = plan.layout == "events" and not (plan.inline_u or plan.inline_i)
+    if fused:  # lines no longer needed: de-duplicated inside the aggregation's query, never stored
         con.execute(
-            f"CREATE TABLE dedup AS SELECT DISTINCT {key} FROM (SELECT {key} FROM chkl "
+            f"CREATE VIEW dedup AS SELECT DISTINCT {key} FROM (SELECT {key} FROM chkl "
             f"WHERE _ok UNION ALL SELECT {key} FROM rescued)"
         )
     else:
@@ -151,15 +152,16 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
             f"(SELECT {key}, _lineno AS {L} FROM chkl "
             f"WHERE _ok UNION ALL SELECT {key}, {L} FROM rescued) GROUP BY ALL"
         )
-    n_dedup = con.execute("SELECT count(*) FROM dedup").fetchall()[0][0]
+        con.execute("DROP VIEW chkl")
+        con.execute("DROP TABLE chk")
     n_rescued = con.execute("SELECT count(*) FROM rescued").fetchall()[0][0]
-    main.rows_merged += n_ok + n_rescued - n_dedup
-    con.execute("DROP VIEW chkl")
-    con.execute("DROP TABLE chk")
     tables, attr_tallies, out_schema = plan.attributes(rejects)
     kept = _resolve_conflicts(con, plan, main, rejects)
-    main.rows_kept = con.execute(f"SELECT count(*) FROM ({kept})").fetchall()[0][0]
-    out = _write(con, kept, plan, out_schema, tables)
+    out, n_kept = _write(con, kept, plan, out_schema, tables)
+    # without conflicts every de-duplicated row is kept; with them, dedup is a table to count
+    n_dedup = n_kept if fused else con.execute("SELECT count(*) FROM dedup").fetchall()[0][0]
+    main.rows_merged += n_ok + n_rescued - n_dedup
+    main.rows_kept = n_kept
     out.main, out.attributes, out.schema = main, attr_tallies, out_schema
     return out
 
@@ -273,7 +275,9 @@ def _resolve_conflicts(con: duckdb.DuckDBPyConnection, plan: Plan, main: Tally, 
     return f"SELECT {new}, {L} FROM flagged WHERE _conflict IS NULL"
 
 
-def _write(con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: Any, tables: dict) -> Outcome:
+def _write(
+    con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: Any, tables: dict
+) -> tuple[Outcome, int]:
     schema = plan.schema
     uid, iid = ident(schema.user_col), ident(schema.item_col)
     if plan.layout == "events":
@@ -290,11 +294,12 @@ def _write(con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: An
         if vcol is not None and vcol in plan.names:
             parts.append(f"round(fsum(coalesce({ident(vcol)}, 0.0)), 6) AS value_sum")
         parts += [f"any_value({ident(a)}) AS {ident(a)}" for a in [*plan.inline_u, *plan.inline_i]]
+        parts.append("count(*) AS _n")  # events kept (not written): rows_kept without a second scan
         sql = f"SELECT {', '.join(parts)} FROM ({kept}) GROUP BY ALL"
         ucol, icol, order = "user_id", "item_id", "user_id, item_id"
         con.execute(f"CREATE TABLE result AS {sql}")
         stats = con.execute(
-            "SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id)"
+            "SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id), coalesce(sum(_n), 0)"
             + (", min(first_ts), max(last_ts)" if "last_ts" in out_schema.names else "")
             + " FROM result"
         ).fetchall()[0]
@@ -303,10 +308,13 @@ def _write(con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: An
         ucol, icol, order = schema.user_col, schema.item_col, ident(LINE)
         tc = schema.time_col if schema.time_col in plan.names else None
         stats = con.execute(
-            f"SELECT count(*), count(DISTINCT {uid}), count(DISTINCT {iid})"
+            f"SELECT count(*), count(DISTINCT {uid}), count(DISTINCT {iid}), count(*)"
             + (f", min({ident(tc)}), max({ident(tc)})" if tc else "")
             + " FROM result"
         ).fetchall()[0]
+    if con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'dedup'").fetchall()[0][0]:
+        for t in ("VIEW dedup", "VIEW chkl", "TABLE chk"):  # the fused plan's inputs, no longer needed
+            con.execute(f"DROP {t}")
     w = ParquetOut(plan.out, out_schema.columns)
     try:
         own = [
@@ -324,11 +332,12 @@ def _write(con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: An
     finally:
         w.close()
     span = (
-        time_span(pd.Series([pd.Timestamp(stats[3]), pd.Timestamp(stats[4])]))
-        if len(stats) > 3 and stats[3] is not None
+        time_span(pd.Series([pd.Timestamp(stats[4]), pd.Timestamp(stats[5])]))
+        if len(stats) > 4 and stats[4] is not None
         else None
     )
-    return Outcome(rows_out=int(stats[0]), n_users=int(stats[1]), n_items=int(stats[2]), span=span)
+    out = Outcome(rows_out=int(stats[0]), n_users=int(stats[1]), n_items=int(stats[2]), span=span)
+    return out, int(stats[3])
 
 
 def _result_pandas(batch: pa.RecordBatch) -> pd.DataFrame:
