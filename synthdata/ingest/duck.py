@@ -109,16 +109,28 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     cols = ", ".join(f"{v} AS {ident(n)}" for n, v in typed.items())
     with_line = f", {L}" if line_sql is None else ""
     pre_cols = "".join(f", {e} AS {a}" for a, e in pre.items())
-    con.execute(
-        f"CREATE TABLE chk AS SELECT {cols}, _ok, {keep_raw}{with_line} "
+    checked = (
+        f"SELECT {cols}, _ok, {keep_raw}{with_line} "
         f"FROM (SELECT *, {sure} AS _ok FROM (SELECT *{pre_cols} FROM {src_sql}))"
     )
+    if line_sql is None:
+        # rows carry their line: the checks stay a view, re-read by the aggregation instead of
+        # stored (the stored copy took the memory the de-duplication needs); suspects are stored
+        con.execute(f"CREATE VIEW chk AS {checked}")
+        con.execute("CREATE TABLE sus AS SELECT * FROM chk WHERE NOT _ok")
+        n_raw = con.execute(f"SELECT count(*) FROM {src_sql}").fetchall()[0][0]
+        n_ok = n_raw - con.execute("SELECT count(*) FROM sus").fetchall()[0][0]
+        suspects = f"(SELECT *, {L} AS _lineno FROM sus)"
+    else:  # CSV lines come from the stored order (rowid)
+        con.execute(f"CREATE TABLE chk AS {checked}")
+        suspects = "chkl WHERE NOT _ok"
     if line_sql is not None and src.kind == "csv":
         after_csv_read(con, src, main, rejects)
     join = _skips_join(con, line_sql)
     line_expr = L if line_sql is None else line_sql if join else line_sql.replace(" + coalesce(s.j, 0)", "")
     con.execute(f"CREATE VIEW chkl AS SELECT chk.*, {line_expr} AS _lineno FROM chk {join}")
-    n_raw, n_ok = con.execute("SELECT count(*), count(*) FILTER (WHERE _ok) FROM chk").fetchall()[0]
+    if line_sql is not None:
+        n_raw, n_ok = con.execute("SELECT count(*), count(*) FILTER (WHERE _ok) FROM chk").fetchall()[0]
     n_extra = con.execute("SELECT count(*) FROM extra_raw").fetchall()[0][0]
     main.rows_in += n_raw + n_extra
     if main.rows_in == 0:
@@ -131,7 +143,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     if n_ok < n_raw or n_extra:
         extra = f" UNION ALL SELECT {raw_cols}, {L} FROM extra_raw" if n_extra else ""
         rel = con.cursor().sql(
-            f"SELECT {kept_raw}, _lineno AS {L} FROM chkl WHERE NOT _ok{extra} ORDER BY {L}"
+            f"SELECT {kept_raw}, _lineno AS {L} FROM {suspects}{extra} ORDER BY {L}"
         )
         for batch in rel.to_arrow_reader(plan.chunk_size):
             _validate(con, _to_pandas(batch, src), plan, main, rejects)
@@ -152,8 +164,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
             f"(SELECT {key}, _lineno AS {L} FROM chkl "
             f"WHERE _ok UNION ALL SELECT {key}, {L} FROM rescued) GROUP BY ALL"
         )
-        con.execute("DROP VIEW chkl")
-        con.execute("DROP TABLE chk")
+        _drop_inputs(con)
     n_rescued = con.execute("SELECT count(*) FROM rescued").fetchall()[0][0]
     tables, attr_tallies, out_schema = plan.attributes(rejects)
     kept = _resolve_conflicts(con, plan, main, rejects)
@@ -164,6 +175,17 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     main.rows_kept = n_kept
     out.main, out.attributes, out.schema = main, attr_tallies, out_schema
     return out
+
+
+def _drop_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the checked rows (table or view) and the views over them, where they still exist."""
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    for name in ("dedup", "chkl", "chk", "sus"):
+        if name in views:
+            con.execute(f"DROP VIEW {name}")
+        elif name in tables and name != "dedup":
+            con.execute(f"DROP TABLE {name}")
 
 
 def _skips_join(con: duckdb.DuckDBPyConnection, line_sql: str | None) -> str:
@@ -312,9 +334,7 @@ def _write(
             + (f", min({ident(tc)}), max({ident(tc)})" if tc else "")
             + " FROM result"
         ).fetchall()[0]
-    if con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'dedup'").fetchall()[0][0]:
-        for t in ("VIEW dedup", "VIEW chkl", "TABLE chk"):  # the fused plan's inputs, no longer needed
-            con.execute(f"DROP {t}")
+    _drop_inputs(con)  # the fused plan's inputs, no longer needed
     w = ParquetOut(plan.out, out_schema.columns)
     try:
         own = [

@@ -74,7 +74,7 @@ def _iso_text(x: str, v: str) -> str:
     return (
         f"({v} BETWEEN '{TS_LO}' AND '{TS_HI}' AND {x} >= '0' AND {x} < ':' "
         f"AND ({' OR '.join(f'suffix({x}, {lit(c)})' for c in _DIGIT_OR_Z)}) AND substr({x}, 12, 2) <> '24' "
-        f"AND (NOT contains({x}, '.') OR regexp_full_match({x}, {lit(_FRAC)})))"
+        f"AND CASE WHEN contains({x}, '.') THEN regexp_full_match({x}, {lit(_FRAC)}) ELSE TRUE END)"
     )
 
 
