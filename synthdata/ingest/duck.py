@@ -22,12 +22,12 @@ import pyarrow as pa
 
 from synthdata.errors import InputError
 from synthdata.ingest.clean import ATTRIBUTE_CONFLICT, raw_json, validate_chunk
+from synthdata.ingest.duckout import drop_inputs, write_result
 from synthdata.ingest.duckplan import SQL_TYPE, column_checks, constraint_check, ident, lit
 from synthdata.ingest.duckread import after_csv_read, raw_name, source_sql
-from synthdata.ingest.layouts import count_column, value_column
-from synthdata.ingest.output import ParquetOut, arrow_schema, canonical, join_attributes
+from synthdata.ingest.output import arrow_schema, canonical
 from synthdata.ingest.plan import Outcome, Plan
-from synthdata.ingest.report import Tally, time_span
+from synthdata.ingest.report import Tally
 from synthdata.ingest.sources import LINE, Source
 
 
@@ -142,9 +142,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     con.execute(f"CREATE TABLE rescued ({decl}, {L} BIGINT)")
     if n_ok < n_raw or n_extra:
         extra = f" UNION ALL SELECT {raw_cols}, {L} FROM extra_raw" if n_extra else ""
-        rel = con.cursor().sql(
-            f"SELECT {kept_raw}, _lineno AS {L} FROM {suspects}{extra} ORDER BY {L}"
-        )
+        rel = con.cursor().sql(f"SELECT {kept_raw}, _lineno AS {L} FROM {suspects}{extra} ORDER BY {L}")
         for batch in rel.to_arrow_reader(plan.chunk_size):
             _validate(con, _to_pandas(batch, src), plan, main, rejects)
     _write_rejects(
@@ -164,28 +162,17 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
             f"(SELECT {key}, _lineno AS {L} FROM chkl "
             f"WHERE _ok UNION ALL SELECT {key}, {L} FROM rescued) GROUP BY ALL"
         )
-        _drop_inputs(con)
+        drop_inputs(con)
     n_rescued = con.execute("SELECT count(*) FROM rescued").fetchall()[0][0]
     tables, attr_tallies, out_schema = plan.attributes(rejects)
     kept = _resolve_conflicts(con, plan, main, rejects)
-    out, n_kept = _write(con, kept, plan, out_schema, tables)
+    out, n_kept = write_result(con, kept, plan, out_schema, tables)
     # without conflicts every de-duplicated row is kept; with them, dedup is a table to count
     n_dedup = n_kept if fused else con.execute("SELECT count(*) FROM dedup").fetchall()[0][0]
     main.rows_merged += n_ok + n_rescued - n_dedup
     main.rows_kept = n_kept
     out.main, out.attributes, out.schema = main, attr_tallies, out_schema
     return out
-
-
-def _drop_inputs(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the checked rows (table or view) and the views over them, where they still exist."""
-    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    for name in ("dedup", "chkl", "chk", "sus"):
-        if name in views:
-            con.execute(f"DROP VIEW {name}")
-        elif name in tables and name != "dedup":
-            con.execute(f"DROP TABLE {name}")
 
 
 def _skips_join(con: duckdb.DuckDBPyConnection, line_sql: str | None) -> str:
@@ -295,74 +282,3 @@ def _resolve_conflicts(con: duckdb.DuckDBPyConnection, plan: Plan, main: Tally, 
             rejects.write(plan.label, rej)
     new = ", ".join(f"{ident('_new_' + n)} AS {ident(n)}" for n in names)
     return f"SELECT {new}, {L} FROM flagged WHERE _conflict IS NULL"
-
-
-def _write(
-    con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: Any, tables: dict
-) -> tuple[Outcome, int]:
-    schema = plan.schema
-    uid, iid = ident(schema.user_col), ident(schema.item_col)
-    if plan.layout == "events":
-        ev = ident(schema.event_col)
-        parts = [f"{uid} AS user_id", f"{iid} AS item_id"]
-        parts += [
-            f"count(*) FILTER (WHERE {ev} = {lit(e)}) AS {ident(count_column(e))}"
-            for e in schema.event_types or []
-        ]
-        if schema.time_col is not None and schema.time_col in plan.names:
-            t = ident(schema.time_col)
-            parts += [f"min({t}) AS first_ts", f"max({t}) AS last_ts"]
-        vcol = value_column(schema)
-        if vcol is not None and vcol in plan.names:
-            parts.append(f"round(fsum(coalesce({ident(vcol)}, 0.0)), 6) AS value_sum")
-        parts += [f"any_value({ident(a)}) AS {ident(a)}" for a in [*plan.inline_u, *plan.inline_i]]
-        parts.append("count(*) AS _n")  # events kept (not written): rows_kept without a second scan
-        sql = f"SELECT {', '.join(parts)} FROM ({kept}) GROUP BY ALL"
-        ucol, icol, order = "user_id", "item_id", "user_id, item_id"
-        con.execute(f"CREATE TABLE result AS {sql}")
-        stats = con.execute(
-            "SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id), coalesce(sum(_n), 0)"
-            + (", min(first_ts), max(last_ts)" if "last_ts" in out_schema.names else "")
-            + " FROM result"
-        ).fetchall()[0]
-    else:
-        con.execute(f"CREATE TABLE result AS {kept}")
-        ucol, icol, order = schema.user_col, schema.item_col, ident(LINE)
-        tc = schema.time_col if schema.time_col in plan.names else None
-        stats = con.execute(
-            f"SELECT count(*), count(DISTINCT {uid}), count(DISTINCT {iid}), count(*)"
-            + (f", min({ident(tc)}), max({ident(tc)})" if tc else "")
-            + " FROM result"
-        ).fetchall()[0]
-    _drop_inputs(con)  # the fused plan's inputs, no longer needed
-    w = ParquetOut(plan.out, out_schema.columns)
-    try:
-        own = [
-            c.name
-            for c in out_schema.columns
-            if c.name not in {a for t in tables.values() for a in t.columns}
-        ]
-        rel = con.cursor().sql(f"SELECT {', '.join(ident(c) for c in own)} FROM result ORDER BY {order}")
-        for batch in rel.to_arrow_reader(plan.chunk_size):
-            if tables:
-                df = join_attributes(_result_pandas(batch), tables, ucol, icol)
-                w.write(canonical(df, out_schema.columns))
-            else:
-                w.write_arrow(batch)
-    finally:
-        w.close()
-    span = (
-        time_span(pd.Series([pd.Timestamp(stats[4]), pd.Timestamp(stats[5])]))
-        if len(stats) > 4 and stats[4] is not None
-        else None
-    )
-    out = Outcome(rows_out=int(stats[0]), n_users=int(stats[1]), n_items=int(stats[2]), span=span)
-    return out, int(stats[3])
-
-
-def _result_pandas(batch: pa.RecordBatch) -> pd.DataFrame:
-    df = batch.to_pandas()
-    for c in df.columns:
-        if pd.api.types.is_datetime64_any_dtype(df[c]):
-            df[c] = df[c].astype("datetime64[ns, UTC]")
-    return df
