@@ -36,6 +36,7 @@ def connect(plan: Plan, tmp: Path, ordered: bool = True) -> duckdb.DuckDBPyConne
     their own numbers, and unordered scans need less memory."""
     con = duckdb.connect(config={"preserve_insertion_order": ordered})
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # a batch job's log, not a terminal
     con.execute(f"SET temp_directory = {lit(str(tmp))}")
     if plan.settings.get("threads"):
         con.execute(f"SET threads = {int(plan.settings['threads'])}")
