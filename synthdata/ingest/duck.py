@@ -22,12 +22,12 @@ import pyarrow as pa
 
 from synthdata.errors import InputError
 from synthdata.ingest.clean import ATTRIBUTE_CONFLICT, raw_json, validate_chunk
+from synthdata.ingest.duckout import drop_inputs, write_result
 from synthdata.ingest.duckplan import SQL_TYPE, column_checks, constraint_check, ident, lit
 from synthdata.ingest.duckread import after_csv_read, raw_name, source_sql
-from synthdata.ingest.layouts import count_column, value_column
-from synthdata.ingest.output import ParquetOut, arrow_schema, canonical, join_attributes
+from synthdata.ingest.output import arrow_schema, canonical
 from synthdata.ingest.plan import Outcome, Plan
-from synthdata.ingest.report import Tally, time_span
+from synthdata.ingest.report import Tally
 from synthdata.ingest.sources import LINE, Source
 
 
@@ -36,6 +36,7 @@ def connect(plan: Plan, tmp: Path, ordered: bool = True) -> duckdb.DuckDBPyConne
     their own numbers, and unordered scans need less memory."""
     con = duckdb.connect(config={"preserve_insertion_order": ordered})
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # a batch job's log, not a terminal
     con.execute(f"SET temp_directory = {lit(str(tmp))}")
     if plan.settings.get("threads"):
         con.execute(f"SET threads = {int(plan.settings['threads'])}")
@@ -109,16 +110,28 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     cols = ", ".join(f"{v} AS {ident(n)}" for n, v in typed.items())
     with_line = f", {L}" if line_sql is None else ""
     pre_cols = "".join(f", {e} AS {a}" for a, e in pre.items())
-    con.execute(
-        f"CREATE TABLE chk AS SELECT {cols}, _ok, {keep_raw}{with_line} "
+    checked = (
+        f"SELECT {cols}, _ok, {keep_raw}{with_line} "
         f"FROM (SELECT *, {sure} AS _ok FROM (SELECT *{pre_cols} FROM {src_sql}))"
     )
+    if line_sql is None:
+        # rows carry their line: the checks stay a view, re-read by the aggregation instead of
+        # stored (the stored copy took the memory the de-duplication needs); suspects are stored
+        con.execute(f"CREATE VIEW chk AS {checked}")
+        con.execute("CREATE TABLE sus AS SELECT * FROM chk WHERE NOT _ok")
+        n_raw = con.execute(f"SELECT count(*) FROM {src_sql}").fetchall()[0][0]
+        n_ok = n_raw - con.execute("SELECT count(*) FROM sus").fetchall()[0][0]
+        suspects = f"(SELECT *, {L} AS _lineno FROM sus)"
+    else:  # CSV lines come from the stored order (rowid)
+        con.execute(f"CREATE TABLE chk AS {checked}")
+        suspects = "chkl WHERE NOT _ok"
     if line_sql is not None and src.kind == "csv":
         after_csv_read(con, src, main, rejects)
     join = _skips_join(con, line_sql)
     line_expr = L if line_sql is None else line_sql if join else line_sql.replace(" + coalesce(s.j, 0)", "")
     con.execute(f"CREATE VIEW chkl AS SELECT chk.*, {line_expr} AS _lineno FROM chk {join}")
-    n_raw, n_ok = con.execute("SELECT count(*), count(*) FILTER (WHERE _ok) FROM chk").fetchall()[0]
+    if line_sql is not None:
+        n_raw, n_ok = con.execute("SELECT count(*), count(*) FILTER (WHERE _ok) FROM chk").fetchall()[0]
     n_extra = con.execute("SELECT count(*) FROM extra_raw").fetchall()[0][0]
     main.rows_in += n_raw + n_extra
     if main.rows_in == 0:
@@ -130,9 +143,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     con.execute(f"CREATE TABLE rescued ({decl}, {L} BIGINT)")
     if n_ok < n_raw or n_extra:
         extra = f" UNION ALL SELECT {raw_cols}, {L} FROM extra_raw" if n_extra else ""
-        rel = con.cursor().sql(
-            f"SELECT {kept_raw}, _lineno AS {L} FROM chkl WHERE NOT _ok{extra} ORDER BY {L}"
-        )
+        rel = con.cursor().sql(f"SELECT {kept_raw}, _lineno AS {L} FROM {suspects}{extra} ORDER BY {L}")
         for batch in rel.to_arrow_reader(plan.chunk_size):
             _validate(con, _to_pandas(batch, src), plan, main, rejects)
     _write_rejects(
@@ -140,9 +151,10 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     )
     # exact duplicates: the first occurrence (lowest line) stays
     key = ", ".join(ident(n) for n in plan.names)
-    if plan.layout == "events" and not (plan.inline_u or plan.inline_i):  # lines no longer needed
+    fused = plan.layout == "events" and not (plan.inline_u or plan.inline_i)
+    if fused:  # lines no longer needed: de-duplicated inside the aggregation's query, never stored
         con.execute(
-            f"CREATE TABLE dedup AS SELECT DISTINCT {key} FROM (SELECT {key} FROM chkl "
+            f"CREATE VIEW dedup AS SELECT DISTINCT {key} FROM (SELECT {key} FROM chkl "
             f"WHERE _ok UNION ALL SELECT {key} FROM rescued)"
         )
     else:
@@ -151,15 +163,15 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
             f"(SELECT {key}, _lineno AS {L} FROM chkl "
             f"WHERE _ok UNION ALL SELECT {key}, {L} FROM rescued) GROUP BY ALL"
         )
-    n_dedup = con.execute("SELECT count(*) FROM dedup").fetchall()[0][0]
+        drop_inputs(con)
     n_rescued = con.execute("SELECT count(*) FROM rescued").fetchall()[0][0]
-    main.rows_merged += n_ok + n_rescued - n_dedup
-    con.execute("DROP VIEW chkl")
-    con.execute("DROP TABLE chk")
     tables, attr_tallies, out_schema = plan.attributes(rejects)
     kept = _resolve_conflicts(con, plan, main, rejects)
-    main.rows_kept = con.execute(f"SELECT count(*) FROM ({kept})").fetchall()[0][0]
-    out = _write(con, kept, plan, out_schema, tables)
+    out, n_kept = write_result(con, kept, plan, out_schema, tables)
+    # without conflicts every de-duplicated row is kept; with them, dedup is a table to count
+    n_dedup = n_kept if fused else con.execute("SELECT count(*) FROM dedup").fetchall()[0][0]
+    main.rows_merged += n_ok + n_rescued - n_dedup
+    main.rows_kept = n_kept
     out.main, out.attributes, out.schema = main, attr_tallies, out_schema
     return out
 
@@ -271,69 +283,3 @@ def _resolve_conflicts(con: duckdb.DuckDBPyConnection, plan: Plan, main: Tally, 
             rejects.write(plan.label, rej)
     new = ", ".join(f"{ident('_new_' + n)} AS {ident(n)}" for n in names)
     return f"SELECT {new}, {L} FROM flagged WHERE _conflict IS NULL"
-
-
-def _write(con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: Any, tables: dict) -> Outcome:
-    schema = plan.schema
-    uid, iid = ident(schema.user_col), ident(schema.item_col)
-    if plan.layout == "events":
-        ev = ident(schema.event_col)
-        parts = [f"{uid} AS user_id", f"{iid} AS item_id"]
-        parts += [
-            f"count(*) FILTER (WHERE {ev} = {lit(e)}) AS {ident(count_column(e))}"
-            for e in schema.event_types or []
-        ]
-        if schema.time_col is not None and schema.time_col in plan.names:
-            t = ident(schema.time_col)
-            parts += [f"min({t}) AS first_ts", f"max({t}) AS last_ts"]
-        vcol = value_column(schema)
-        if vcol is not None and vcol in plan.names:
-            parts.append(f"round(fsum(coalesce({ident(vcol)}, 0.0)), 6) AS value_sum")
-        parts += [f"any_value({ident(a)}) AS {ident(a)}" for a in [*plan.inline_u, *plan.inline_i]]
-        sql = f"SELECT {', '.join(parts)} FROM ({kept}) GROUP BY ALL"
-        ucol, icol, order = "user_id", "item_id", "user_id, item_id"
-        con.execute(f"CREATE TABLE result AS {sql}")
-        stats = con.execute(
-            "SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id)"
-            + (", min(first_ts), max(last_ts)" if "last_ts" in out_schema.names else "")
-            + " FROM result"
-        ).fetchall()[0]
-    else:
-        con.execute(f"CREATE TABLE result AS {kept}")
-        ucol, icol, order = schema.user_col, schema.item_col, ident(LINE)
-        tc = schema.time_col if schema.time_col in plan.names else None
-        stats = con.execute(
-            f"SELECT count(*), count(DISTINCT {uid}), count(DISTINCT {iid})"
-            + (f", min({ident(tc)}), max({ident(tc)})" if tc else "")
-            + " FROM result"
-        ).fetchall()[0]
-    w = ParquetOut(plan.out, out_schema.columns)
-    try:
-        own = [
-            c.name
-            for c in out_schema.columns
-            if c.name not in {a for t in tables.values() for a in t.columns}
-        ]
-        rel = con.cursor().sql(f"SELECT {', '.join(ident(c) for c in own)} FROM result ORDER BY {order}")
-        for batch in rel.to_arrow_reader(plan.chunk_size):
-            if tables:
-                df = join_attributes(_result_pandas(batch), tables, ucol, icol)
-                w.write(canonical(df, out_schema.columns))
-            else:
-                w.write_arrow(batch)
-    finally:
-        w.close()
-    span = (
-        time_span(pd.Series([pd.Timestamp(stats[3]), pd.Timestamp(stats[4])]))
-        if len(stats) > 3 and stats[3] is not None
-        else None
-    )
-    return Outcome(rows_out=int(stats[0]), n_users=int(stats[1]), n_items=int(stats[2]), span=span)
-
-
-def _result_pandas(batch: pa.RecordBatch) -> pd.DataFrame:
-    df = batch.to_pandas()
-    for c in df.columns:
-        if pd.api.types.is_datetime64_any_dtype(df[c]):
-            df[c] = df[c].astype("datetime64[ns, UTC]")
-    return df

@@ -63,16 +63,18 @@ def _number(x: str) -> str:
     return f"(isfinite(TRY_CAST({x} AS DOUBLE)) AND NOT contains({x}, '_'))"
 
 
-_DIGIT_OR_Z = "('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'Z')"
+_DIGIT_OR_Z = "Z0123456789"
 
 
 def _iso_text(x: str, v: str) -> str:
     """Text both DuckDB and pandas (format ISO8601) read as the same instant: starts with a digit,
-    ends with a digit or Z (no zone names), no hour 24, at most 6 fractional digits."""
+    ends with a digit or Z (no zone names), no hour 24, at most 6 fractional digits. Written with
+    byte comparisons and `suffix` (short-circuited ORs): `left`/`right` are per-character and were
+    a fifth of the check's time on timestamp text."""
     return (
-        f"({v} BETWEEN '{TS_LO}' AND '{TS_HI}' AND left({x}, 1) BETWEEN '0' AND '9' "
-        f"AND right({x}, 1) IN {_DIGIT_OR_Z} AND substr({x}, 12, 2) <> '24' "
-        f"AND (NOT contains({x}, '.') OR regexp_full_match({x}, {lit(_FRAC)})))"
+        f"({v} BETWEEN '{TS_LO}' AND '{TS_HI}' AND {x} >= '0' AND {x} < ':' "
+        f"AND ({' OR '.join(f'suffix({x}, {lit(c)})' for c in _DIGIT_OR_Z)}) AND substr({x}, 12, 2) <> '24' "
+        f"AND CASE WHEN contains({x}, '.') THEN regexp_full_match({x}, {lit(_FRAC)}) ELSE TRUE END)"
     )
 
 

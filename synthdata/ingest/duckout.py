@@ -1,0 +1,117 @@
+"""The DuckDB executor's output: the aggregated (or kept) rows streamed in order to the Parquet
+writer as Arrow batches, and the counts for the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from synthdata.ingest.duckplan import ident, lit
+from synthdata.ingest.layouts import count_column, value_column
+from synthdata.ingest.output import ParquetOut, canonical, join_attributes
+from synthdata.ingest.plan import Outcome, Plan
+from synthdata.ingest.report import time_span
+from synthdata.ingest.sources import LINE
+
+
+def drop_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the checked rows (table or view) and the views over them, where they still exist."""
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    for name in ("dedup", "chkl", "chk", "sus"):
+        if name in views:
+            con.execute(f"DROP VIEW {name}")
+        elif name in tables and name != "dedup":
+            con.execute(f"DROP TABLE {name}")
+
+
+def write_result(
+    con: duckdb.DuckDBPyConnection, kept: str, plan: Plan, out_schema: Any, tables: dict
+) -> tuple[Outcome, int]:
+    """Write the clean table to `plan.out`; returns the outcome and the number of rows kept.
+
+    Events: the aggregation is streamed in (user, item) order straight into the writer, never
+    stored (storing it and sorting the stored copy spilled twice under a memory limit); the
+    counts come from the batches and, for distinct ids, from the written file."""
+    schema = plan.schema
+    uid, iid = ident(schema.user_col), ident(schema.item_col)
+    own = [
+        c.name for c in out_schema.columns if c.name not in {a for t in tables.values() for a in t.columns}
+    ]
+    if plan.layout == "events":
+        ev = ident(schema.event_col)
+        parts = [f"{uid} AS user_id", f"{iid} AS item_id"]
+        parts += [
+            f"count(*) FILTER (WHERE {ev} = {lit(e)}) AS {ident(count_column(e))}"
+            for e in schema.event_types or []
+        ]
+        if schema.time_col is not None and schema.time_col in plan.names:
+            t = ident(schema.time_col)
+            parts += [f"min({t}) AS first_ts", f"max({t}) AS last_ts"]
+        vcol = value_column(schema)
+        if vcol is not None and vcol in plan.names:
+            parts.append(f"round(fsum(coalesce({ident(vcol)}, 0.0)), 6) AS value_sum")
+        parts += [f"any_value({ident(a)}) AS {ident(a)}" for a in [*plan.inline_u, *plan.inline_i]]
+        parts.append("count(*) AS _n")  # events kept (not written): rows_kept without a second scan
+        cols = ", ".join([*(ident(c) for c in own), "_n"])
+        agg = f"SELECT {', '.join(parts)} FROM ({kept}) GROUP BY ALL"
+        sql = f"SELECT {cols} FROM ({agg}) ORDER BY user_id, item_id"
+        n_kept = _stream(con, sql, plan, out_schema, tables, "user_id", "item_id")
+        drop_inputs(con)
+        ts = ", min(first_ts), max(last_ts)" if "last_ts" in out_schema.names else ""
+        stats = con.execute(
+            f"SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id){ts} "
+            f"FROM read_parquet({lit(str(plan.out))})"
+        ).fetchall()[0]
+    else:
+        con.execute(f"CREATE TABLE result AS {kept}")
+        tc = schema.time_col if schema.time_col in plan.names else None
+        stats = con.execute(
+            f"SELECT count(*), count(DISTINCT {uid}), count(DISTINCT {iid})"
+            + (f", min({ident(tc)}), max({ident(tc)})" if tc else "")
+            + " FROM result"
+        ).fetchall()[0]
+        drop_inputs(con)
+        sql = f"SELECT {', '.join(ident(c) for c in own)} FROM result ORDER BY {ident(LINE)}"
+        _stream(con, sql, plan, out_schema, tables, schema.user_col, schema.item_col)
+        n_kept = int(stats[0])
+    span = (
+        time_span(pd.Series([pd.Timestamp(stats[3]), pd.Timestamp(stats[4])]))
+        if len(stats) > 3 and stats[3] is not None
+        else None
+    )
+    out = Outcome(rows_out=int(stats[0]), n_users=int(stats[1]), n_items=int(stats[2]), span=span)
+    return out, n_kept
+
+
+def _stream(
+    con: duckdb.DuckDBPyConnection, sql: str, plan: Plan, out_schema: Any, tables: dict, ucol: str, icol: str
+) -> int:
+    """Write the rows of `sql` (joined with the attribute tables) to `plan.out`; returns the sum of
+    its `_n` column where it has one."""
+    w = ParquetOut(plan.out, out_schema.columns)
+    n = 0
+    try:
+        for batch in con.cursor().sql(sql).to_arrow_reader(plan.chunk_size):
+            if "_n" in batch.schema.names:
+                n += int(pc.sum(batch.column("_n")).as_py() or 0)
+            if tables:
+                df = join_attributes(_result_pandas(batch), tables, ucol, icol)
+                w.write(canonical(df, out_schema.columns))
+            else:
+                w.write_arrow(batch)
+    finally:
+        w.close()
+    return n
+
+
+def _result_pandas(batch: pa.RecordBatch) -> pd.DataFrame:
+    df = batch.to_pandas()
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].astype("datetime64[ns, UTC]")
+    return df
