@@ -125,6 +125,18 @@ def test_truncated_last_ckpt_on_resume_is_one_line_exit_2(
     assert str(last) in err and "damaged" in err and len(err.splitlines()) == 1
 
 
+def test_datetime_column_holding_raw_numbers_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A table that skipped ingest (epoch integers where the schema says datetime) is bad input."""
+    raw = DF.assign(ts=DF["ts"].astype("int64") // 10**9)
+    capsys.readouterr()
+    assert _run(_train_args(_table(tmp_path, raw, "raw"), tmp_path / "m.ckpt")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "'ts'" in err and "datetime" in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "m.ckpt").exists()
+
+
 def test_model_file_that_is_a_dict_without_the_keys_is_one_line_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

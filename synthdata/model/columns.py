@@ -100,6 +100,11 @@ def is_datetime(s: pd.Series) -> bool:
 
 
 def to_seconds(s: pd.Series) -> np.ndarray:
+    if not is_datetime(s):  # e.g. raw epoch integers in a table that never went through ingest
+        raise InputError(
+            f"column {s.name!r} holds {s.dtype} values but the schema says datetime: "
+            "clean the table with `synthdata ingest` (or fix the schema)"
+        )
     if s.dt.tz is None:
         s = s.dt.tz_localize("UTC")
     return ((s - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).to_numpy(
