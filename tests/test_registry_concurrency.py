@@ -63,3 +63,30 @@ def test_two_concurrent_writers_do_not_corrupt(db_url: str) -> None:
         if reg.engine.dialect.name == "sqlite":
             with reg.engine.connect() as c:
                 assert c.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+OPENER = r"""
+import sys, time
+url, start = sys.argv[1], float(sys.argv[2])
+from synthdata.registry import Registry
+while time.time() < start:
+    pass  # spin: all openers hit the fresh database within microseconds
+Registry(url).close()
+"""
+
+
+def test_many_processes_opening_a_fresh_sqlite_registry_migrate_it_once(tmp_path) -> None:
+    """Every revision runs under one lock: no process re-runs a revision another just applied."""
+    for attempt in range(4):
+        url = f"sqlite:///{tmp_path / f'fresh{attempt}.db'}"
+        start = time.time() + 3.0  # after every interpreter has imported
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPENER, url, str(start)], stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(4)
+        ]
+        errs = [p.communicate(timeout=120)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), "\n".join(e[-1500:] for e in errs)
+        with Registry(url) as reg, reg.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1

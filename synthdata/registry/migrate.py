@@ -53,6 +53,10 @@ def _run(engine: sa.Engine, fn: str, target: str) -> None:
     for attempt in range(1, attempts + 1):
         try:
             with engine.connect() as conn:
+                # One transaction for every step, opened before Alembic looks: it then leaves the
+                # transaction to us instead of committing per revision (on SQLite that released the
+                # lock between revisions, and a second process re-ran a revision it had seen pending).
+                conn.begin()
                 getattr(command, fn)(alembic_config(conn), target)
                 conn.commit()
             return
