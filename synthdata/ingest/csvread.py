@@ -11,12 +11,15 @@ import codecs
 import csv
 import io
 import json
+import mmap
 import re
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthdata.errors import InputError
@@ -103,12 +106,45 @@ def _locate_decode_error(path: Path, encoding: str) -> tuple[int, int]:
     return offset, line
 
 
-def scan_bytes(path: Path) -> tuple[bool, list[int]]:
-    """(file has a NUL byte, 1-based numbers of blank lines). One pass over the bytes, in blocks."""
-    has_nul, blanks, line, carry = False, [], 1, b"\n"
+@dataclass(frozen=True)
+class ByteScan:
+    """What one fast pass over a CSV file's bytes tells: NUL bytes, and how many physical lines it
+    has (`lines`; `lone_cr`: a CR not followed by LF, which a CSV reader may also take as a line
+    break). Only single-byte searches: a two-byte search such as `\n\n` is slow where `\n` is
+    frequent, so blank lines are looked for (`blank_lines`) only when the line count says so."""
+
+    has_nul: bool
+    lines: int
+    lone_cr: bool
+
+
+def scan_bytes(path: Path) -> ByteScan:
+    """One pass over the file, memory-mapped: `find` for NUL and CR bytes, numpy counts of LF."""
+    size = Path(path).stat().st_size
+    if size == 0:
+        return ByteScan(False, 0, False)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        has_nul = mm.find(b"\x00") >= 0
+        has_cr = mm.find(b"\r") >= 0
+        a = np.frombuffer(mm, np.uint8)
+        newlines = cr = crlf = 0
+        for at in range(0, size, 1 << 24):
+            part = a[at : at + (1 << 24) + 1]  # one byte of overlap: a CR at a block's end
+            newlines += int(np.count_nonzero(part[: 1 << 24] == 10))
+            if has_cr:
+                is_cr = part[: 1 << 24] == 13
+                cr += int(np.count_nonzero(is_cr))
+                crlf += int(np.count_nonzero(is_cr[: len(part) - 1] & (part[1:] == 10)))
+        last = int(a[-1])
+        del a, part  # the mapping closes only once no array views it
+    return ByteScan(has_nul, newlines + (last != 10), cr != crlf)
+
+
+def blank_lines(path: Path) -> list[int]:
+    """1-based numbers of blank lines. One pass over the bytes, in blocks."""
+    blanks, line, carry = [], 1, b"\n"
     with open(path, "rb") as f:
         while block := f.read(1 << 22):
-            has_nul = has_nul or b"\x00" in block
             data = carry + block
             if b"\n\n" in data or b"\n\r\n" in data:
                 base = line - 1 if carry == b"\n" else line
@@ -117,7 +153,7 @@ def scan_bytes(path: Path) -> tuple[bool, list[int]]:
                 ]
             line += block.count(b"\n")
             carry = block[-1:]
-    return has_nul, blanks
+    return blanks
 
 
 class _NulMarker(io.TextIOBase):
@@ -240,7 +276,7 @@ def _csv_chunks(src: Source) -> Iterator[pd.DataFrame]:
     o = src._opts
     header = o["header"]
     names = o["names"] if o["names"] is not None else (None if header else src.columns)
-    has_nul, _ = scan_bytes(o["path"]) if o.get("has_nul") is None else (o["has_nul"], None)
+    has_nul = scan_bytes(o["path"]).has_nul if o.get("has_nul") is None else o["has_nul"]
     quarantine = o.get("on_malformed", "quarantine") == "quarantine"
     handle: Any = _NulMarker(o["path"], o["encoding"]) if has_nul else o["path"]
     reader = pd.read_csv(

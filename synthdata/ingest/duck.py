@@ -22,13 +22,15 @@ import pyarrow as pa
 
 from synthdata.errors import InputError
 from synthdata.ingest.clean import ATTRIBUTE_CONFLICT, raw_json, validate_chunk
+from synthdata.ingest.duckdedup import Fingerprints, dedup_sql, fingerprint_budget
 from synthdata.ingest.duckout import drop_inputs, write_result
 from synthdata.ingest.duckplan import SQL_TYPE, column_checks, constraint_check, ident, lit
-from synthdata.ingest.duckread import after_csv_read, raw_name, source_sql
+from synthdata.ingest.duckread import after_csv_read, raw_name, reread_suspects, source_sql, unlined_sql
 from synthdata.ingest.output import arrow_schema, canonical
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import Tally
 from synthdata.ingest.sources import LINE, Source
+from synthdata.schema import ColumnSpec, DType, Role
 
 
 def connect(plan: Plan, tmp: Path, ordered: bool = True) -> duckdb.DuckDBPyConnection:
@@ -59,11 +61,15 @@ _UNITS = {
 RESERVE = 192 * 2**20  # Arrow batches on their way to the Parquet writer, pandas for suspects
 
 
+def limit_bytes(limit: str | None) -> int:
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$", limit or "")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()]) if m else 0
+
+
 def duckdb_budget(limit: str) -> str:
     """`--memory-limit` bounds the whole ingest process: DuckDB gets what is left after the Python
     process (interpreter, pandas, pyarrow: ~250 MB) and a reserve for batches in flight."""
-    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$", limit)
-    total = int(float(m.group(1)) * _UNITS[m.group(2).lower()]) if m else 0
+    total = limit_bytes(limit)
     try:
         rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
@@ -91,10 +97,16 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
         con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {src_sql})").fetchall()
     )
     typed, conds, pre = {}, [], {}
+    fused = plan.layout == "events" and not (plan.inline_u or plan.inline_i)
+    enum = fused and _events_type(con, plan)
+    key = ", ".join(ident(n) for n in plan.names)
     for s in plan.specs:
         col = raw_name(src, s.input_name)
-        nul = src.kind != "csv" or src._opts.get("scan", (True, []))[0]
+        scan = src._opts.get("scan")
+        nul = src.kind != "csv" or scan is None or scan.has_nul
         v, cond, p = column_checks(s, ident(col), types[col], plan.now, plan.schema.event_types, nul)
+        if enum and s.role == Role.EVENT_TYPE and types[col].upper() == "VARCHAR":
+            v = f"TRY_CAST({ident(col)} AS {EVENTS})"  # certain rows hold one of the types exactly
         typed[s.name] = v
         conds.append(cond)
         pre.update(p)
@@ -108,30 +120,49 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
         f"CASE WHEN _ok THEN NULL ELSE {ident(c)} END AS {ident('_raw_' + c)}" for c in raw_names
     )
     cols = ", ".join(f"{v} AS {ident(n)}" for n, v in typed.items())
-    with_line = f", {L}" if line_sql is None else ""
+    # CSV rows are numbered by their stored order; their raw text is read again for suspects only
+    also = f", {keep_raw}, {L}" if line_sql is None else ""
     pre_cols = "".join(f", {e} AS {a}" for a, e in pre.items())
     checked = (
-        f"SELECT {cols}, _ok, {keep_raw}{with_line} "
-        f"FROM (SELECT *, {sure} AS _ok FROM (SELECT *{pre_cols} FROM {src_sql}))"
+        f"SELECT {cols}, _ok{also} FROM (SELECT *, {sure} AS _ok FROM (SELECT *{pre_cols} FROM {src_sql}))"
     )
     if line_sql is None:
         # rows carry their line: the checks stay a view, re-read by the aggregation instead of
-        # stored (the stored copy took the memory the de-duplication needs); suspects are stored
+        # stored (the stored copy took the memory the de-duplication needs); suspects are stored.
+        # The clean rows are re-read without line numbers (`clean`): numbering joins file names.
+        unlined = unlined_sql(src, src_sql)
         con.execute(f"CREATE VIEW chk AS {checked}")
-        con.execute("CREATE TABLE sus AS SELECT * FROM chk WHERE NOT _ok")
-        n_raw = con.execute(f"SELECT count(*) FROM {src_sql}").fetchall()[0][0]
+        typed_rows = f"SELECT {cols}, {sure} AS _ok FROM (SELECT *{pre_cols} FROM {unlined})"
+        con.execute(f"CREATE VIEW clean AS SELECT * EXCLUDE (_ok) FROM ({typed_rows}) WHERE _ok")
+        n_raw = con.execute(f"SELECT count(*) FROM {unlined}").fetchall()[0][0]
+        fps = _fingerprints(plan, fused, n_raw)
+        if fps is not None:  # one pass: the clean rows' fingerprints, and how many are not clean
+            fps.add(con, f"SELECT CASE WHEN _ok THEN hash({key}) END FROM ({typed_rows})")
+        if fps is None or fps.missing:
+            con.execute("CREATE TABLE sus AS SELECT * FROM chk WHERE NOT _ok")
+        else:
+            con.execute("CREATE TABLE sus AS SELECT * FROM chk LIMIT 0")
         n_ok = n_raw - con.execute("SELECT count(*) FROM sus").fetchall()[0][0]
         suspects = f"(SELECT *, {L} AS _lineno FROM sus)"
     else:  # CSV lines come from the stored order (rowid)
         con.execute(f"CREATE TABLE chk AS {checked}")
-        suspects = "chkl WHERE NOT _ok"
+        con.execute("CREATE VIEW clean AS SELECT * EXCLUDE (_ok) FROM chk WHERE _ok")
     if line_sql is not None and src.kind == "csv":
         after_csv_read(con, src, main, rejects)
-    join = _skips_join(con, line_sql)
-    line_expr = L if line_sql is None else line_sql if join else line_sql.replace(" + coalesce(s.j, 0)", "")
+    join, line_expr = _line_numbers(con, line_sql, "chk.rowid")
     con.execute(f"CREATE VIEW chkl AS SELECT chk.*, {line_expr} AS _lineno FROM chk {join}")
     if line_sql is not None:
         n_raw, n_ok = con.execute("SELECT count(*), count(*) FILTER (WHERE _ok) FROM chk").fetchall()[0]
+        fps = _fingerprints(plan, fused, n_ok)
+        if fps is not None:
+            fps.add(con, f"SELECT hash({key}) FROM clean")
+        if n_ok < n_raw:
+            reread_suspects(con, src)
+        else:
+            empty = ", ".join(f"{ident('_raw_' + c)} VARCHAR" for c in raw_names)
+            con.execute(f"CREATE TABLE sus ({empty}, rid BIGINT)")
+        join, line_expr = _line_numbers(con, line_sql, "sus.rid")
+        suspects = f"(SELECT sus.*, {line_expr} AS _lineno FROM sus {join})"
     n_extra = con.execute("SELECT count(*) FROM extra_raw").fetchall()[0][0]
     main.rows_in += n_raw + n_extra
     if main.rows_in == 0:
@@ -139,7 +170,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     # rows the SQL cannot vouch for: the validator decides (reason code, or accept)
     raw_cols = ", ".join(ident(c) for c in raw_names)
     kept_raw = ", ".join(ident("_raw_" + c) for c in raw_names)
-    decl = ", ".join(f"{ident(s.name)} {SQL_TYPE.get(s.dtype, 'VARCHAR')}" for s in plan.specs)
+    decl = ", ".join(f"{ident(s.name)} {_sql_type(s, enum)}" for s in plan.specs)
     con.execute(f"CREATE TABLE rescued ({decl}, {L} BIGINT)")
     if n_ok < n_raw or n_extra:
         extra = f" UNION ALL SELECT {raw_cols}, {L} FROM extra_raw" if n_extra else ""
@@ -150,13 +181,13 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
         pd.DataFrame(columns=["line", "column", "reason", "value", "raw"]), None, plan, main, rejects
     )
     # exact duplicates: the first occurrence (lowest line) stays
-    key = ", ".join(ident(n) for n in plan.names)
-    fused = plan.layout == "events" and not (plan.inline_u or plan.inline_i)
     if fused:  # lines no longer needed: de-duplicated inside the aggregation's query, never stored
-        con.execute(
-            f"CREATE VIEW dedup AS SELECT DISTINCT {key} FROM (SELECT {key} FROM chkl "
-            f"WHERE _ok UNION ALL SELECT {key} FROM rescued)"
-        )
+        rows = f"SELECT {key} FROM clean UNION ALL SELECT {key} FROM rescued"
+        if fps is None:
+            con.execute(f"CREATE VIEW dedup AS SELECT DISTINCT {key} FROM ({rows})")
+        else:
+            fps.add(con, f"SELECT hash({key}) FROM rescued")
+            con.execute(f"CREATE VIEW dedup AS {dedup_sql(con, rows, key, fps.repeated())}")
     else:
         con.execute(
             f"CREATE TABLE dedup AS SELECT {key}, min({L}) AS {L} FROM "
@@ -176,10 +207,45 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     return out
 
 
-def _skips_join(con: duckdb.DuckDBPyConnection, line_sql: str | None) -> str:
-    if line_sql is None or not con.execute("SELECT count(*) FROM skips").fetchall()[0][0]:
-        return ""
-    return "ASOF LEFT JOIN (SELECT a, max(j) AS j FROM skips GROUP BY a) s ON chk.rowid >= s.a"
+def _fingerprints(plan: Plan, fused: bool, n_rows: int) -> Fingerprints | None:
+    """A fingerprint collector where the events are de-duplicated and the fingerprints fit the
+    memory budget (`duckdedup`); None: `DISTINCT` does it."""
+    if not fused or n_rows > fingerprint_budget(limit_bytes(plan.settings.get("memory_limit"))):
+        return None
+    return Fingerprints(n_rows)
+
+
+EVENTS = ident("_event_types")
+
+
+def _events_type(con: duckdb.DuckDBPyConnection, plan: Plan) -> bool:
+    """Create the ENUM type of the schema's event types, where the event column is text: one byte
+    instead of a string for the de-duplication and the per-type counts to hash and compare."""
+    events = plan.schema.event_types or []
+    spec = next((s for s in plan.specs if s.role == Role.EVENT_TYPE), None)
+    if spec is None or spec.dtype not in (DType.STRING, DType.CATEGORY) or not events:
+        return False
+    if len(set(events)) != len(events):
+        return False
+    con.execute(f"CREATE TYPE {EVENTS} AS ENUM ({', '.join(lit(e) for e in events)})")
+    return True
+
+
+def _sql_type(spec: ColumnSpec, enum: bool) -> str:
+    if enum and spec.role == Role.EVENT_TYPE:
+        return EVENTS
+    return SQL_TYPE.get(spec.dtype, "VARCHAR")
+
+
+def _line_numbers(con: duckdb.DuckDBPyConnection, line_sql: str | None, rowid: str) -> tuple[str, str]:
+    """(join, line expression) numbering rows by `rowid` (CSV: the reader's order plus the lines
+    it skipped before them; other inputs carry `_line`)."""
+    if line_sql is None:
+        return "", ident(LINE)
+    line_sql = line_sql.replace("chk.rowid", rowid)
+    if not con.execute("SELECT count(*) FROM skips").fetchall()[0][0]:
+        return "", line_sql.replace(" + coalesce(s.j, 0)", "")
+    return f"ASOF LEFT JOIN (SELECT a, max(j) AS j FROM skips GROUP BY a) s ON {rowid} >= s.a", line_sql
 
 
 def _to_pandas(batch: pa.RecordBatch, src: Source) -> pd.DataFrame:

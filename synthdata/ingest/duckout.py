@@ -16,6 +16,7 @@ from synthdata.ingest.output import ParquetOut, canonical, join_attributes
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import time_span
 from synthdata.ingest.sources import LINE
+from synthdata.schema import DType
 
 
 def drop_inputs(con: duckdb.DuckDBPyConnection) -> None:
@@ -56,17 +57,29 @@ def write_result(
         if vcol is not None and vcol in plan.names:
             parts.append(f"round(fsum(coalesce({ident(vcol)}, 0.0)), 6) AS value_sum")
         parts += [f"any_value({ident(a)}) AS {ident(a)}" for a in [*plan.inline_u, *plan.inline_i]]
-        parts.append("count(*) AS _n")  # events kept (not written): rows_kept without a second scan
-        cols = ", ".join([*(ident(c) for c in own), "_n"])
+        counts = [ident(count_column(e)) for e in schema.event_types or []]
+        # DuckDB writes the file itself (parallel, no Arrow round trip) when the count columns
+        # add up to the events kept, i.e. every kept event has one of the types
+        direct = not tables and counts and not schema.column(schema.event_col).nullable
+        if not direct:
+            parts.append("count(*) AS _n")  # events kept (not written): rows_kept without a second scan
         agg = f"SELECT {', '.join(parts)} FROM ({kept}) GROUP BY ALL"
-        sql = f"SELECT {cols} FROM ({agg}) ORDER BY user_id, item_id"
-        n_kept = _stream(con, sql, plan, out_schema, tables, "user_id", "item_id")
-        drop_inputs(con)
         ts = ", min(first_ts), max(last_ts)" if "last_ts" in out_schema.names else ""
+        if direct:
+            _copy(con, f"SELECT {_typed(own, out_schema)} FROM ({agg}) ORDER BY user_id, item_id", plan)
+            n_kept = None
+            ts += f", sum({' + '.join(counts)})"
+        else:
+            cols = ", ".join([*(ident(c) for c in own), "_n"])
+            sql = f"SELECT {cols} FROM ({agg}) ORDER BY user_id, item_id"
+            n_kept = _stream(con, sql, plan, out_schema, tables, "user_id", "item_id")
+        drop_inputs(con)
         stats = con.execute(
             f"SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id){ts} "
             f"FROM read_parquet({lit(str(plan.out))})"
         ).fetchall()[0]
+        if n_kept is None:
+            n_kept, stats = int(stats[-1] or 0), stats[:-1]
     else:
         con.execute(f"CREATE TABLE result AS {kept}")
         tc = schema.time_col if schema.time_col in plan.names else None
@@ -86,6 +99,32 @@ def write_result(
     )
     out = Outcome(rows_out=int(stats[0]), n_users=int(stats[1]), n_items=int(stats[2]), span=span)
     return out, n_kept
+
+
+_DUCK_TYPE = {
+    DType.INT: "BIGINT",
+    DType.FLOAT: "DOUBLE",
+    DType.BOOL: "BOOLEAN",
+    DType.DATETIME: "TIMESTAMPTZ_NS",
+}
+
+
+def _typed(names: list[str], out_schema: Any) -> str:
+    """The select list cast to the output's Arrow types (`output.arrow_type`): nanosecond UTC
+    timestamps, int64, float64, bool, string."""
+    dtype = {c.name: c.dtype for c in out_schema.columns}
+    cast = {n: _DUCK_TYPE.get(dtype[n], "VARCHAR") for n in names}
+    return ", ".join(f"CAST({ident(n)} AS {cast[n]}) AS {ident(n)}" for n in names)
+
+
+def _copy(con: duckdb.DuckDBPyConnection, sql: str, plan: Plan) -> None:
+    """`COPY ... TO` the clean file: DuckDB sorts, encodes and compresses in parallel; the file
+    keeps the query's ORDER BY whatever `preserve_insertion_order` says (DuckDB only reorders
+    results without one)."""
+    con.execute(
+        f"COPY ({sql}) TO {lit(str(plan.out))} "
+        f"(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {max(int(plan.chunk_size), 2048)})"
+    )
 
 
 def _stream(
