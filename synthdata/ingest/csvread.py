@@ -272,6 +272,9 @@ def malformed_rejects(records: list[tuple[int, str]], n_fields: int) -> pd.DataF
     )
 
 
+_LONG_FIRST = "Length of header or names does not match length of data"
+
+
 def _csv_chunks(src: Source) -> Iterator[pd.DataFrame]:
     o = src._opts
     header = o["header"]
@@ -285,6 +288,9 @@ def _csv_chunks(src: Source) -> Iterator[pd.DataFrame]:
         header=0 if header else None,
         names=names,
         dtype=str,
+        # never an index: with a first record one field longer than the header, pandas would
+        # otherwise take the first column as the index and shift every column by one
+        index_col=False,
         encoding=o["encoding"],
         keep_default_na=False,
         na_values=NA_VALUES,
@@ -306,6 +312,20 @@ def _csv_chunks(src: Source) -> Iterator[pd.DataFrame]:
             bad = sorted(
                 int(m.group(1)) for w in caught for m in re.finditer(r"Skipping line (\d+)", str(w.message))
             )
+            if any(str(w.message).startswith(_LONG_FIRST) for w in caught) and len(chunk):
+                # the first record has too many fields: pandas kept it cut short (index_col=False)
+                line = start
+                if not quarantine:
+                    text = raw_lines(o["path"], o["encoding"], [line]).get(line, "")
+                    n = len(next(csv.reader([text], delimiter=o["sep"]), []))
+                    raise InputError(
+                        f"malformed CSV record: Expected {len(chunk.columns)} fields in line {line}, "
+                        f"saw {n} (--on-malformed error)",
+                        path=src.label,
+                        row=line,
+                    )
+                chunk = chunk.iloc[1:].reset_index(drop=True)
+                bad = sorted([*bad, line])
             slots = range(start, start + len(chunk) + len(bad))
             lines = [n for n in slots if n not in set(bad)] if bad else slots
             chunk.insert(len(chunk.columns), LINE, lines)

@@ -123,6 +123,17 @@ def _value(spec: ColumnSpec, c: Any, kind: str) -> Any:
     return c
 
 
+def _checks(plan: Plan, kinds: dict[str, str], sub: Any) -> tuple[Any, dict[str, Any]]:
+    """(row-is-certainly-clean condition, typed values by column) over subquery `sub`."""
+    c = {s.name: sub.c[str(s.input_name)] for s in plan.specs}
+    conds = [_sure(s, c[s.name], kinds[str(s.input_name)], plan) for s in plan.specs]
+    vals = {s.name: _value(s, c[s.name], kinds[str(s.input_name)]) for s in plan.specs}
+    for k in plan.schema.constraints or []:
+        if k.low in vals and k.high in vals:
+            conds.append(sa.or_(vals[k.low].is_(None), vals[k.high].is_(None), vals[k.low] <= vals[k.high]))
+    return sa.and_(*conds), vals
+
+
 def _pushdown(src: Source, plan: Plan, rejects: Any) -> Outcome:
     engine, url, base = src._opts["engine"], src._opts["url"], src._opts["sql"]
     if engine.dialect.name != "postgresql":
@@ -149,21 +160,16 @@ def _pushdown(src: Source, plan: Plan, rejects: Any) -> Outcome:
                 )
         cols = [sa.column(str(c)) for c in src.columns]
         inner = sa.text(base.replace(":", "\\:")).columns(*cols).subquery("src")
+        # rows are numbered only where a line is needed (suspects; first occurrences outside the
+        # events layout): the window function serialises the scan and blocks parallel plans
         numbered = sa.select(
             *[inner.c[str(c)] for c in src.columns], sa.func.row_number().over().label(LINE)
         ).subquery("n")
-        c = {s.name: numbered.c[str(s.input_name)] for s in plan.specs}
-        conds = [_sure(s, c[s.name], kinds[str(s.input_name)], plan) for s in plan.specs]
-        vals = {s.name: _value(s, c[s.name], kinds[str(s.input_name)]) for s in plan.specs}
-        for k in plan.schema.constraints or []:
-            if k.low in vals and k.high in vals:
-                conds.append(
-                    sa.or_(vals[k.low].is_(None), vals[k.high].is_(None), vals[k.low] <= vals[k.high])
-                )
-        sure = sa.and_(*conds)
+        sure, vals = _checks(plan, kinds, numbered)
+        plain_sure, plain_vals = _checks(plan, kinds, inner)
         x = conn.execution_options(no_parameters=True)
         n_in, n_ok = x.exec_driver_sql(
-            sql(sa.select(sa.func.count(), sa.func.count().filter(sure)).select_from(numbered))
+            sql(sa.select(sa.func.count(), sa.func.count().filter(plain_sure)).select_from(inner))
         ).one()
         main.rows_in = int(n_in)
         if main.rows_in == 0:
@@ -190,7 +196,11 @@ def _pushdown(src: Source, plan: Plan, rejects: Any) -> Outcome:
         for r in held:
             main.reject(r)
             rejects.write(plan.label, r)
-        good = sa.select(*[vals[n].label(n) for n in plan.names], numbered.c[LINE]).where(sure).subquery("g")
+        if plan.layout == "events":
+            good = sa.select(*[plain_vals[n].label(n) for n in plan.names]).where(plain_sure).subquery("g")
+        else:
+            good = sa.select(*[vals[n].label(n) for n in plan.names], numbered.c[LINE]).where(sure)
+            good = good.subquery("g")
         out, n_distinct, moved = _output(x, sql, good, plan, out_schema, tables)
     main.rows_merged = int(n_ok) - n_distinct
     main.rows_kept = n_distinct
