@@ -3,6 +3,7 @@ same clean table, the same rejects (reason, column, line, value, raw) and the sa
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -211,6 +212,49 @@ def test_postgres_text_columns_fall_back_to_streaming(pg_url: str, tmp_path: Pat
     )
     res = _both(tmp_path, pg_url, schema, table="t")
     assert res["duckdb"].report.engine == "pandas"  # text where the schema wants numbers: exact path
+    _same(res)
+
+
+@pytest.mark.postgres
+def test_pushdown_is_driven_by_the_dialect_profile(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database's push-down is its entry in `dialects.PUSHDOWN`: with the entry changed (another
+    byte-order collation, an extra session statement) the plan still runs in the database with the
+    same result; without an entry the ingest streams."""
+    import synthdata.ingest.pushdown as pushdown
+    from synthdata.ingest.dialects import PUSHDOWN
+
+    eng = sa.create_engine(pg_url)
+    with eng.begin() as c:
+        c.exec_driver_sql(
+            'CREATE TABLE ev2 ("user" text, item text, event text, ts timestamptz, price float8)'
+        )
+        c.exec_driver_sql(
+            "INSERT INTO ev2 VALUES ('u2','b','view','2024-01-01',1),('U1','a','view','2024-01-02',2),"
+            "('u1','a','cart','2024-01-03',3),('u1','a','cart','2024-01-03',3)"
+        )
+    eng.dispose()
+    schema = (
+        SCHEMA.format(layout="events")
+        .replace("- {name: channel, role: user_attribute, dtype: category, nullable: true}\n", "")
+        .replace(
+            "{name: user_id, source: user, role: user_id, dtype: int}",
+            "{name: user_id, source: user, role: user_id, dtype: string}",
+        )
+    )
+    pg = PUSHDOWN["postgresql"]
+    changed = dataclasses.replace(
+        pg, byte_order='"POSIX"', setup=(*pg.setup, "SET LOCAL statement_timeout = '5min'")
+    )
+    monkeypatch.setitem(pushdown.PUSHDOWN, "postgresql", changed)
+    res = _both(tmp_path / "changed", pg_url, schema, table="ev2")
+    assert res["duckdb"].report.engine == "pushdown"
+    assert res["duckdb"].read()["user_id"].tolist() == ["U1", "u1", "u2"]  # byte order: upper case first
+    _same(res)
+    monkeypatch.delitem(pushdown.PUSHDOWN, "postgresql")
+    res = _both(tmp_path / "none", pg_url, schema, table="ev2")
+    assert res["duckdb"].report.engine == "pandas"
     _same(res)
 
 

@@ -6,8 +6,8 @@ clean table and the rows it cannot vouch for. Those go through the pandas valida
 executor, so reason codes and first-problem order are identical. Should the validator accept one
 of them (text needing Python's parsing, e.g. a padded string), the ingest is re-run by streaming,
 which is exact by construction; so are sources push-down does not cover (a column whose database
-type is text where the schema wants a number or a time, inline attribute columns, dialects other
-than PostgreSQL). The report's `engine` says which ran.
+type is text where the schema wants a number or a time, inline attribute columns, databases without
+a profile in `dialects.PUSHDOWN`: PostgreSQL today). The report's `engine` says which ran.
 
 SQL is built with SQLAlchemy Core (identifiers quoted by the dialect, values as literals); the
 user's query is the innermost subquery, sent verbatim. All statements run in one read-only,
@@ -22,6 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from synthdata.ingest.clean import MIN_TIME, validate_chunk
+from synthdata.ingest.dialects import PUSHDOWN, PushdownDialect
 from synthdata.ingest.layouts import count_column, value_column
 from synthdata.ingest.output import ParquetOut, canonical, join_attributes
 from synthdata.ingest.plan import Outcome, Plan
@@ -32,22 +33,6 @@ from synthdata.log import get_logger, kv
 from synthdata.schema import ColumnSpec, DType, Role
 
 log = get_logger("ingest")
-# PostgreSQL type OIDs -> the kind of value they hold
-_PG_KIND = {
-    20: "int",
-    21: "int",
-    23: "int",
-    700: "float",
-    701: "float",
-    1700: "float",
-    25: "text",
-    1043: "text",
-    1042: "text",
-    1114: "ts",
-    1184: "ts",
-    1082: "ts",
-    16: "bool",
-}
 _NATIVE = {
     DType.INT: {"int"},
     DType.FLOAT: {"int", "float"},
@@ -58,7 +43,6 @@ _NATIVE = {
 }
 _WS = "".join(c for c in map(chr, range(0x3100)) if c.isspace())
 TS_LO, TS_HI = pd.Timestamp("1678-01-01", tz="UTC"), pd.Timestamp("2261-12-31", tz="UTC")
-WORK_MEM_MB = 256
 
 
 class Fallback(Exception):
@@ -75,18 +59,19 @@ def run_pushdown(src: Source, plan: Plan, rejects: Any) -> tuple[Outcome, str]:
         return run_streaming(src, plan, plan.out.parent, rejects), "pandas"
 
 
-def _kinds(conn: sa.Connection, base: str, names: list[str]) -> dict[str, str]:
+def _kinds(conn: sa.Connection, base: str, kinds: Any) -> dict[str, str]:
     res = conn.execution_options(no_parameters=True).exec_driver_sql(f"SELECT * FROM ({base}) AS q LIMIT 0")
     desc = res.cursor.description
     res.close()
-    return {d[0]: _PG_KIND.get(d[1], "other") for d in desc}
+    return {d[0]: kinds.get(d[1], "other") for d in desc}
 
 
-def _sure(spec: ColumnSpec, c: Any, kind: str, plan: Plan) -> Any:
+def _sure(spec: ColumnSpec, c: Any, kind: str, plan: Plan, profile: PushdownDialect) -> Any:
     """SQL condition: this column's value is certainly what the validator would keep."""
     ok = [c.is_not(None)]
     if spec.dtype in (DType.STRING, DType.CATEGORY) and kind == "text":
-        ok += [sa.func.length(c) > 0, sa.func.btrim(c, _WS) == c]  # PostgreSQL text never holds NUL
+        trimmed = getattr(sa.func, profile.trim)(c, _WS)
+        ok += [sa.func.length(c) > 0, trimmed == c]  # database text holds no NUL
     if spec.dtype == DType.INT and kind == "float":
         ok += [c == sa.func.floor(c), sa.func.abs(c) < 1e15]
     if spec.dtype in (DType.INT, DType.FLOAT):
@@ -129,10 +114,12 @@ def _epoch_us(t: Any) -> Any:
     return sa.cast(sa.func.floor(sa.extract("epoch", t) * 1_000_000), sa.BigInteger)
 
 
-def _checks(plan: Plan, kinds: dict[str, str], sub: Any) -> tuple[Any, dict[str, Any]]:
+def _checks(
+    plan: Plan, kinds: dict[str, str], sub: Any, profile: PushdownDialect
+) -> tuple[Any, dict[str, Any]]:
     """(row-is-certainly-clean condition, typed values by column) over subquery `sub`."""
     c = {s.name: sub.c[str(s.input_name)] for s in plan.specs}
-    conds = [_sure(s, c[s.name], kinds[str(s.input_name)], plan) for s in plan.specs]
+    conds = [_sure(s, c[s.name], kinds[str(s.input_name)], plan, profile) for s in plan.specs]
     vals = {s.name: _value(s, c[s.name], kinds[str(s.input_name)]) for s in plan.specs}
     for k in plan.schema.constraints or []:
         if k.low in vals and k.high in vals:
@@ -142,8 +129,9 @@ def _checks(plan: Plan, kinds: dict[str, str], sub: Any) -> tuple[Any, dict[str,
 
 def _pushdown(src: Source, plan: Plan, rejects: Any) -> Outcome:
     engine, url, base = src._opts["engine"], src._opts["url"], src._opts["sql"]
-    if engine.dialect.name != "postgresql":
-        raise Fallback(f"no push-down for {engine.dialect.name} yet")
+    profile = PUSHDOWN.get(engine.dialect.name)
+    if profile is None:
+        raise Fallback(f"no push-down profile for {engine.dialect.name} (ingest/dialects.py)")
     if plan.inline_u or plan.inline_i:
         raise Fallback("inline attribute columns (attribute votes run in the streaming executor)")
     dialect = engine.dialect.__class__(paramstyle="named")
@@ -153,11 +141,9 @@ def _pushdown(src: Source, plan: Plan, rejects: Any) -> Outcome:
 
     main = Tally(source=src.label)
     with read_only(engine, src.label, url) as conn:
-        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        # de-duplication and aggregation sort/hash millions of rows: give them memory (this
-        # transaction only; PostgreSQL's default of 4MB sends them to disk)
-        conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM_MB}MB'")
-        kinds = _kinds(conn, base, [str(s.input_name) for s in plan.specs])
+        for statement in profile.setup:
+            conn.exec_driver_sql(statement)
+        kinds = _kinds(conn, base, profile.kinds)
         for s in plan.specs:
             k = kinds.get(str(s.input_name), "other")
             if k not in _NATIVE[s.dtype] or (s.dtype == DType.DATETIME and s.datetime_unit is not None):
@@ -171,8 +157,8 @@ def _pushdown(src: Source, plan: Plan, rejects: Any) -> Outcome:
         numbered = sa.select(
             *[inner.c[str(c)] for c in src.columns], sa.func.row_number().over().label(LINE)
         ).subquery("n")
-        sure, vals = _checks(plan, kinds, numbered)
-        plain_sure, plain_vals = _checks(plan, kinds, inner)
+        sure, vals = _checks(plan, kinds, numbered, profile)
+        plain_sure, plain_vals = _checks(plan, kinds, inner, profile)
         x = conn.execution_options(no_parameters=True)
         n_in, n_ok = x.exec_driver_sql(
             sql(sa.select(sa.func.count(), sa.func.count().filter(plain_sure)).select_from(inner))
@@ -207,7 +193,7 @@ def _pushdown(src: Source, plan: Plan, rejects: Any) -> Outcome:
         else:
             good = sa.select(*[vals[n].label(n) for n in plan.names], numbered.c[LINE]).where(sure)
             good = good.subquery("g")
-        out, n_distinct, moved = _output(x, sql, good, plan, out_schema, tables)
+        out, n_distinct, moved = _output(x, sql, good, plan, out_schema, tables, profile)
     main.rows_merged = int(n_ok) - n_distinct
     main.rows_kept = n_distinct
     out.main, out.attributes, out.schema = main, attr_tallies, out_schema
@@ -223,7 +209,7 @@ def _pushdown(src: Source, plan: Plan, rejects: Any) -> Outcome:
 
 
 def _output(
-    x: sa.Connection, sql: Any, good: Any, plan: Plan, out_schema: Any, tables: dict
+    x: sa.Connection, sql: Any, good: Any, plan: Plan, out_schema: Any, tables: dict, profile: PushdownDialect
 ) -> tuple[Outcome, int, int]:
     schema, names = plan.schema, plan.names
     g = good.c
@@ -247,22 +233,17 @@ def _output(
                 sa.cast(sa.func.round(sa.cast(total, sa.Numeric), 6), sa.Float(53)).label("value_sum")
             )
         parts.append(sa.func.count().label("_n"))
+        collate = f" COLLATE {profile.byte_order}"
         order = [
-            sa.text('user_id COLLATE "C"')
-            if out_schema.column("user_id").dtype != DType.INT
-            else sa.text("user_id"),
-            sa.text('item_id COLLATE "C"')
-            if out_schema.column("item_id").dtype != DType.INT
-            else sa.text("item_id"),
+            sa.text(c + (collate if out_schema.column(c).dtype != DType.INT else ""))
+            for c in ("user_id", "item_id")
         ]
         q = sa.select(*parts).group_by(u, i).order_by(*order)
         ucol, icol = "user_id", "item_id"
     else:
         when = {s.name for s in plan.specs if s.dtype == DType.DATETIME}
         shown = [_epoch_us(g[n]).label(n) if n in when else g[n] for n in names]
-        q = sa.select(*shown, sa.func.min(g[LINE]).label(LINE)).group_by(
-            *[g[n] for n in names]
-        )
+        q = sa.select(*shown, sa.func.min(g[LINE]).label(LINE)).group_by(*[g[n] for n in names])
         q = q.order_by(sa.text(LINE))
         ucol, icol = schema.user_col, schema.item_col
     res = x.execution_options(stream_results=True).exec_driver_sql(sql(q))
