@@ -2,8 +2,9 @@
 
 DuckDB reads the input in parallel and out of core (`threads`, `memory_limit`, spilling to a temp
 folder beside the output). Rows the SQL cannot vouch for go through the pandas validator (see
-`duckplan`), so rejects are identical to the streaming executor's; good rows are de-duplicated,
-checked for attribute conflicts and aggregated in SQL, and streamed to the output in batches.
+`duckplan`), so rejects are identical to the streaming executor's; good rows are de-duplicated
+(by fingerprint where memory allows, `duckdedup`), checked for attribute conflicts and aggregated
+in SQL, and written by DuckDB (`duckout`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The DuckDB executor's output: the aggregated (or kept) rows streamed in order to the Parquet
-writer as Arrow batches, and the counts for the report."""
+"""The DuckDB executor's output: the aggregated (or kept) rows written in order to Parquet, by
+DuckDB itself (`COPY`) or as Arrow batches where Python joins attribute tables, and the counts for
+the report."""
 
 from __future__ import annotations
 
@@ -35,9 +36,10 @@ def write_result(
 ) -> tuple[Outcome, int]:
     """Write the clean table to `plan.out`; returns the outcome and the number of rows kept.
 
-    Events: the aggregation is streamed in (user, item) order straight into the writer, never
-    stored (storing it and sorting the stored copy spilled twice under a memory limit); the
-    counts come from the batches and, for distinct ids, from the written file."""
+    Events: the aggregation goes in (user, item) order straight into the file, never stored
+    (storing it and sorting the stored copy spilled twice under a memory limit). DuckDB writes it
+    unless attribute tables are joined in Python or a nullable event type leaves rows_kept unknown
+    from the counts; the report's counts come from the written file (and the batches)."""
     schema = plan.schema
     uid, iid = ident(schema.user_col), ident(schema.item_col)
     own = [
