@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthdata.ingest.duckplan import ident, lit
+from synthdata.ingest.duckplan import SQL_TYPE, ident, lit
 from synthdata.ingest.layouts import count_column, value_column
 from synthdata.ingest.output import ParquetOut, canonical, join_attributes
 from synthdata.ingest.plan import Outcome, Plan
@@ -103,12 +103,8 @@ def write_result(
     return out, n_kept
 
 
-_DUCK_TYPE = {
-    DType.INT: "BIGINT",
-    DType.FLOAT: "DOUBLE",
-    DType.BOOL: "BOOLEAN",
-    DType.DATETIME: "TIMESTAMPTZ_NS",
-}
+# the clean table's SQL types, with nanosecond timestamps as the streaming writer writes them
+_DUCK_TYPE = {**SQL_TYPE, DType.DATETIME: "TIMESTAMPTZ_NS"}
 
 
 def _typed(names: list[str], out_schema: Any) -> str:

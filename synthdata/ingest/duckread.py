@@ -67,13 +67,18 @@ def source_sql(
     opts = (
         f"columns = {columns}, auto_detect = false, header = {lit(bool(o['header']))}, "
         f"delim = {lit(o['sep'])}, quote = '\"', escape = '\"', nullstr = {na}, allow_quoted_nulls = true, "
-        f"null_padding = false, store_rejects = true, strict_mode = true, encoding = {lit(enc)}, "
-        f"max_line_size = 16777216"
+        f"null_padding = false, strict_mode = true, encoding = {lit(enc)}, max_line_size = 16777216"
     )
     first = 2 if o["header"] else 1
     o["scan"] = scan_bytes(o["path"])  # NUL bytes, physical lines
-    o["read_csv"] = f"read_csv({lit(str(o['path']))}, {opts})"
-    return o["read_csv"], f"{first} + chk.rowid + coalesce(s.j, 0)"
+    o["read_csv_opts"] = opts
+    return _read_csv(o, "store_rejects = true"), f"{first} + chk.rowid + coalesce(s.j, 0)"
+
+
+def _read_csv(o: dict, errors: str) -> str:
+    """DuckDB's CSV scan of the source with pandas' conventions; `errors`: what to do with
+    malformed records (store them in `reject_errors`, or only skip them)."""
+    return f"read_csv({lit(str(o['path']))}, {o['read_csv_opts']}, {errors})"
 
 
 def reread_suspects(con: duckdb.DuckDBPyConnection, src: Source) -> None:
@@ -81,7 +86,7 @@ def reread_suspects(con: duckdb.DuckDBPyConnection, src: Source) -> None:
     (rowid in `chk`). `chk` keeps typed values only (raw columns beside them took a third of its
     memory, which the de-duplication needs), so the file is read again, aligned with `chk` by
     position: the same reader, skipping the same malformed records without storing them twice."""
-    again = src._opts["read_csv"].replace("store_rejects = true", "ignore_errors = true")
+    again = _read_csv(src._opts, "ignore_errors = true")
     raw = ", ".join(
         f"r.{ident(raw_name(src, c))} AS {ident('_raw_' + raw_name(src, c))}" for c in src.columns
     )
