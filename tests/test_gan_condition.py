@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from _gan_world import SCHEMA, make_table
 
-from synthdata.model.condition import ConditionSampler
-from synthdata.model.transform import DataTransformer
+from synthdata.model.rows.condition import ConditionSampler
+from synthdata.model.rows.transform import DataTransformer
 
 DF = make_table(n_rows=3000)
 TR = DataTransformer(SCHEMA, seed=0).fit(DF)

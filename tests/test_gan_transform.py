@@ -9,10 +9,10 @@ from _gan_world import SCHEMA, high_card_table, make_table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthdata.model.condition import ConditionSampler
-from synthdata.model.gan import Gan, GanHyper
-from synthdata.model.nets import activate
-from synthdata.model.transform import DataTransformer
+from synthdata.model.rows.condition import ConditionSampler
+from synthdata.model.rows.gan import Gan, GanHyper
+from synthdata.model.rows.nets import activate
+from synthdata.model.rows.transform import DataTransformer
 
 DF = make_table()
 TR = DataTransformer(SCHEMA, seed=0).fit(DF)

@@ -13,7 +13,7 @@ import pytest
 import torch
 from _gan_world import FAST, SCHEMA, make_table
 
-import synthdata.model.sample as sample_mod
+import synthdata.model.rows.sample as sample_mod
 from synthdata.errors import ConfigError, InputError
 from synthdata.model import BACKENDS
 from synthdata.model.synthesizer import Synthesizer

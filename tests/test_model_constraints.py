@@ -19,9 +19,9 @@ from ingest_helpers import write
 from synthdata.errors import ConfigError, InputError
 from synthdata.ingest import ingest
 from synthdata.model import BACKENDS
-from synthdata.model.nets import activate
+from synthdata.model.rows.nets import activate
+from synthdata.model.rows.transform import DataTransformer
 from synthdata.model.synthesizer import Synthesizer
-from synthdata.model.transform import DataTransformer
 from synthdata.schema import Schema
 
 COLUMNS = [

@@ -108,10 +108,14 @@ def evaluate_cmd(
             f"(unseen real rows: {p.get('dcr_closer_to_train_baseline', float('nan')):.3f}), "
             f"membership-inference AUC {p.get('mia_auc', float('nan')):.3f} (0.5 = nothing leaks)"
         )
+    users = metrics.get("privacy", {}).get("users")
+    if users and users.get("users_scored"):
+        console.print(user_privacy_line(users))
     if "synthetic_only_ratio" in metrics["recsys"]:
         r = metrics["recsys"]["synthetic_only_ratio"][cfg.tune_metric]
+        proto = metrics["recsys"].get("synthetic_only_protocol", "same-ids")
         console.print(
-            f"synthetic-only / real {cfg.tune_metric}: "
+            f"synthetic-only / real {cfg.tune_metric} ({proto}): "
             f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
         )
     console.print(verdict_line(metrics), highlight=False)
@@ -119,3 +123,14 @@ def evaluate_cmd(
         write_html(metrics, html, train=tr, synthetic=syn, schema=sch)
         console.print(f"report → {html}")
     console.print(f"metrics → {out}")
+
+
+def user_privacy_line(u: dict) -> str:
+    auc = (
+        "n/a" if u.get("mia_auc") is None else f"{u['mia_auc']:.3f} (null generator {u['mia_auc_null']:.3f})"
+    )
+    return (
+        f"user-level privacy: {u['virtual_users']} virtual users, {u['identical_to_train']} identical to a "
+        f"training history, median nearest-history Jaccard train {u['nn_jaccard_train_median']:.3f} vs "
+        f"holdout {u['nn_jaccard_holdout_median']:.3f}, user MIA AUC {auc}"
+    )

@@ -85,12 +85,16 @@ def train_cmd(
     table: Path = typer.Argument(..., help="Clean interaction table (Parquet) from `synthdata ingest`."),
     schema: Path | None = typer.Option(None, "--schema", help="Schema YAML (default: <stem>.schema.yaml)."),
     out: Path = typer.Option(..., "--out", help="Model file to write (.ckpt)."),
-    model: str = typer.Option("gan", "--model", help="Model family: gan | vae."),
+    model: str = typer.Option(
+        "gan", "--model", help="gan | vae (row family) or multvae | multdae (histories family)."
+    ),
     hp: list[str] = typer.Option([], "--hp", help="Hyperparameter KEY=VALUE (repeatable), checked by type."),
     epochs: int = typer.Option(100, "--epochs", help="Total training epochs."),
     max_minutes: float | None = typer.Option(None, "--max-minutes", help="Wall-clock training budget."),
     seed: int = typer.Option(0, "--seed"),
-    batch_size: int = typer.Option(2000, "--batch-size"),
+    batch_size: int = typer.Option(
+        2000, "--batch-size", help="Rows per step (row models), users (histories)."
+    ),
     accelerator: str = typer.Option("auto", "--accelerator", help="auto | cpu | gpu | ..."),
     devices: str = typer.Option("auto", "--devices", help="auto, a count, or e.g. -1 for all."),
     strategy: str = typer.Option("auto", "--strategy", help="auto | ddp | ..."),
@@ -137,17 +141,27 @@ def train_cmd(
         warm_start_partial=warm_start_partial,
     )
     syn.save(out)
-    m = syn.meta
+    m, score = syn.meta, syn.family.monitor
     typer.echo(
         f"model {out}: {syn.model} rows={m['train_rows']} epochs={m['epochs_trained']} "
-        f"val_fidelity={m['best_val_fidelity']} train_s={m['train_seconds']}"
+        f"{score}={m[f'best_{score}']} train_s={m['train_seconds']}"
     )
 
 
 @app.command("generate")
 def generate_cmd(
     model: Path = typer.Argument(..., help="Model file from `synthdata train`."),
-    rows: int = typer.Option(..., "--rows", min=0, help="Rows to generate."),
+    rows: int | None = typer.Option(None, "--rows", min=0, help="Rows to generate."),
+    users: int | None = typer.Option(
+        None, "--users", min=0, help="Histories models: this many virtual users (new ids), all their rows."
+    ),
+    like: list[str] = typer.Option(
+        [], "--like", help="Histories models: make neighbours of this real user id (repeatable)."
+    ),
+    like_file: Path | None = typer.Option(
+        None, "--like-file", help="Histories models: user ids to make neighbours of, one per line."
+    ),
+    per_user: int = typer.Option(1, "--per-user", min=1, help="Neighbours per --like user."),
     out: Path = typer.Option(..., "--out", help="File to write: .parquet (or .pq) or .csv, by suffix."),
     where: list[str] = typer.Option(
         [],
@@ -161,16 +175,38 @@ def generate_cmd(
         False, "--trust-legacy-pickle", help="Load a version-1 (pickle) model file you made yourself."
     ),
 ) -> None:
-    """Sample rows (streamed to Parquet or CSV in batches; memory stays bounded)."""
-    from synthdata.model.sample import output_format
+    """Sample rows, virtual users or neighbours (streamed to Parquet or CSV; memory stays bounded)."""
+    from synthdata.model.rows.sample import output_format
     from synthdata.model.synthesizer import Synthesizer
 
     output_format(out)  # an unknown suffix fails before the model is loaded
     conds = _parse_where(where)
+    ids = [*like, *_read_ids(like_file)]
+    if sum(x is not None and x != [] for x in (rows, users, ids or None)) != 1:
+        raise ConfigError("give exactly one of --rows N, --users N or --like ID/--like-file F")
     if not model.exists():
         raise InputError("model file not found", path=str(model))
     syn = Synthesizer.load(model, trust_legacy_pickle=trust_legacy_pickle)
     n = syn.sample_to_parquet(
-        out, rows, conditions=_conditions(conds, rows, seed), seed=seed, batch_rows=batch_rows
+        out,
+        rows,
+        conditions=_conditions(conds, rows or 0, seed),
+        seed=seed,
+        batch_rows=batch_rows,
+        users=users,
+        like=ids,
+        per_user=per_user,
     )
-    typer.echo(f"wrote {n} rows to {out}")
+    what = f" of {users} virtual users" if users is not None else ""
+    what = f" of neighbours of {len(ids)} users ({per_user} each)" if ids else what
+    typer.echo(f"wrote {n} rows{what} to {out}")
+
+
+def _read_ids(path: Path | None) -> list[str]:
+    """One id per line; blank lines and `#` comments skipped."""
+    if path is None:
+        return []
+    if not path.is_file():
+        raise InputError("--like-file not found", path=str(path))
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line]

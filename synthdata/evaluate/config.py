@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Strategy = Literal["unconditional", "cold-users", "long-tail"]
+Strategy = Literal["unconditional", "cold-users", "long-tail", "virtual-users", "cold-neighbours"]
+USER_STRATEGIES = ("virtual-users", "cold-neighbours")  # need a histories-family model
 
 
 class EvalConfig(BaseModel):
@@ -45,8 +46,13 @@ class EvalConfig(BaseModel):
     tune_metric: Literal["ndcg", "recall", "precision", "map"] = "ndcg"
     strategy: Strategy = Field(
         default="unconditional",
-        description="Which synthetic rows augment training: all, only cold users', only long-tail items'.",
+        description="Which synthetic rows augment training: all, only cold users', only long-tail items', "
+        "virtual users (histories models), or neighbours of cold users (histories models).",
     )
+    virtual_users: int | None = Field(
+        default=None, ge=1, description="virtual-users: how many (default: as many as the real users)."
+    )
+    neighbours: int = Field(default=5, ge=1, description="cold-neighbours: virtual neighbours per cold user.")
     long_tail_share: float = Field(
         default=0.8, gt=0, le=1, description="Head items account for this share of positives; rest = tail."
     )

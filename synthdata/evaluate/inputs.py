@@ -1,9 +1,11 @@
 """Input checks for `evaluate`: required columns, id dtypes, and synthetic ids the training data lacks.
 
-A synthetic row whose user or item never appears in the training data cannot help the recommender
-(nothing links it to a real user or item) and, kept, would silently become a new user or item; such
-rows are counted and dropped with a warning. Ids of another kind than the training ids (text vs numbers)
-mean the file belongs to another dataset or was written wrongly: an input error naming the column.
+A synthetic row whose *item* never appears in the training data cannot help the recommender (no real
+interaction links it to anything) and would silently become a new item; such rows are counted and
+dropped with a warning. A synthetic *user* the training data lacks is a virtual user (a histories
+model's output): its rows become extra rows of the interaction matrix, and are counted. Ids of another
+kind than the training ids (text vs numbers) mean the file belongs to another dataset or was written
+wrongly: an input error naming the column.
 """
 
 from __future__ import annotations
@@ -45,13 +47,11 @@ def check_id_dtypes(df: pd.DataFrame, train: pd.DataFrame, schema: Schema, name:
             )
 
 
-def drop_unknown_ids(
+def drop_unknown_items(
     df: pd.DataFrame, train: pd.DataFrame, schema: Schema, name: str
-) -> tuple[pd.DataFrame, int]:
-    """Rows whose user or item is absent from `train` are dropped (and counted, with a warning)."""
-    known = df[schema.user_col].isin(pd.unique(train[schema.user_col])) & df[schema.item_col].isin(
-        pd.unique(train[schema.item_col])
-    )
+) -> tuple[pd.DataFrame, int, int]:
+    """(rows kept, rows dropped for an item absent from `train`, virtual users among the kept rows)."""
+    known = df[schema.item_col].isin(pd.unique(train[schema.item_col]))
     n = int((~known).sum())
     if n:
         log.warning(
@@ -60,8 +60,17 @@ def drop_unknown_ids(
                 table=name,
                 dropped_rows=n,
                 of=len(df),
-                reason="user or item id absent from the training data",
+                reason="item id absent from the training data",
             )
         )
         df = df.loc[known.to_numpy()]
-    return df, n
+    virtual = pd.unique(df[schema.user_col][~df[schema.user_col].isin(pd.unique(train[schema.user_col]))])
+    return df, n, len(virtual)
+
+
+def virtual_users(df: pd.DataFrame | None, train: pd.DataFrame, schema: Schema) -> pd.Index:
+    """Users of `df` the training data lacks (virtual users), in order of appearance."""
+    if df is None or not len(df):
+        return pd.Index([])
+    users = pd.Index(pd.unique(df[schema.user_col]))
+    return users[~users.isin(pd.unique(train[schema.user_col]))]

@@ -19,6 +19,7 @@ Result layout (also written as metrics.json; every leaf is a plain number, strin
     recsys.delta_control.<control>.<segment>.<metric>                           augmented − control
     recsys.per_seed_delta.<real|control>.<segment>.<metric> = [per-seed mean delta, ...]
     recsys.synthetic_only_ratio.<metric> = {"mean", "ci_low", "ci_high"}   synthetic_only / real, all users
+    recsys.synthetic_only_protocol = fold-in (virtual users; real users folded in) | same-ids
     recsys.per_seed.<run> = [{metric: mean}, ...];  recsys.tuning.<run> = {"chosen", "grid"}
     recsys.chosen_alpha.<run>
     fidelity.*, privacy.* (incl. privacy.mia_auc), data.*, config, timings_s.*
@@ -41,8 +42,9 @@ from synthdata.evaluate.assemble import AT_AUGMENTED_ALPHA, CONTROL_PREFIX, recs
 from synthdata.evaluate.config import EvalConfig
 from synthdata.evaluate.controls import CONTROLS, control_rngs, control_rows
 from synthdata.evaluate.fidelity import fidelity_report
-from synthdata.evaluate.inputs import check_columns, check_id_dtypes, drop_unknown_ids
+from synthdata.evaluate.inputs import check_columns, check_id_dtypes, drop_unknown_items, virtual_users
 from synthdata.evaluate.privacy import privacy_report
+from synthdata.evaluate.privacy_users import user_privacy_report
 from synthdata.evaluate.recommend import (
     Index,
     popularity_recommend,
@@ -75,7 +77,9 @@ DEFINITIONS = {
     "verdict": "helps: α > 0 chosen, ≥ 3 seeds, every per-seed delta > 0, and vs real AND every control the "
     "tune metric and recall have CI > 0 and Holm-adjusted p < significance; hurts: below real with CI < 0; "
     "else no-evidence",
-    "synthetic_only_ratio": "synthetic-only model / real-only model, all users, paired bootstrap CI",
+    "synthetic_only_ratio": "synthetic-only model / real-only model, all users, paired bootstrap CI; "
+    "protocol fold-in (virtual users: ALS trained on them alone, each real user's factors recomputed from "
+    "its training rows with the item factors fixed) or same-ids (synthetic rows carry real user ids)",
 }
 
 
@@ -96,13 +100,15 @@ def validation_split(
 def _prepare_synthetic(
     df: pd.DataFrame | None, reference: pd.DataFrame, schema: Schema, name: str, data: dict[str, Any]
 ) -> pd.DataFrame | None:
-    """Checked, with rows whose ids `reference` lacks dropped and counted in `data`."""
+    """Checked, with rows whose items `reference` lacks dropped and counted in `data` (virtual users
+    are kept and counted)."""
     if df is None:
         return None
     check_columns(df, schema, name)
     check_id_dtypes(df, reference, schema, name)
-    df, dropped = drop_unknown_ids(df, reference, schema, name)
-    data[f"{name}_rows_unknown_ids_dropped"] = dropped
+    df, dropped, n_virtual = drop_unknown_items(df, reference, schema, name)
+    data[f"{name}_rows_unknown_items_dropped"] = dropped
+    data[f"{name}_virtual_users"] = n_virtual
     return df
 
 
@@ -148,12 +154,23 @@ def _extra_runs(
         )
     if cfg.synthetic_only:
         empty = sp.csr_matrix(seen.shape, dtype=np.float32)
-        only = synthetic_matrix(used, schema, index, empty)[
-            0
-        ]  # every synthetic positive, duplicates of real too
+        only = synthetic_matrix(used, schema, index, empty)[0]  # every synthetic positive, duplicates too
         only_tune = synthetic_matrix(used_val, schema, index, empty)[0] if tune_rows is used_val else tune_m
-        runs.append(Run("synthetic_only", only, only_tune, (), only_extra=True))
+        fold = synthetic_only_protocol(used, train, schema) == "fold-in"
+        runs.append(Run("synthetic_only", only, only_tune, (), only_extra=True, fold_in=fold))
     return runs
+
+
+def synthetic_only_protocol(synthetic: pd.DataFrame | None, train: pd.DataFrame, schema: Schema) -> str:
+    """`fold-in` when every synthetic user is virtual (train on them alone, fold the real users in from
+    their training rows: strong generalisation); `same-ids` when synthetic rows carry real user ids."""
+    if synthetic is None or not len(synthetic):
+        return "same-ids"
+    return (
+        "fold-in"
+        if len(virtual_users(synthetic, train, schema)) == synthetic[schema.user_col].nunique()
+        else "same-ids"
+    )
 
 
 def evaluate(
@@ -200,7 +217,9 @@ def evaluate(
     )
 
     with _timed(timings, "prepare"):
-        index = Index.build(schema, train, test)
+        index = Index.build(schema, train, test).with_users(
+            virtual_users(used, train, schema).append(virtual_users(used_val, inner, schema))
+        )
         real_pos, seen = real_matrices(train, schema, index)
         inner_pos, inner_seen = real_matrices(inner, schema, index)
         tu, ti = index.codes(test, schema)
@@ -265,6 +284,8 @@ def evaluate(
         "definition": f"cold: ≤ {cfg.cold_threshold} real training positives; warm: more",
     }
     recsys["recommender_fits"] = runner.n_fits
+    if "synthetic_only" in results:
+        recsys["synthetic_only_protocol"] = synthetic_only_protocol(used, train, schema)
     result: dict[str, Any] = {"recsys": recsys, "definitions": DEFINITIONS}
     if has_synth and cfg.fidelity:
         with _timed(timings, "fidelity"):
@@ -287,6 +308,10 @@ def evaluate(
                 mia_rows=cfg.mia_max_rows,
                 seed=cfg.seed,
             )
+            if data.get("synthetic_virtual_users"):
+                result["privacy"]["users"] = user_privacy_report(
+                    train, test, synthetic, schema, max_users=cfg.privacy_max_rows, seed=cfg.seed
+                )
     result["data"] = {
         "train_rows": len(train),
         "test_rows": len(test),

@@ -158,5 +158,3 @@ def popularity_curves(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schem
         ax.set_title(what)
         ax.legend(fontsize=8)
     return _png(fig)
-
-

@@ -68,6 +68,11 @@ class Index:
         items = pd.Index(pd.unique(pd.concat([f[schema.item_col] for f in fs], ignore_index=True)))
         return cls(users=users, items=items)
 
+    def with_users(self, extra: pd.Index) -> Index:
+        """The same index with users appended (virtual users: real codes are unchanged)."""
+        new = pd.Index(pd.unique(extra[~extra.isin(self.users)]))
+        return Index(users=self.users.append(new), items=self.items) if len(new) else self
+
     @property
     def shape(self) -> tuple[int, int]:
         return len(self.users), len(self.items)
@@ -188,8 +193,13 @@ def fit_recommend(
     k: int,
     params: ModelParams,
     seed: int,
+    fold_in: sp.csr_matrix | None = None,
 ) -> np.ndarray:
-    """Fit on `train_matrix`, return top-k item codes (n_users × k, -1 padded) excluding `exclude` items."""
+    """Fit on `train_matrix`, return top-k item codes (n_users × k, -1 padded) excluding `exclude` items.
+
+    `fold_in`: the users' factors are not learnt from `train_matrix` but recomputed from their rows
+    of `fold_in` with the item factors fixed (strong generalisation: a model trained on virtual users
+    alone, scored for real users it never saw). ALS only: one exact least-squares step per user."""
     model = make_model(params, seed)
     model.fit(train_matrix.astype(np.float32), show_progress=False)
     if hasattr(model, "to_cpu") and has_cuda():
@@ -197,11 +207,30 @@ def fit_recommend(
     users = np.asarray(users, dtype=np.int64)
     if users.size == 0:
         return np.empty((0, k), dtype=np.int64)
+    if fold_in is not None:
+        return _fold_in_recommend(model, fold_in, exclude, users, k, params)
     ids, scores = model.recommend(users, exclude[users], N=k, filter_already_liked_items=True)
     ids = np.asarray(ids, dtype=np.int64).reshape(len(users), -1)
     scores = np.asarray(scores, dtype=np.float64).reshape(len(users), -1)
     ids = np.where(np.isfinite(scores), ids, -1)  # filtered items come back with -inf when too few remain
     return _pad(ids, k)
+
+
+def _fold_in_recommend(
+    model, fold_in: sp.csr_matrix, exclude: sp.csr_matrix, users: np.ndarray, k: int, params: ModelParams
+) -> np.ndarray:
+    if params.model != "als":
+        raise InputError("fold-in scoring (virtual users) needs the ALS recommender (evaluate model: als)")
+    factors = model.recalculate_user(users, fold_in[users].astype(np.float32))
+    out = np.full((users.size, k), -1, dtype=np.int64)
+    for s in range(0, users.size, 1024):
+        scores = factors[s : s + 1024] @ model.item_factors.T
+        seen = exclude[users[s : s + 1024]]
+        scores[seen.nonzero()] = -np.inf
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        ok = np.isfinite(np.take_along_axis(scores, top, axis=1))
+        out[s : s + 1024, : top.shape[1]] = np.where(ok, top, -1)
+    return out
 
 
 def popularity_recommend(

@@ -19,6 +19,7 @@ from synthdata.schema import Schema
 
 __all__ = ["json_safe", "summary_table", "verdict_line", "write_html", "write_metrics_json"]
 
+
 def json_safe(x: Any) -> Any:
     """NaN/inf -> null and numpy scalars -> Python: metrics.json must be strict JSON for other tools."""
     if isinstance(x, dict):
@@ -72,9 +73,7 @@ def _verdict_table(metrics: dict[str, Any]) -> str:
         return "<p><b>verdict: no-evidence</b> (no synthetic rows were scored)</p>"
     return (
         "<table><tr><th>segment</th><th>verdict</th><th>why</th>"
-        "<th>augmented − comparator (95% CI, Holm p)</th></tr>"
-        + "".join(rows)
-        + "</table>"
+        "<th>augmented − comparator (95% CI, Holm p)</th></tr>" + "".join(rows) + "</table>"
     )
 
 
@@ -110,9 +109,17 @@ def _ratio_table(metrics: dict[str, Any]) -> str:
     if not ratio:
         return ""
     cells = "".join(f"<tr><td>{m}</td><td>{_ci(v)}</td></tr>" for m, v in ratio.items())
+    proto = metrics["recsys"].get("synthetic_only_protocol", "same-ids")
+    how = (
+        "ALS trained on the virtual users alone; each real user's factors recomputed from its own training "
+        "rows (fold-in)"
+        if proto == "fold-in"
+        else "synthetic rows keep real user ids (same-ids)"
+    )
     return (
         "<h2>Synthetic-only utility</h2><p>A recommender trained on the synthetic rows alone, tuned the same "
-        "way, scored on the real test split; ratio to the real-only model (all users, 95% CI).</p>"
+        f"way, scored on the real test split; ratio to the real-only model (all users, 95% CI). Protocol: "
+        f"{how}.</p>"
         f"<table><tr><th>metric</th><th>synthetic_only / real</th></tr>{cells}</table>"
     )
 
@@ -191,5 +198,3 @@ def write_html(
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text("\n".join(parts), encoding="utf-8")
     return p
-
-

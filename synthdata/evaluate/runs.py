@@ -41,6 +41,7 @@ class Run:
     only_extra: bool = False
     params_from: str | None = None  # take factors/regularisation chosen by this run, tune only α
     extra_per_seed: tuple[sp.csr_matrix, ...] = ()  # a fresh draw per recommender seed (controls)
+    fold_in: bool = False  # only_extra on virtual users: real users' factors come from their real rows
 
     def extra_for(self, s: int) -> sp.csr_matrix | None:
         """The extra rows of refit `s`: a control is a random process, so each seed gets its own draw."""
@@ -109,9 +110,17 @@ class Runner:
             return real
         return augmented_matrix(real, extra, c.alpha, c.params.model, seed)
 
-    def _fit(self, train_m: sp.csr_matrix, exclude: sp.csr_matrix, target: Target, c: Candidate, seed: int):
+    def _fit(
+        self,
+        train_m: sp.csr_matrix,
+        exclude: sp.csr_matrix,
+        target: Target,
+        c: Candidate,
+        seed: int,
+        fold: sp.csr_matrix | None = None,
+    ):
         self.n_fits += 1
-        recs = fit_recommend(train_m, exclude, target.users, self.cfg.k, c.params, seed)
+        recs = fit_recommend(train_m, exclude, target.users, self.cfg.k, c.params, seed, fold_in=fold)
         return target.score(recs, self.cfg.k), recs
 
     def tune(self, run: Run) -> tuple[Candidate, list[dict]]:
@@ -124,7 +133,8 @@ class Runner:
             key = self._key(run, c)
             if key not in self._val:
                 train_m = self._matrix(m.inner_pos, run.tune_extra, run, c, cfg.seed)
-                scores, _ = self._fit(train_m, m.inner_seen, m.val_target, c, cfg.seed)
+                fold = m.inner_pos if run.fold_in else None
+                scores, _ = self._fit(train_m, m.inner_seen, m.val_target, c, cfg.seed, fold)
                 v = scores[cfg.tune_metric]
                 self._val[key] = float(v.mean()) if v.size else 0.0
             value = self._val[key]
@@ -145,7 +155,8 @@ class Runner:
             key = (*self._key(run, chosen), seed)
             if key not in self._fits:
                 train_m = self._matrix(m.real_pos, run.extra_for(s), run, chosen, seed)
-                self._fits[key] = self._fit(train_m, m.seen, m.target, chosen, seed)
+                fold = m.real_pos if run.fold_in else None
+                self._fits[key] = self._fit(train_m, m.seen, m.target, chosen, seed, fold)
             scores, recs = self._fits[key]
             per_seed.append(scores)
             if s == 0:

@@ -2,8 +2,10 @@
 
 Layout: the safetensors header's metadata holds one JSON document (`format`, `version`, backend
 name, schema YAML, config, typed hyperparameters, the fitted transformer's parameters, run metadata)
-and the tensors hold the network weights (`net.*`) and the transformer's large arrays (`tr.*`: id
-embeddings, counts, clusters, numeric id values). Loading parses JSON and raw tensors only, so a
+and the tensors hold the network weights (`net.*`) and the family's encoder arrays (rows: `tr.*`, id
+embeddings, counts, clusters, numeric id values; histories: `enc.*`, see model/histories/encode.py).
+What a family stores is its own (model/rows/state.py, model/histories/encode.py); this module is the
+container and the JSON/tensor helpers they share. Loading parses JSON and raw tensors only, so a
 hostile file can at worst be refused. Lightning's `last.ckpt` (resume) carries the same JSON document
 and tensors in plain dicts, so it loads with `torch.load(weights_only=True)`.
 
@@ -28,19 +30,17 @@ import torch
 
 from synthdata.atomic import atomic_write_bytes
 from synthdata.errors import InputError
-from synthdata.model.columns import ColumnInfo, IdCatalogue, SpanInfo
-from synthdata.model.transform import DataTransformer
-from synthdata.schema import Role, Schema
 
 FORMAT = "synthdata-model"
 VERSION = 2
 LEGACY_FORMAT = "synthdata-gan"
-REQUIRED = ("backend", "schema_yaml", "config", "hp", "transformer")
+REQUIRED = ("backend", "schema_yaml", "config", "hp")
+STATE_KEYS = ("transformer", "encoder")  # a family's fitted encoder: rows call it "transformer"
 Tensors = dict[str, torch.Tensor]
 
 
 # --- values and arrays ------------------------------------------------------------------------------
-def _jv(v: Any) -> Any:
+def json_value(v: Any) -> Any:
     """One value as JSON (NaN/None/NA → null except float NaN kept; timestamps tagged)."""
     if v is None or v is pd.NA or v is pd.NaT:
         return None
@@ -53,7 +53,7 @@ def _jv(v: Any) -> Any:
     raise TypeError(f"cannot store a value of type {type(v).__name__} in a model file")
 
 
-def _pv(v: Any) -> Any:
+def py_value(v: Any) -> Any:
     return pd.Timestamp(v["ts"]) if isinstance(v, dict) else v
 
 
@@ -66,7 +66,7 @@ def put_array(arr: Any, key: str, tensors: Tensors) -> dict[str, Any]:
     if a.dtype.kind == "M":
         tensors[key] = torch.from_numpy(a.astype("datetime64[ns]").view(np.int64).copy())
         return {"tensor": key, "numpy": "datetime64[ns]"}
-    return {"values": [_jv(v) for v in a.tolist()]}
+    return {"values": [json_value(v) for v in a.tolist()]}
 
 
 def get_array(desc: dict[str, Any], tensors: Tensors) -> np.ndarray:
@@ -74,23 +74,23 @@ def get_array(desc: dict[str, Any], tensors: Tensors) -> np.ndarray:
         a = tensors[desc["tensor"]].numpy()
         return a.view(desc["numpy"]) if "numpy" in desc else a
     out = np.empty(len(desc["values"]), dtype=object)
-    out[:] = [_pv(v) for v in desc["values"]]
+    out[:] = [py_value(v) for v in desc["values"]]
     return out
 
 
-def _put_dtype(dtype: Any, tensors: Tensors, key: str) -> dict[str, Any]:
+def put_dtype(dtype: Any, tensors: Tensors, key: str) -> dict[str, Any]:
     if isinstance(dtype, pd.CategoricalDtype):
         return {"categorical": put_array(dtype.categories.to_numpy(), key, tensors), "ordered": dtype.ordered}
     return {"dtype": str(dtype)}
 
 
-def _get_dtype(desc: dict[str, Any], tensors: Tensors) -> Any:
+def get_dtype(desc: dict[str, Any], tensors: Tensors) -> Any:
     if "categorical" in desc:
         return pd.CategoricalDtype(get_array(desc["categorical"], tensors), ordered=desc["ordered"])
     return pd.api.types.pandas_dtype(desc["dtype"])
 
 
-def _put_frame(df: pd.DataFrame, key: str, tensors: Tensors) -> dict[str, Any]:
+def put_frame(df: pd.DataFrame, key: str, tensors: Tensors) -> dict[str, Any]:
     cols = []
     for i, c in enumerate(df.columns):
         s = df[c]
@@ -99,24 +99,24 @@ def _put_frame(df: pd.DataFrame, key: str, tensors: Tensors) -> dict[str, Any]:
         cols.append(
             {
                 "name": c,
-                "dtype": _put_dtype(s.dtype, tensors, f"{key}.{i}.cats"),
+                "dtype": put_dtype(s.dtype, tensors, f"{key}.{i}.cats"),
                 "data": put_array(data, f"{key}.{i}", tensors),
             }
         )
     return {"rows": len(df), "columns": cols}
 
 
-def _get_frame(desc: dict[str, Any], tensors: Tensors) -> pd.DataFrame:
+def get_frame(desc: dict[str, Any], tensors: Tensors) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.RangeIndex(desc["rows"]))
     for c in desc["columns"]:
         s = pd.Series(get_array(c["data"], tensors))
         with contextlib.suppress(TypeError, ValueError):  # else keep object values: sampling restores dtypes
-            s = s.astype(_get_dtype(c["dtype"], tensors))
+            s = s.astype(get_dtype(c["dtype"], tensors))
         out[c["name"]] = s
     return out
 
 
-def _num(x: Any) -> Any:
+def json_num(x: Any) -> Any:
     """float for JSON; NaN/inf as strings so the document stays standard JSON."""
     if x is None:
         return None
@@ -124,97 +124,8 @@ def _num(x: Any) -> Any:
     return x if math.isfinite(x) else repr(x)
 
 
-def _unnum(x: Any) -> Any:
+def py_num(x: Any) -> Any:
     return float(x) if isinstance(x, str) else x
-
-
-# --- transformer ------------------------------------------------------------------------------------
-_COL_SCALARS = (
-    "name",
-    "kind",
-    "start",
-    "integer",
-    "datetime",
-    "has_null",
-    "gap_high",
-    "gap_datetime",
-    "gap_integer",
-)
-_COL_FLOATS = ("loc", "scale", "lo", "hi", "gap_min")
-_COL_VECTORS = ("frequencies", "means", "stds", "log_weights")
-_TR_SCALARS = ("n_modes", "bgm_rows", "bgm_iter", "max_discrete_int", "max_categories", "id_dim", "seed")
-
-
-def transformer_state(tr: DataTransformer) -> tuple[dict[str, Any], Tensors]:
-    """The fitted transformer as (JSON document, tensors)."""
-    t: Tensors = {}
-    cols = []
-    for i, c in enumerate(tr.columns):
-        d: dict[str, Any] = {k: getattr(c, k) for k in _COL_SCALARS}
-        d |= {k: _num(getattr(c, k)) for k in _COL_FLOATS}
-        d["spans"] = [[s.dim, s.activation] for s in c.spans]
-        d["role"] = c.role.value if c.role is not None else None
-        for k in _COL_VECTORS:
-            v = getattr(c, k)
-            d[k] = None if v is None else [_num(x) for x in np.asarray(v, dtype=np.float64)]
-        d["valid"] = None if c.valid is None else [bool(x) for x in c.valid]
-        d["categories"] = None if c.categories is None else put_array(c.categories, f"tr.col{i}.cats", t)
-        d["constant"] = _jv(c.constant) if not isinstance(c.constant, float) else _num(c.constant)
-        cols.append(d)
-    cats = {}
-    for name, cat in tr.catalogues.items():
-        p = f"tr.{name}."
-        t[p + "counts"] = torch.from_numpy(cat.counts.astype(np.int64))
-        t[p + "embeddings"] = torch.from_numpy(np.ascontiguousarray(cat.embeddings, dtype=np.float32))
-        t[p + "cluster"] = torch.from_numpy(cat.cluster.astype(np.int64))
-        t[p + "centroids"] = torch.from_numpy(np.ascontiguousarray(cat.centroids, dtype=np.float32))
-        cats[name] = {
-            "values": put_array(cat.values, p + "values", t),
-            "attributes": _put_frame(cat.attributes, p + "attr", t),
-        }
-    doc = {
-        **{k: getattr(tr, k) for k in _TR_SCALARS},
-        "columns": cols,
-        "catalogues": cats,
-        "attribute_owner": tr.attribute_owner,
-        "ignored": {k: put_array(v, f"tr.ignored.{k}", t) for k, v in tr.ignored.items()},
-        "output_columns": tr.output_columns,
-        "dtypes": {k: _put_dtype(v, t, f"tr.dtype.{k}") for k, v in tr.dtypes.items()},
-    }
-    return doc, t
-
-
-def transformer_from_state(doc: dict[str, Any], tensors: Tensors, schema: Schema) -> DataTransformer:
-    tr = DataTransformer(schema, **{k: doc[k] for k in _TR_SCALARS})
-    for d in doc["columns"]:
-        c = ColumnInfo(name=d["name"], kind=d["kind"], spans=[SpanInfo(int(n), a) for n, a in d["spans"]])
-        for k in _COL_SCALARS:
-            setattr(c, k, d[k])
-        for k in _COL_FLOATS:
-            setattr(c, k, _unnum(d[k]))
-        for k in _COL_VECTORS:
-            setattr(c, k, None if d[k] is None else np.array([_unnum(x) for x in d[k]], dtype=np.float64))
-        c.valid = None if d["valid"] is None else np.array(d["valid"], dtype=bool)
-        c.categories = None if d["categories"] is None else get_array(d["categories"], tensors).astype(object)
-        c.role = Role(d["role"]) if d["role"] is not None else None
-        c.constant = _pv(_unnum(d["constant"])) if d["constant"] is not None else None
-        tr.columns.append(c)
-    for name, cd in doc["catalogues"].items():
-        p = f"tr.{name}."
-        tr.catalogues[name] = IdCatalogue(
-            column=name,
-            values=get_array(cd["values"], tensors),
-            counts=tensors[p + "counts"].numpy(),
-            embeddings=tensors[p + "embeddings"].numpy(),
-            attributes=_get_frame(cd["attributes"], tensors),
-            cluster=tensors[p + "cluster"].numpy(),
-            centroids=tensors[p + "centroids"].numpy(),
-        )
-    tr.attribute_owner = dict(doc["attribute_owner"])
-    tr.ignored = {k: get_array(v, tensors) for k, v in doc["ignored"].items()}
-    tr.output_columns = list(doc["output_columns"])
-    tr.dtypes = {k: _get_dtype(v, tensors) for k, v in doc["dtypes"].items()}
-    return tr
 
 
 # --- the file ---------------------------------------------------------------------------------------
@@ -272,6 +183,8 @@ def check_doc(doc: Any, path: Path) -> None:
     if doc.get("version") != VERSION:
         raise InputError(f"model format version {doc.get('version')} is not supported", path=str(path))
     missing = [k for k in REQUIRED if k not in doc]
+    if not any(k in doc for k in STATE_KEYS):
+        missing.append("transformer")
     if missing:
         raise InputError(
             f"model file lacks {', '.join(missing)} (damaged or not saved by synthdata)", path=str(path)

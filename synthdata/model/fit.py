@@ -21,12 +21,10 @@ from pytorch_lightning.loggers import CSVLogger
 
 from synthdata.errors import ConfigError, InputError
 from synthdata.log import get_logger, kv, quiet_lightning
-from synthdata.model.backend import Backend, Hyper
-from synthdata.model.checkpoint import load_checkpoint, read_model, transformer_from_state, transformer_state
-from synthdata.model.condition import ConditionSampler
+from synthdata.model.checkpoint import load_checkpoint, read_model
+from synthdata.model.family import Family, Fitted, GenerativeNet
 from synthdata.model.seeds import seed_for
-from synthdata.model.training import CKPT_KEY, DataModule, LogProgress, TrainModule, ddp_strategy
-from synthdata.model.transform import DataTransformer
+from synthdata.model.training import CKPT_KEY, LogProgress, ddp_strategy
 from synthdata.schema import Schema
 
 
@@ -34,8 +32,9 @@ class Fittable(Protocol):
     """What fitting needs from the `Synthesizer` facade (kept structural: no import back up)."""
 
     schema: Schema
-    backend: type[Backend]
-    hyper: Hyper
+    backend: type[GenerativeNet]
+    family: Family
+    hyper: Any
     seed: int
     epochs: int
     batch_size: int
@@ -48,10 +47,8 @@ class Fittable(Protocol):
     @property
     def model(self) -> str: ...
     def document(self) -> dict[str, Any]: ...
-    def build(self, tr: DataTransformer) -> tuple[Backend, ConditionSampler]: ...
-    def set_fitted(
-        self, tr: DataTransformer, net: Backend, cond: ConditionSampler, df: pd.DataFrame
-    ) -> None: ...
+    def build(self, encoder: Any) -> Fitted: ...
+    def set_fitted(self, fitted: Fitted, df: pd.DataFrame) -> None: ...
 
 
 log = get_logger(__name__)
@@ -83,8 +80,8 @@ def _model_hp(hp: Any) -> Any:
     return {k: v for k, v in hp.items() if k not in _PRESENTATION_HP} if isinstance(hp, dict) else hp
 
 
-def _resumed_transformer(syn: Fittable, last: Path, fingerprint: str) -> DataTransformer:
-    """The transformer saved in `last.ckpt`, after checking it was made for this very table and config."""
+def _resumed_encoder(syn: Fittable, last: Path, fingerprint: str) -> Any:
+    """The encoder saved in `last.ckpt`, after checking it was made for this very table and config."""
     state = load_checkpoint(last)
     extra = state.get(CKPT_KEY)
     try:
@@ -111,10 +108,10 @@ def _resumed_transformer(syn: Fittable, last: Path, fingerprint: str) -> DataTra
             "checkpoint dir or delete this one to train from scratch",
             path=str(last),
         )
-    return transformer_from_state(doc["transformer"], tensors, syn.schema)
+    return syn.family.encoder_from_state(doc[syn.family.state_key], tensors, syn.schema)
 
 
-def warm_start(syn: Fittable, net: Backend, path: Path, partial: bool) -> None:
+def warm_start(syn: Fittable, net: GenerativeNet, path: Path, partial: bool) -> None:
     """Copy the saved model's weights into `net`.
 
     Same schema: every tensor whose name and shape fit is copied (a new category changes a few
@@ -154,6 +151,39 @@ def warm_start(syn: Fittable, net: Backend, path: Path, partial: bool) -> None:
         log.info(kv(event="warm_start", source=path, copied=len(copied)))
 
 
+def _encoder(syn: Fittable, df: pd.DataFrame, resume_path: Path | None, fingerprint: str) -> Any:
+    if resume_path is not None:
+        return _resumed_encoder(syn, resume_path, fingerprint)
+    return syn.family.fit_encoder(syn.schema, syn.hyper, syn.seed, df)
+
+
+def _trainer(syn: Fittable, ckdir: Path, callbacks: list[pl.Callback], steps_per_epoch: int) -> pl.Trainer:
+    hp, monitor = syn.hyper, syn.family.monitor
+    ckpt_cb = ModelCheckpoint(
+        dirpath=ckdir, filename="best", monitor=monitor, mode="max", save_top_k=1, save_last=True
+    )
+    callbacks = [ckpt_cb, *callbacks]
+    if not hp.progress_bar:
+        callbacks.append(LogProgress(syn.epochs, monitor))  # unattended: plain lines, not a bar
+    if hp.patience:
+        callbacks.append(EarlyStopping(monitor=monitor, mode="max", patience=hp.patience))
+    return pl.Trainer(
+        max_epochs=syn.epochs,
+        max_time=timedelta(minutes=syn.max_minutes) if syn.max_minutes else None,
+        accelerator=syn.accelerator,
+        devices=syn.devices,
+        strategy=ddp_strategy(syn.strategy, syn.backend.ddp_find_unused),
+        callbacks=callbacks,
+        logger=CSVLogger(save_dir=str(ckdir), name="logs"),
+        enable_progress_bar=hp.progress_bar,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        check_val_every_n_epoch=hp.val_every,
+        log_every_n_steps=max(1, min(50, steps_per_epoch)),
+        deterministic="warn",
+    )
+
+
 def fit_synthesizer(
     syn: Fittable,
     df: pd.DataFrame,
@@ -165,7 +195,6 @@ def fit_synthesizer(
     extra_callbacks: list[pl.Callback],
 ) -> None:
     t0 = time.perf_counter()
-    hp = syn.hyper
     pl.seed_everything(seed_for(syn.seed, "train"), workers=True, verbose=False)
     fingerprint = data_fingerprint(df)
     with tempfile.TemporaryDirectory(prefix="synthdata-ckpt-") as tmp:
@@ -175,52 +204,19 @@ def fit_synthesizer(
         resume_path = last if resume and last.exists() else None
         if resume and resume_path is None:
             log.info(kv(event="resume_fresh", reason="no last.ckpt", dir=ckdir))
-        if resume_path is not None:
-            tr = _resumed_transformer(syn, resume_path, fingerprint)
-        else:
-            tr = DataTransformer(
-                syn.schema, seed=seed_for(syn.seed, "transformer"), **hp.transformer_kwargs()
-            ).fit(df)
+        encoder = _encoder(syn, df, resume_path, fingerprint)
         t_fit = time.perf_counter() - t0
-        encoded = tr.transform(df)
-        codes = tr.encode_codes(df)
-        ref = val_df if val_df is not None and len(val_df) else df
-        ref = ref[tr.output_columns]
-        if len(ref) > hp.val_max_rows:
-            ref = ref.sample(hp.val_max_rows, random_state=seed_for(syn.seed, "validation", 0))
-        net, cond = syn.build(tr)
+        fitted = syn.build(encoder)
         if init_from is not None and resume_path is None:
-            warm_start(syn, net, Path(init_from), partial)
-        tr_doc, tr_tensors = transformer_state(tr)
-        extra = {
-            "json": json.dumps({**syn.document(), "fingerprint": fingerprint, "transformer": tr_doc}),
-            "tensors": tr_tensors,
-        }
-        module = TrainModule(net, tr, cond, batch_size=syn.batch_size, seed=syn.seed, ckpt_extra=extra)
-        dm = DataModule(encoded, codes, ref.reset_index(drop=True), module.batch_size)
-        ckpt_cb = ModelCheckpoint(
-            dirpath=ckdir, filename="best", monitor="val_fidelity", mode="max", save_top_k=1, save_last=True
+            warm_start(syn, fitted.net, Path(init_from), partial)
+        enc_doc, enc_tensors = syn.family.encoder_state(encoder)
+        doc = {**syn.document(), "fingerprint": fingerprint, syn.family.state_key: enc_doc}
+        extra = {"json": json.dumps(doc), "tensors": enc_tensors}
+        module, dm, steps_per_epoch = syn.family.lightning(
+            fitted, df, val_df, syn.batch_size, syn.seed, extra
         )
-        callbacks: list[pl.Callback] = [ckpt_cb, *extra_callbacks]
-        if not hp.progress_bar:
-            callbacks.append(LogProgress(syn.epochs))  # unattended: plain lines, not a bar
-        if hp.patience:
-            callbacks.append(EarlyStopping(monitor="val_fidelity", mode="max", patience=hp.patience))
-        trainer = pl.Trainer(
-            max_epochs=syn.epochs,
-            max_time=timedelta(minutes=syn.max_minutes) if syn.max_minutes else None,
-            accelerator=syn.accelerator,
-            devices=syn.devices,
-            strategy=ddp_strategy(syn.strategy, syn.backend.ddp_find_unused),
-            callbacks=callbacks,
-            logger=CSVLogger(save_dir=str(ckdir), name="logs"),
-            enable_progress_bar=hp.progress_bar,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            check_val_every_n_epoch=hp.val_every,
-            log_every_n_steps=max(1, min(50, dm.steps_per_epoch)),
-            deterministic="warn",
-        )
+        trainer = _trainer(syn, ckdir, list(extra_callbacks), steps_per_epoch)
+        ckpt_cb = trainer.checkpoint_callback
         t1 = time.perf_counter()
         with warnings.catch_warnings():
             # our checkpoint dir also holds the CSV logs, and resumes reuse it on purpose
@@ -236,18 +232,20 @@ def fit_synthesizer(
             # Spawned DDP workers keep the loop (and maybe callback) state: read their last.ckpt.
             lbest, lscore, epochs, steps = _selection_from_last(last, epochs, steps)
             best, score = (best or lbest), (score if score is not None else lscore)
-        if best and Path(best).exists():  # model selection on the validation fidelity score
+        if best and Path(best).exists():  # model selection on the family's validation score
             module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
-        syn.set_fitted(tr, module.net, module.cond, df)
+        syn.set_fitted(fitted, df)
         syn.meta = {
             "model": syn.model,
+            "family": syn.family.name,
             "epochs_trained": epochs,
             "global_step": steps,
-            "best_val_fidelity": float(score) if score is not None else None,
+            f"best_{syn.family.monitor}": float(score) if score is not None else None,
             "train_rows": len(df),
             "data_fingerprint": fingerprint,
             "transform_fit_seconds": round(t_fit, 3),
             "train_seconds": round(t_train, 3),
-            "steps_per_epoch": dm.steps_per_epoch,
+            "steps_per_epoch": steps_per_epoch,
+            **getattr(fitted.encoder, "meta", {}),
         }
     log.info(kv(event="fit_done", **syn.meta))

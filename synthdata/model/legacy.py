@@ -15,10 +15,13 @@ import numpy as np
 import torch
 
 from synthdata.errors import InputError
-from synthdata.model.checkpoint import LEGACY_FORMAT, Tensors, transformer_state
+from synthdata.model.checkpoint import LEGACY_FORMAT, Tensors
+from synthdata.model.rows.state import transformer_state
 
-_MOVED = {
-    f"synthdata.{m}": f"synthdata.model.{m}" for m in ("transform", "embeddings", "condition", "sample")
+_ROW_MODULES = ("transform", "columns", "embeddings", "condition", "sample", "nets", "backend", "gan", "vae")
+_MOVED = {  # ≤ 0.1 paths and the pre-family `synthdata.model.*` paths both live in model/rows now
+    **{f"synthdata.{m}": f"synthdata.model.rows.{m}" for m in _ROW_MODULES},
+    **{f"synthdata.model.{m}": f"synthdata.model.rows.{m}" for m in _ROW_MODULES},
 }
 
 

@@ -5,8 +5,15 @@
     syn.sample_to_parquet("synth.parquet", 10_000_000)                   # streamed, bounded memory
     syn.save("model.ckpt"); Synthesizer.load("model.ckpt")               # data only; loads on a CPU host
 
-`model` names a backend (`BACKENDS`: gan, vae); `**hp` are its typed hyperparameters (unknown or
-mistyped keys are a ConfigError naming the key). `epochs` is the total epoch count, also across
+`model` names a backend (`BACKENDS`: gan, vae in the row family; multvae, multdae in the histories
+family, see model/family.py); `**hp` are its typed hyperparameters (unknown or mistyped keys are a
+ConfigError naming the key). A histories model also makes virtual users and neighbours:
+
+    syn = Synthesizer(schema, model="multvae", epochs=50).fit(train_df)
+    users = syn.sample_users(500)                       # 500 virtual users, a whole row per (user, item)
+    near = syn.sample_users(like=[17, 42], per_user=5)  # 5 neighbours of each of two real users
+
+`epochs` is the total epoch count, also across
 `resume=True` (continue from `last.ckpt` in `checkpoint_dir` after the job was killed; refused when
 the checkpoint was made for another table, schema, model or hyperparameters). `init_from`
 warm-starts from a saved model of the same schema; another schema needs `warm_start_partial=True`
@@ -22,20 +29,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import torch
 
 from synthdata.errors import ConfigError, InputError
 from synthdata.log import get_logger
-from synthdata.model.backend import Backend, parse_hyper
-from synthdata.model.checkpoint import read_model, transformer_from_state, transformer_state, write_model
-from synthdata.model.condition import ConditionSampler, resolve_conditions
-from synthdata.model.registry import backend
-from synthdata.model.sample import iter_batches, write_rows
-from synthdata.model.seeds import seed_for
-from synthdata.model.transform import DataTransformer
+from synthdata.model.checkpoint import STATE_KEYS, read_model, write_model
+from synthdata.model.family import Family, Fitted, GenerativeNet, Request, parse_hyper
+from synthdata.model.registry import backend, family_of
+from synthdata.model.rows.sample import write_rows
 from synthdata.schema import Schema
 
 log = get_logger(__name__)
@@ -59,7 +62,8 @@ class Synthesizer:
         strategy: str = "auto",
         **hp: Any,
     ) -> None:
-        self.backend: type[Backend] = backend(model)
+        self.backend: type[GenerativeNet] = backend(model)
+        self.family: Family = family_of(self.backend)
         self.hyper = parse_hyper(self.backend, hp)
         if epochs < 0 or batch_size < 1:
             raise ConfigError("epochs must be >= 0 and batch_size >= 1")
@@ -67,15 +71,32 @@ class Synthesizer:
         self.epochs, self.batch_size, self.max_minutes, self.seed = epochs, batch_size, max_minutes, seed
         self.accelerator, self.devices, self.strategy = accelerator, devices, strategy
         self.hp = dict(hp)
-        self.transformer: DataTransformer | None = None
-        self.net: Backend | None = None
-        self.cond: ConditionSampler | None = None
+        self.fitted: Fitted | None = None
         self._arrow_schema: bytes | None = None
         self.meta: dict[str, Any] = {}
 
     @property
     def model(self) -> str:
         return self.backend.name
+
+    @property
+    def encoder(self) -> Any:
+        """The family's fitted encoder (rows: the `DataTransformer`); None before fit/load."""
+        return self.fitted.encoder if self.fitted else None
+
+    @property
+    def transformer(self) -> Any:
+        """Row models' `DataTransformer` (the row family's name for its encoder)."""
+        return self.encoder
+
+    @property
+    def net(self) -> GenerativeNet | None:
+        return self.fitted.net if self.fitted else None
+
+    @property
+    def cond(self) -> Any:
+        """Row models' `ConditionSampler`; None for histories models."""
+        return self.fitted.aux if self.fitted else None
 
     @contextlib.contextmanager
     def _threads(self) -> Iterator[None]:
@@ -116,10 +137,9 @@ class Synthesizer:
             )
         return self
 
-    def build(self, tr: DataTransformer) -> tuple[Backend, ConditionSampler]:
-        """Networks and condition sampler for a fitted transformer (fresh weights)."""
-        cond = ConditionSampler(tr)
-        return self.backend(tr.output_dim, cond.cond_dim, tr.output_info, self.hyper), cond
+    def build(self, encoder: Any) -> Fitted:
+        """Networks (fresh weights) and family helper for a fitted encoder."""
+        return self.family.build(self.backend, encoder, self.hyper)
 
     def document(self) -> dict[str, Any]:
         """What a model file or checkpoint says about how the model was made (JSON-able)."""
@@ -130,69 +150,90 @@ class Synthesizer:
             "hp": self.hyper.model_dump(mode="json"),
         }
 
-    def set_fitted(
-        self, tr: DataTransformer, net: Backend, cond: ConditionSampler, sample_df: pd.DataFrame
-    ) -> None:
-        net.cpu().eval()
-        cond.detach_rows()
-        cond.cpu()
-        self.transformer, self.net, self.cond = tr, net, cond
+    def set_fitted(self, fitted: Fitted, sample_df: pd.DataFrame) -> None:
+        fitted.net.cpu().eval()
+        self.family.detach(fitted)
+        self.fitted = fitted
+        cols = self.family.output_columns(fitted.encoder)
         self._arrow_schema = (
-            pa.Table.from_pandas(sample_df[tr.output_columns].head(2000), preserve_index=False)
+            pa.Table.from_pandas(sample_df[cols].head(2000), preserve_index=False)
             .schema.serialize()
             .to_pybytes()
         )
 
     # ------------------------------------------------------------------ sample
-    def _require(self) -> tuple[Backend, ConditionSampler, DataTransformer]:
-        if self.net is None or self.cond is None or self.transformer is None:
+    def _require(self) -> Fitted:
+        if self.fitted is None:
             raise ConfigError("the synthesizer is not fitted: call fit() or Synthesizer.load() first")
-        return self.net, self.cond, self.transformer
+        return self.fitted
 
-    def _batches(
-        self, n: int, conditions: dict[str, Any] | None, seed: int | None, batch_rows: int
-    ) -> Iterator[pd.DataFrame]:
-        net, cond, tr = self._require()
-        seed = self.seed if seed is None else seed
-        fixed = resolve_conditions(tr, conditions, n, np.random.default_rng(seed_for(seed, "generate", 0)))
-        return iter_batches(
-            net, cond, tr, n, fixed=fixed, seed=seed_for(seed, "generate", 1), batch_rows=batch_rows
-        )
+    def _batches(self, request: Request, seed: int | None, batch_rows: int) -> Iterator[pd.DataFrame]:
+        fitted = self._require()
+        return self.family.batches(fitted, request, self.seed if seed is None else seed, batch_rows)
+
+    def _collect(self, request: Request, seed: int | None) -> pd.DataFrame:
+        with self._threads():
+            parts = list(self._batches(request, seed, self.hyper.sample_batch))
+        if not parts:  # zero rows: still the columns and dtypes of a sample
+            return self.sample(1, seed=seed).iloc[:0]
+        return pd.concat(parts, ignore_index=True)
 
     def sample(
         self, n: int, conditions: dict[str, Any] | None = None, seed: int | None = None
     ) -> pd.DataFrame:
-        """`n` rows with the clean table's columns and dtypes; conditions are exact."""
-        with self._threads():
-            parts = list(self._batches(n, conditions, seed, self.hyper.sample_batch))
-        if not parts:
-            return self.sample(1, seed=seed).iloc[:0]
-        return pd.concat(parts, ignore_index=True)
+        """`n` rows with the clean table's columns and dtypes; conditions are exact.
+
+        A histories model returns the rows of as many virtual users as `n` rows need (the last user's
+        history cut at `n`)."""
+        return self._collect(Request(n=n, conditions=conditions), seed)
+
+    def sample_users(
+        self,
+        n: int | None = None,
+        *,
+        like: Sequence[Any] = (),
+        per_user: int = 1,
+        seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Histories models: the rows of `n` virtual users, or `per_user` neighbours of each id in `like`.
+
+        Virtual ids never collide with real ids (see model/histories/ids.py); row models refuse."""
+        if (n is None) == (not like):
+            raise ConfigError("give either a number of virtual users or ids to make neighbours of (like)")
+        return self._collect(Request(users=n, like=tuple(like), per_user=per_user), seed)
 
     def sample_to_parquet(
         self,
         path: str | Path,
-        n: int,
+        n: int | None = None,
         *,
         conditions: dict[str, Any] | None = None,
         seed: int | None = None,
         batch_rows: int = 50_000,
+        users: int | None = None,
+        like: Sequence[Any] = (),
+        per_user: int = 1,
     ) -> int:
-        """Stream `n` rows to one file in batches of `batch_rows`; Parquet, or CSV for a `.csv` path."""
+        """Stream to one file in batches of about `batch_rows` rows; Parquet, or CSV for a `.csv` path.
+
+        `n` rows, or (histories models) `users` virtual users or `per_user` neighbours of each id in
+        `like`."""
         self._require()
         schema = pa.ipc.read_schema(pa.py_buffer(self._arrow_schema)) if self._arrow_schema else None
+        request = Request(n=n, conditions=conditions, users=users, like=tuple(like), per_user=per_user)
         with self._threads():
-            return write_rows(self._batches(n, conditions, seed, batch_rows), path, schema)
+            return write_rows(self._batches(request, seed, batch_rows), path, schema)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """One file of data (JSON + tensors, see checkpoint.py): never a pickle."""
-        net, _, tr = self._require()
-        tr_doc, tensors = transformer_state(tr)
-        tensors |= {f"net.{k}": v for k, v in net.state_dict().items()}
+        fitted = self._require()
+        enc_doc, tensors = self.family.encoder_state(fitted.encoder)
+        tensors |= {f"net.{k}": v for k, v in fitted.net.state_dict().items()}
         if self._arrow_schema:
             tensors["arrow_schema"] = torch.frombuffer(bytearray(self._arrow_schema), dtype=torch.uint8)
-        return write_model(Path(path), {**self.document(), "transformer": tr_doc, "meta": self.meta}, tensors)
+        doc = {**self.document(), self.family.state_key: enc_doc, "meta": self.meta}
+        return write_model(Path(path), doc, tensors)
 
     @classmethod
     def load(cls, path: str | Path, *, trust_legacy_pickle: bool = False) -> Synthesizer:
@@ -221,15 +262,19 @@ class Synthesizer:
             )
             cfg = doc["config"]
             syn = cls(schema, model=doc["backend"], **{k: cfg[k] for k in _CONFIG}, **doc["hp"])
-            tr = transformer_from_state(doc["transformer"], tensors, schema)
-            net, cond = syn.build(tr)
-            net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+            key = syn.family.state_key
+            if key not in doc:
+                other = next(k for k in STATE_KEYS if k in doc)
+                raise KeyError(f"a {syn.model} model needs {key!r}, the file holds {other!r}")
+            fitted = syn.build(syn.family.encoder_from_state(doc[key], tensors, schema))
+            fitted.net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise InputError(
                 f"model file is damaged or inconsistent ({type(e).__name__}: {str(e).splitlines()[0][:160]})",
                 path=origin,
             ) from None
-        syn.transformer, syn.net, syn.cond = tr, net.cpu().eval(), cond
+        fitted.net.cpu().eval()
+        syn.fitted = fitted
         syn._arrow_schema = (
             bytes(tensors["arrow_schema"].numpy().tobytes()) if "arrow_schema" in tensors else None
         )

@@ -103,7 +103,9 @@ class TrainConfig(_Strict):
     """Model family, budget and typed hyperparameters (`hp` goes to `Synthesizer(model=..., **hp)` and
     is checked against the family's hyperparameters when the config is loaded, before ingest runs)."""
 
-    model: str = Field("gan", description="Model family: gan | vae (synthdata.model.BACKENDS).")
+    model: str = Field(
+        "gan", description="Model: gan | vae (rows) or multvae | multdae (histories); see model.BACKENDS."
+    )
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(512, ge=1)
     max_minutes: float | None = Field(None, gt=0, description="Wall-clock cap on training.")
@@ -117,7 +119,7 @@ class TrainConfig(_Strict):
 
     @model_validator(mode="after")
     def _typed_hp(self) -> TrainConfig:
-        from synthdata.model.backend import parse_hyper  # imports torch: only when a config is loaded
+        from synthdata.model.family import parse_hyper  # imports torch: only when a config is loaded
         from synthdata.model.registry import backend
 
         try:
@@ -212,6 +214,32 @@ class PipelineConfig(_Strict):
     gates: list[GateConfig] = Field(default_factory=list)
     export: ExportConfig = Field(default_factory=ExportConfig)
 
+    @model_validator(mode="after")
+    def _strategy_fits_model(self) -> PipelineConfig:
+        from synthdata.evaluate.config import USER_STRATEGIES
+        from synthdata.model.registry import backend
+
+        if self.evaluate.strategy in USER_STRATEGIES and backend(self.train.model).family != "histories":
+            raise ValueError(
+                f"evaluate.strategy {self.evaluate.strategy} makes virtual users: it needs a histories "
+                f"model (train.model: multvae or multdae), not {self.train.model}"
+            )
+        return self
+
+    def user_strategy(self) -> dict[str, Any] | None:
+        """The evaluate settings the generate stage follows when it makes virtual users."""
+        from synthdata.evaluate.config import USER_STRATEGIES
+
+        e = self.evaluate
+        if e.strategy not in USER_STRATEGIES:
+            return None
+        return {
+            "strategy": e.strategy,
+            "virtual_users": e.virtual_users,
+            "neighbours": e.neighbours,
+            "cold_threshold": e.cold_threshold,
+        }
+
     @field_validator("registry")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
@@ -232,7 +260,7 @@ class PipelineConfig(_Strict):
             "ingest": {"source": d["source"]},
             "split": {"split": d["split"], "seed": self.seed},
             "train": {"train": d["train"], "seed": self.seed},
-            "generate": {"generate": d["generate"], "seed": self.seed},
+            "generate": {"generate": d["generate"], "seed": self.seed, "users": self.user_strategy()},
             "evaluate": {  # the tuning synthesizer is trained like the model; validation split like test
                 "evaluate": d["evaluate"],
                 "split_protocol": d["split"]["protocol"],

@@ -8,7 +8,7 @@ never writes into a file another run shares by hard link.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -128,11 +128,28 @@ def generate(p: Pipeline) -> StageOutput:
     from synthdata.model.synthesizer import Synthesizer
 
     g = p.cfg.generate
-    n = g.rows or max(1, round(pq.ParquetFile(p.path("train")).metadata.num_rows * g.multiplier))
     syn = Synthesizer.load(p.path("model"))
     kw = {"batch_rows": g.batch_rows} if g.batch_rows else {}
+    users = p.cfg.user_strategy()
+    if users is not None:  # virtual users or neighbours of cold users, as evaluate will select them
+        return _generate_users(p, syn, users, kw)
+    n = g.rows or max(1, round(pq.ParquetFile(p.path("train")).metadata.num_rows * g.multiplier))
     rows = syn.sample_to_parquet(p.out("synth"), n, seed=p.cfg.seed, **kw)
     return ["synth"], f"rows={rows}"
+
+
+def _generate_users(p: Pipeline, syn: Any, u: dict[str, Any], kw: dict[str, Any]) -> StageOutput:
+    from synthdata.evaluate.augment import cold_users
+
+    train = pd.read_parquet(p.path("train"))
+    schema = schema_of(p)
+    if u["strategy"] == "virtual-users":
+        n = u["virtual_users"] or int(train[schema.user_col].nunique())
+        rows = syn.sample_to_parquet(p.out("synth"), users=n, seed=p.cfg.seed, **kw)
+        return ["synth"], f"rows={rows} virtual_users={n}"
+    cold = [x for x in cold_users(train, schema, u["cold_threshold"]) if x in set(syn.encoder.active_ids())]
+    rows = syn.sample_to_parquet(p.out("synth"), like=cold, per_user=u["neighbours"], seed=p.cfg.seed, **kw)
+    return ["synth"], f"rows={rows} cold_users={len(cold)} neighbours_each={u['neighbours']}"
 
 
 def _synthesizer_factory(p: Pipeline):

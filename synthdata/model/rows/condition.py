@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from synthdata.errors import ConfigError, InputError
-from synthdata.model.embeddings import IdDecoder
-from synthdata.model.transform import DataTransformer
+from synthdata.model.rows.embeddings import IdDecoder
+from synthdata.model.rows.transform import DataTransformer
 from synthdata.schema import Role
 
 

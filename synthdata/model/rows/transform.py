@@ -7,7 +7,8 @@ never disagree about where a column lives.
 Column handling (by schema role and dtype):
 
 * user_id / item_id: never one-hot. Each id maps to a row of a fixed embedding table (see
-  `synthdata.model.embeddings`); the span holds that unit vector and is decoded to the nearest catalogue id.
+  `synthdata.model.rows.embeddings`); the span holds that unit vector and is decoded to the nearest
+  catalogue id.
 * user/item attributes: not modelled by the GAN. They are looked up from id→attribute tables fitted on
   the real data after ids are sampled, so a synthetic row never contradicts its user or item.
 * low-cardinality categoricals, bools and integers with few distinct values (ratings): one-hot.
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from synthdata.errors import InputError
-from synthdata.model.columns import (
+from synthdata.model.rows.columns import (
     NULL_TOKEN,
     ColumnInfo,
     IdCatalogue,
@@ -42,7 +43,7 @@ from synthdata.model.columns import (
     restore_dtypes,
     to_seconds,
 )
-from synthdata.model.embeddings import build_id_embeddings, cluster_ids
+from synthdata.model.rows.embeddings import build_id_embeddings, cluster_ids
 from synthdata.schema import DType, Role, Schema
 
 
@@ -331,7 +332,7 @@ class DataTransformer:
     ) -> pd.DataFrame:
         """Decode activated generator output to a clean-table DataFrame.
 
-        Ids come in already decoded (`id_codes`, see `synthdata.model.embeddings.decode_ids`); attribute
+        Ids come in already decoded (`id_codes`, see `synthdata.model.rows.embeddings.decode_ids`); attribute
         columns are looked up from them. `discrete_codes` overrides decoded discrete columns (exact
         conditioning). Discrete spans are decoded by argmax of the (already sampled) activation.
         """

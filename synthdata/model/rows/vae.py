@@ -20,9 +20,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from synthdata.model.backend import Backend, Hyper, TrainStep
-from synthdata.model.columns import SpanInfo
-from synthdata.model.nets import ResidualMLP, mlp
+from synthdata.model.rows.backend import Backend, Hyper, TrainStep
+from synthdata.model.rows.columns import SpanInfo
+from synthdata.model.rows.nets import ResidualMLP, mlp
 
 
 class VaeHyper(Hyper):

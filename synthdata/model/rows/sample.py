@@ -20,10 +20,10 @@ import torch
 
 from synthdata.atomic import atomic_path
 from synthdata.errors import ConfigError
-from synthdata.model.backend import Backend
-from synthdata.model.condition import ConditionSampler
-from synthdata.model.nets import activate
-from synthdata.model.transform import DataTransformer
+from synthdata.model.rows.backend import Backend
+from synthdata.model.rows.condition import ConditionSampler
+from synthdata.model.rows.nets import activate
+from synthdata.model.rows.transform import DataTransformer
 
 
 @torch.no_grad()

@@ -14,9 +14,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from synthdata.model.backend import Backend, Hyper, TrainStep
-from synthdata.model.columns import SpanInfo
-from synthdata.model.nets import ResidualMLP, activate, mlp
+from synthdata.model.rows.backend import Backend, Hyper, TrainStep
+from synthdata.model.rows.columns import SpanInfo
+from synthdata.model.rows.nets import ResidualMLP, activate, mlp
 
 
 class GanHyper(Hyper):

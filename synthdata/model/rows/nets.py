@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from synthdata.model.columns import SpanInfo
+from synthdata.model.rows.columns import SpanInfo
 
 
 class Residual(nn.Module):

@@ -1,0 +1,86 @@
+"""The histories family: Mult-VAE and Mult-DAE learn users' whole positive item sets and make virtual
+users (new ids) or neighbours of given users, each with a complete row per (user, item)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from synthdata.errors import ConfigError
+from synthdata.model.family import Family, Fitted, GenerativeNet, Request, Tensors
+from synthdata.model.histories.backend import HistoryHyper
+from synthdata.model.histories.encode import HistoryEncoder
+from synthdata.model.histories.sample import UserSampler, iter_users
+from synthdata.model.seeds import seed_for
+from synthdata.schema import Schema
+
+
+class HistoriesFamily(Family):
+    name: ClassVar[str] = "histories"
+    state_key: ClassVar[str] = "encoder"
+    monitor: ClassVar[str] = "val_recall"
+
+    def fit_encoder(self, schema: Schema, hyper: HistoryHyper, seed: int, df: pd.DataFrame) -> HistoryEncoder:
+        return HistoryEncoder(
+            schema,
+            max_discrete_int=hyper.max_discrete_int,
+            max_categories=hyper.max_categories,
+            shrinkage=hyper.shrinkage,
+            seed=seed_for(seed, "transformer"),
+        ).fit(df)
+
+    def encoder_state(self, encoder: HistoryEncoder) -> tuple[dict[str, Any], Tensors]:
+        return encoder.state()
+
+    def encoder_from_state(self, doc: dict[str, Any], tensors: Tensors, schema: Schema) -> HistoryEncoder:
+        return HistoryEncoder.from_state(doc, tensors, schema)
+
+    def build(self, backend: type[GenerativeNet], encoder: HistoryEncoder, hyper: Any) -> Fitted:
+        return Fitted(encoder, backend(encoder.n_items, encoder.attr_dim, hyper))  # type: ignore[call-arg]
+
+    def output_columns(self, encoder: HistoryEncoder) -> list[str]:
+        return list(encoder.output_columns)
+
+    def lightning(
+        self,
+        fitted: Fitted,
+        df: pd.DataFrame,
+        val_df: pd.DataFrame | None,
+        batch_size: int,
+        seed: int,
+        ckpt_extra: dict[str, Any],
+    ) -> tuple[Any, Any, int]:
+        """`batch_size` counts users. Validation users come from the training table itself (a share of
+        their items held out), so `val_df` is not used."""
+        from synthdata.model.histories.lightning import HistoryData, HistoryModule, validation_split
+
+        enc: HistoryEncoder = fitted.encoder
+        hp = fitted.net.hp
+        split = validation_split(enc, hp.val_users, hp.val_holdout, seed)
+        module = HistoryModule(fitted.net, seed=seed, ckpt_extra=ckpt_extra)  # type: ignore[arg-type]
+        dm = HistoryData(enc, split, batch_size, seed)
+        return module, dm, dm.steps_per_epoch
+
+    def batches(self, fitted: Fitted, request: Request, seed: int, batch_rows: int) -> Iterator[pd.DataFrame]:
+        if request.conditions:
+            raise ConfigError(
+                f"a {fitted.net.name} model takes no --where conditions; ask for virtual users (--users) "
+                "or neighbours of given users (--like)"
+            )
+        if request.per_user < 1:
+            raise ConfigError("per_user (neighbours per user) must be >= 1")
+        enc: HistoryEncoder = fitted.encoder
+        sampler = UserSampler(fitted.net, enc, seed_for(seed, "generate", 1))  # type: ignore[arg-type]
+        mean_len = max(1.0, float(enc.lengths()[enc.lengths() > 0].mean()))
+        per_batch = max(1, min(fitted.net.hp.sample_batch, int(batch_rows / mean_len) or 1))
+        like = enc.user_codes(request.like) if request.like else None
+        return iter_users(
+            sampler,
+            n_users=request.users,
+            n_rows=request.n if request.users is None and like is None else None,
+            like=like,
+            per_user=request.per_user,
+            batch_users=per_batch,
+        )

@@ -1,0 +1,52 @@
+"""Mult-DAE (Liang et al., WWW 2018), the seed's denoising autoencoder, as a synthdata backend: the
+input history is L2-normalised and corrupted by dropout, encoded to a 200-d code and decoded to a
+multinomial over items. It has no prior: it makes *neighbours* of given users (AR-CF's virtual
+neighbours) by dropping part of a real history and reconstructing it; asked for N virtual users, it
+makes one neighbour each of N real users drawn at random."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from synthdata.model.histories.backend import HistoryHyper, HistoryNet, tower
+
+
+class MultDaeHyper(HistoryHyper):
+    weight_decay: float = Field(1e-5, ge=0)
+    neighbour_drop: float = Field(
+        0.5, ge=0, lt=1, description="Share of a history dropped before reconstructing a neighbour."
+    )
+
+
+class MultDae(HistoryNet):
+    name: ClassVar[str] = "multdae"
+    Hyper: ClassVar[type[MultDaeHyper]] = MultDaeHyper
+    hp: MultDaeHyper
+
+    def __init__(self, n_items: int, attr_dim: int, hp: MultDaeHyper) -> None:
+        super().__init__(n_items, attr_dim, hp)
+        h = list(hp.hidden)
+        self.encoder = nn.Sequential(tower([n_items + attr_dim, *h, hp.latent_dim]), nn.Tanh())
+        self.decoder = tower([hp.latent_dim + attr_dim, *reversed(h), n_items])
+        self.drop = nn.Dropout(hp.dropout)
+
+    def _code(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return self.encoder(torch.cat([self.normalise(x), a], dim=1))
+
+    def decode(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return self.decoder(torch.cat([z, a], dim=1))
+
+    def loss(self, x: torch.Tensor, a: torch.Tensor, step: int, total_steps: int) -> dict[str, torch.Tensor]:
+        nll = self.multinomial_nll(self.decode(self._code(self.drop(x), a), a), x)
+        return {"loss": nll, "loss_nll": nll}
+
+    def latent(self, x: torch.Tensor, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        keep = torch.rand(x.shape, generator=generator, device=x.device) >= self.hp.neighbour_drop
+        return self._code(x * keep, a)
+
+    def score(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return self.decode(self._code(x, a), a)
