@@ -151,15 +151,15 @@ def test_holm_is_monotone_and_bounded(ps: list[float]) -> None:
     assert min(adj) == pytest.approx(min(1.0, len(ps) * min(ps)))
 
 
-def test_unknown_synthetic_ids_are_counted_and_dropped(data, caplog) -> None:
+def test_unknown_synthetic_items_are_counted_and_dropped(data, caplog) -> None:
     train, test, synthetic = data
     extra = synthetic.iloc[:7].copy()
-    extra["user_id"] = np.arange(10_000, 10_007)  # users the training data never saw
+    extra["item_id"] = np.arange(10_000, 10_007)  # items the training data never saw
     out = evaluate(train, test, pd.concat([synthetic, extra]), SCHEMA, EvalConfig(**{**FAST, "seeds": 1}))
-    assert out["data"]["synthetic_rows_unknown_ids_dropped"] == 7
-    assert out["data"]["users"] == train["user_id"].nunique() + len(
-        set(test["user_id"]) - set(train["user_id"])
-    )  # no synthetic-only user became a new user
+    assert out["data"]["synthetic_rows_unknown_items_dropped"] == 7
+    assert out["data"]["items"] == train["item_id"].nunique() + len(
+        set(test["item_id"]) - set(train["item_id"])
+    )  # no synthetic-only item became a new item
     assert "dropped_rows=7" in caplog.text
 
 

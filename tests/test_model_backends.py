@@ -1,4 +1,4 @@
-"""The shared backend suite: every model family in `BACKENDS` passes the same end-to-end tests on a
+"""The row family's shared suite: every row backend (gan, vae) passes the same end-to-end tests on a
 small table (exact conditions, attribute consistency, determinism, persistence, streaming, model
 selection on the validation score, resume and warm start)."""
 
@@ -15,14 +15,14 @@ from _gan_world import FAST, SCHEMA, make_table
 
 import synthdata.model.rows.sample as sample_mod
 from synthdata.errors import ConfigError, InputError
-from synthdata.model import BACKENDS
+from synthdata.model.registry import models_of
 from synthdata.model.synthesizer import Synthesizer
 
 DF = make_table()
 VAL = make_table(seed=9)
 
 
-@pytest.fixture(scope="module", params=sorted(BACKENDS))
+@pytest.fixture(scope="module", params=models_of("rows"))
 def model(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

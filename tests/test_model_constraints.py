@@ -18,7 +18,7 @@ from ingest_helpers import write
 
 from synthdata.errors import ConfigError, InputError
 from synthdata.ingest import ingest
-from synthdata.model import BACKENDS
+from synthdata.model.registry import models_of
 from synthdata.model.rows.nets import activate
 from synthdata.model.rows.transform import DataTransformer
 from synthdata.model.synthesizer import Synthesizer
@@ -185,7 +185,7 @@ def test_fitting_on_rows_that_break_the_constraint_names_column_and_row() -> Non
 
 
 # --- synthesizer -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module", params=sorted(BACKENDS))
+@pytest.fixture(scope="module", params=models_of("rows"))
 def syn(request: pytest.FixtureRequest) -> Synthesizer:
     """Every backend: constraints hold by construction (shared decoding), not by what was learned."""
     return Synthesizer(SCHEMA, model=request.param, epochs=2, batch_size=400, seed=0, **FAST).fit(DF)

@@ -218,7 +218,7 @@ def evaluate(
 
     with _timed(timings, "prepare"):
         index = Index.build(schema, train, test).with_users(
-            virtual_users(used, train, schema).append(virtual_users(used_val, inner, schema))
+            virtual_users(used, train, schema).append(virtual_users(used_val, inner, schema)).astype(object)
         )
         real_pos, seen = real_matrices(train, schema, index)
         inner_pos, inner_seen = real_matrices(inner, schema, index)

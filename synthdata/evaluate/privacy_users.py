@@ -53,6 +53,15 @@ def _histories(df: pd.DataFrame, schema: Schema, items: pd.Index) -> tuple[sp.cs
 
 def nearest_jaccard(a: sp.csr_matrix, b: sp.csr_matrix, chunk: int = 256) -> np.ndarray:
     """For each row of `a`, the largest Jaccard similarity to any row of `b`."""
+    return _nearest(a, b, chunk, containment=False)
+
+
+def largest_containment(a: sp.csr_matrix, b: sp.csr_matrix, chunk: int = 256) -> np.ndarray:
+    """For each row of `a`, the largest share of its items found in one row of `b`."""
+    return _nearest(a, b, chunk, containment=True)
+
+
+def _nearest(a: sp.csr_matrix, b: sp.csr_matrix, chunk: int, containment: bool) -> np.ndarray:
     out = np.zeros(a.shape[0])
     if a.shape[0] == 0 or b.shape[0] == 0:
         return out
@@ -61,8 +70,8 @@ def nearest_jaccard(a: sp.csr_matrix, b: sp.csr_matrix, chunk: int = 256) -> np.
     bt = b.T.tocsc()
     for s in range(0, a.shape[0], chunk):
         inter = (a[s : s + chunk] @ bt).toarray()
-        union = na[s : s + chunk, None] + nb[None, :] - inter
-        out[s : s + chunk] = (inter / np.maximum(union, 1)).max(axis=1)
+        den = na[s : s + chunk, None] if containment else na[s : s + chunk, None] + nb[None, :] - inter
+        out[s : s + chunk] = (inter / np.maximum(den, 1)).max(axis=1)
     return out
 
 
@@ -157,8 +166,8 @@ def _membership(
         mem, non = mem[pick], non[pick]
     null = _null_like(s, np.asarray(tr.sum(axis=0)).ravel(), rng)
     y = np.r_[np.ones(mem.shape[0]), np.zeros(non.shape[0])]
-    auc = roc_auc_score(y, np.r_[nearest_jaccard(mem, s), nearest_jaccard(non, s)])
-    auc_null = roc_auc_score(y, np.r_[nearest_jaccard(mem, null), nearest_jaccard(non, null)])
+    auc = roc_auc_score(y, np.r_[largest_containment(mem, s), largest_containment(non, s)])
+    auc_null = roc_auc_score(y, np.r_[largest_containment(mem, null), largest_containment(non, null)])
     return {
         "mia_auc": float(auc),
         "mia_auc_null": float(auc_null),

@@ -134,6 +134,9 @@ class Family(ABC):
     def output_columns(self, encoder: Any) -> list[str]:
         """The clean table's columns, in order, as sampled tables have them."""
 
+    def finish(self, fitted: Fitted, seed: int) -> None:  # noqa: B027 - optional hook
+        """After training and model selection: fit what is estimated from the final networks."""
+
     def detach(self, fitted: Fitted) -> None:  # noqa: B027 - optional hook
         """Drop training-only state before the model is kept for sampling."""
 

@@ -234,6 +234,7 @@ def fit_synthesizer(
             best, score = (best or lbest), (score if score is not None else lscore)
         if best and Path(best).exists():  # model selection on the family's validation score
             module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
+        syn.family.finish(fitted, seed_for(syn.seed, "train", 2))
         syn.set_fitted(fitted, df)
         syn.meta = {
             "model": syn.model,

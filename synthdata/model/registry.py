@@ -24,3 +24,8 @@ def backend(name: str) -> type[GenerativeNet]:
 
 def family_of(net: type[GenerativeNet]) -> Family:
     return FAMILIES[net.family]
+
+
+def models_of(family: str) -> list[str]:
+    """Backend names of one family, sorted (e.g. the shared test suites parametrise over them)."""
+    return sorted(n for n, b in BACKENDS.items() if b.family == family)

@@ -6,9 +6,15 @@ batch) and attribute vector `a` to item logits, and says
 
 * `loss(x, a, step)`: the training loss of one batch (the family's Lightning module steps it);
 * `latent(x, a, generator)`: a stochastic code of given histories (neighbours of real users);
-* `prior(n, a, generator)`: codes of brand-new users, or None when the model has no prior (a
-  denoising autoencoder: its virtual users are neighbours of randomly chosen real users);
+* `code(x, a)`: the deterministic code of a history (validation, the ex-post prior below);
 * `decode(z, a)`: item logits; `score(x, a)`: deterministic logits of known histories (validation).
+
+Brand-new users come from a prior over codes. After training, the family fits an *ex-post* density
+to the training users' codes: a Gaussian mixture with `prior_components` diagonal components
+(Ghosh et al., ICLR 2020, "From variational to deterministic autoencoders"). Mult-VAE may instead
+sample its N(0, I) prior (`prior: normal`); with β capped at 0.2 its codes are not shaped like
+N(0, I), so those users drift toward the average user. The mixture is stored as buffers of the
+network, so it travels in the model file and checkpoints like any weight.
 
 Both networks condition on user attributes by concatenation (encoder input and decoder input).
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import ClassVar
 
+import numpy as np
 import torch
 from pydantic import Field
 from torch import nn
@@ -48,6 +55,7 @@ class HistoryHyper(HistoryEncoderSettings, TrainerSettings):
         None, ge=1, description="Longest virtual history (default: the longest real one)."
     )
     sample_batch: int = Field(2000, ge=1, description="Users decoded at once when sampling.")
+    prior_components: int = Field(10, ge=1, description="Components of the ex-post Gaussian mixture prior.")
 
 
 def tower(sizes: list[int]) -> nn.Sequential:
@@ -62,13 +70,42 @@ def tower(sizes: list[int]) -> nn.Sequential:
 
 class HistoryNet(GenerativeNet):
     family: ClassVar[str] = "histories"
-    has_prior: ClassVar[bool] = False  # True: `prior` makes brand-new users
     hp: HistoryHyper
 
     def __init__(self, n_items: int, attr_dim: int, hp: HistoryHyper) -> None:
         super().__init__()
         self.hp = hp
         self.n_items, self.attr_dim = n_items, attr_dim
+        k, d = hp.prior_components, hp.latent_dim
+        self.register_buffer("mix_logits", torch.zeros(k))
+        self.register_buffer("mix_mean", torch.zeros(k, d))
+        self.register_buffer("mix_logvar", torch.zeros(k, d))
+        self.register_buffer("mix_fitted", torch.tensor(False))
+
+    def fit_mixture(self, codes: np.ndarray, seed: int) -> None:
+        """The ex-post prior: a diagonal Gaussian mixture fitted to the training users' codes."""
+        from sklearn.mixture import GaussianMixture
+
+        k = min(self.hp.prior_components, len(codes))
+        gm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-4, random_state=seed, max_iter=200)
+        gm.fit(codes.astype(np.float64))
+        pad = self.hp.prior_components - k  # fewer users than components: unused slots never drawn
+        with torch.no_grad():
+            self.mix_logits.copy_(torch.tensor(np.r_[np.log(gm.weights_), np.full(pad, -np.inf)]))
+            self.mix_mean.copy_(torch.tensor(np.r_[gm.means_, np.zeros((pad, codes.shape[1]))]))
+            self.mix_logvar.copy_(
+                torch.tensor(np.r_[np.log(gm.covariances_), np.zeros((pad, codes.shape[1]))])
+            )
+            self.mix_fitted.fill_(True)
+
+    def sample_mixture(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        dev = self.mix_mean.device
+        comp = torch.multinomial(torch.softmax(self.mix_logits, 0), n, replacement=True, generator=generator)
+        eps = torch.randn((n, self.mix_mean.shape[1]), generator=generator, device=dev)
+        return self.mix_mean[comp] + eps * torch.exp(0.5 * self.mix_logvar[comp])
+
+    def code(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         return [torch.optim.Adam(self.parameters(), lr=self.hp.lr, weight_decay=self.hp.weight_decay)]
@@ -89,7 +126,8 @@ class HistoryNet(GenerativeNet):
         raise NotImplementedError
 
     def prior(self, n: int, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor | None:
-        return None
+        """Codes of `n` brand-new users (None: the network has no prior yet)."""
+        return self.sample_mixture(n, generator) if bool(self.mix_fitted) else None
 
     def decode(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

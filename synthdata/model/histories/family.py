@@ -63,6 +63,26 @@ class HistoriesFamily(Family):
         dm = HistoryData(enc, split, batch_size, seed)
         return module, dm, dm.steps_per_epoch
 
+    def finish(self, fitted: Fitted, seed: int) -> None:
+        """The ex-post prior: a Gaussian mixture over the training users' codes (backend.py)."""
+        import numpy as np
+        import torch
+
+        from synthdata.model.histories.lightning import dense_rows
+
+        enc: HistoryEncoder = fitted.encoder
+        net = fitted.net
+        net.cpu().eval()
+        users = torch.from_numpy(np.flatnonzero(enc.lengths() > 0))
+        indptr, indices = torch.from_numpy(enc.indptr), torch.from_numpy(enc.indices)
+        attrs = torch.from_numpy(enc.attr_matrix)
+        with torch.no_grad():
+            codes = [
+                net.code(dense_rows(indptr, indices, u, enc.n_items), attrs[u])  # type: ignore[attr-defined]
+                for u in users.split(max(1, 2_000_000 // max(1, enc.n_items)))
+            ]
+        net.fit_mixture(torch.cat(codes).numpy(), seed)  # type: ignore[attr-defined]
+
     def batches(self, fitted: Fitted, request: Request, seed: int, batch_rows: int) -> Iterator[pd.DataFrame]:
         if request.conditions:
             raise ConfigError(

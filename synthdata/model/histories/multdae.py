@@ -1,8 +1,8 @@
 """Mult-DAE (Liang et al., WWW 2018), the seed's denoising autoencoder, as a synthdata backend: the
 input history is L2-normalised and corrupted by dropout, encoded to a 200-d code and decoded to a
-multinomial over items. It has no prior: it makes *neighbours* of given users (AR-CF's virtual
-neighbours) by dropping part of a real history and reconstructing it; asked for N virtual users, it
-makes one neighbour each of N real users drawn at random."""
+multinomial over items. It makes *neighbours* of given users (AR-CF's virtual neighbours) by dropping
+part of a real history and reconstructing it, and brand-new users from the ex-post mixture prior
+fitted to its training users' codes (backend.py)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,9 @@ class MultDae(HistoryNet):
     def latent(self, x: torch.Tensor, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         keep = torch.rand(x.shape, generator=generator, device=x.device) >= self.hp.neighbour_drop
         return self._code(x * keep, a)
+
+    def code(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return self._code(x, a)
 
     def score(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         return self.decode(self._code(x, a), a)

@@ -1,12 +1,13 @@
 """Mult-VAE (Liang et al., WWW 2018) as a synthdata backend: a VAE over each user's item multi-hot
 vector with a multinomial likelihood. Encoder [items (+attrs) → 600 → 2·200], decoder [200 (+attrs)
 → 600 → items], tanh, input L2-normalised with dropout, β annealed linearly from 0 to `beta_cap`
-over `anneal_share` of the training steps. Virtual users come from the prior z ~ N(0, I);
-neighbours of a real user from its posterior q(z | x)."""
+over `anneal_share` of the training steps. Virtual users come from the ex-post mixture prior fitted
+to the training users' posterior means (default) or from N(0, I) (`prior: normal`); neighbours of a
+real user from its posterior q(z | x)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 from pydantic import Field
@@ -18,12 +19,14 @@ from synthdata.model.histories.backend import HistoryHyper, HistoryNet, tower
 class MultVaeHyper(HistoryHyper):
     beta_cap: float = Field(0.2, gt=0, description="Final KL weight (Liang et al.: 0.2).")
     anneal_share: float = Field(0.8, gt=0, le=1, description="Share of training steps β grows over.")
+    prior: Literal["mixture", "normal"] = Field(
+        "mixture", description="Brand-new users' codes: the ex-post mixture (backend.py) or N(0, I)."
+    )
 
 
 class MultVae(HistoryNet):
     name: ClassVar[str] = "multvae"
     Hyper: ClassVar[type[MultVaeHyper]] = MultVaeHyper
-    has_prior: ClassVar[bool] = True
     hp: MultVaeHyper
 
     def __init__(self, n_items: int, attr_dim: int, hp: MultVaeHyper) -> None:
@@ -54,9 +57,13 @@ class MultVae(HistoryNet):
         eps = torch.randn(mu.shape, generator=generator, device=mu.device)
         return mu + eps * torch.exp(0.5 * logvar)
 
-    def prior(self, n: int, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    def prior(self, n: int, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor | None:
+        if self.hp.prior == "mixture" and bool(self.mix_fitted):
+            return self.sample_mixture(n, generator)
         return torch.randn((n, self.hp.latent_dim), generator=generator, device=a.device)
 
+    def code(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return self._posterior(x, a)[0]
+
     def score(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        mu, _ = self._posterior(x, a)
-        return self.decode(mu, a)
+        return self.decode(self.code(x, a), a)

@@ -1,8 +1,8 @@
 """Sampling whole users: item sets from a histories network, then one complete row per (user, item).
 
-* virtual users: a code from the prior (Mult-VAE) or from a random real user's history (Mult-DAE:
-  neighbours, it has no prior), attributes copied whole from a randomly drawn real user (so the
-  combination is a real one), history length from the real length distribution;
+* virtual users: a code from the network's prior (backend.py), attributes copied whole from a
+  randomly drawn real user (so the combination is a real one), history length from the real length
+  distribution; a network without a fitted prior makes neighbours of randomly drawn users instead;
 * neighbours of given users: a stochastic code of their history, their attributes and length.
 
 Items are drawn without replacement from the decoded distribution (Gumbel top-k, exact for sampling
@@ -59,8 +59,8 @@ class UserSampler:
 
     def virtual_sources(self, n: int) -> tuple[Sources, np.ndarray]:
         """Sources and lengths of `n` brand-new users."""
-        has_prior = self.net.has_prior
-        src = self.rng.choice(np.arange(self.enc.n_users) if has_prior else self.active, size=n)
+        has_prior = bool(self.net.mix_fitted) or getattr(self.net.hp, "prior", None) == "normal"
+        src = self.rng.choice(self.active, size=n)  # whose attributes (no prior: and history) it takes
         lengths = self.real_lengths[self.rng.integers(0, self.real_lengths.size, size=n)]
         return Sources(src, neighbours=not has_prior), np.minimum(lengths, self.max_len)
 
