@@ -122,7 +122,11 @@ def test_user_strategies_need_a_histories_model(data) -> None:
             generate(fake, train, SCHEMA, strategy)
     with pytest.raises(ConfigError) as e:
         parse_config(
-            {"source": {"path": "x.csv"}, "train": {"model": "gan"}, "evaluate": {"strategy": "virtual-users"}}
+            {
+                "source": {"path": "x.csv"},
+                "train": {"model": "gan"},
+                "evaluate": {"strategy": "virtual-users"},
+            }
         )
     assert "virtual-users" in str(e.value) and "multvae" in str(e.value)
 

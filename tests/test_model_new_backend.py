@@ -21,7 +21,7 @@ def test_readme_backend_example_is_one_file_plus_one_registry_line(
 ) -> None:
     text = README.read_text(encoding="utf-8")
     section = text[text.index("**Adding a model.**") :]
-    code = re.search(r"```python\n(# synthdata/model/mlp_ae.py.*?)```", section, re.S)
+    code = re.search(r"```python\n(# synthdata/model/rows/mlp_ae.py.*?)```", section, re.S)
     assert code, "README example not found"
     path = tmp_path / "mlp_ae.py"
     path.write_text(code.group(1))

@@ -89,7 +89,9 @@ def train_cmd(
         "gan", "--model", help="gan | vae (row family) or multvae | multdae (histories family)."
     ),
     hp: list[str] = typer.Option([], "--hp", help="Hyperparameter KEY=VALUE (repeatable), checked by type."),
-    epochs: int = typer.Option(100, "--epochs", help="Total training epochs."),
+    epochs: int | None = typer.Option(
+        None, "--epochs", help="Total training epochs (default: 100 for row models, 200 for histories)."
+    ),
     max_minutes: float | None = typer.Option(None, "--max-minutes", help="Wall-clock training budget."),
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(

@@ -99,6 +99,8 @@ class Family(ABC):
     name: ClassVar[str]
     state_key: ClassVar[str]  # the encoder's key in the model document
     monitor: ClassVar[str]  # validation score model selection maximises
+    default_epochs: ClassVar[int]  # when the caller gives none
+    pipeline_epochs: ClassVar[int]  # a pipeline's default (nightly jobs)
 
     @abstractmethod
     def fit_encoder(self, schema: Schema, hyper: Any, seed: int, df: pd.DataFrame) -> Any:

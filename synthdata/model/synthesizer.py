@@ -9,11 +9,11 @@
 family, see model/family.py); `**hp` are its typed hyperparameters (unknown or mistyped keys are a
 ConfigError naming the key). A histories model also makes virtual users and neighbours:
 
-    syn = Synthesizer(schema, model="multvae", epochs=50).fit(train_df)
+    syn = Synthesizer(schema, model="multvae").fit(train_df)  # 200 epochs: the family's default
     users = syn.sample_users(500)                       # 500 virtual users, a whole row per (user, item)
     near = syn.sample_users(like=[17, 42], per_user=5)  # 5 neighbours of each of two real users
 
-`epochs` is the total epoch count, also across
+`epochs` is the total epoch count (default: the family's, 100 for rows, 200 for histories), also across
 `resume=True` (continue from `last.ckpt` in `checkpoint_dir` after the job was killed; refused when
 the checkpoint was made for another table, schema, model or hyperparameters). `init_from`
 warm-starts from a saved model of the same schema; another schema needs `warm_start_partial=True`
@@ -53,7 +53,7 @@ class Synthesizer:
         schema: Schema,
         *,
         model: str = "gan",
-        epochs: int = 100,
+        epochs: int | None = None,
         batch_size: int = 2000,
         max_minutes: float | None = None,
         seed: int = 0,
@@ -65,6 +65,7 @@ class Synthesizer:
         self.backend: type[GenerativeNet] = backend(model)
         self.family: Family = family_of(self.backend)
         self.hyper = parse_hyper(self.backend, hp)
+        epochs = self.family.default_epochs if epochs is None else epochs
         if epochs < 0 or batch_size < 1:
             raise ConfigError("epochs must be >= 0 and batch_size >= 1")
         self.schema = schema

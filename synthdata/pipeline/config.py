@@ -106,7 +106,11 @@ class TrainConfig(_Strict):
     model: str = Field(
         "gan", description="Model: gan | vae (rows) or multvae | multdae (histories); see model.BACKENDS."
     )
-    epochs: int = Field(10, ge=1)
+    epochs: int | None = Field(
+        None,
+        ge=1,
+        description="Total epochs; default: the family's pipeline default (rows 10, histories 200).",
+    )
     batch_size: int = Field(512, ge=1)
     max_minutes: float | None = Field(None, gt=0, description="Wall-clock cap on training.")
     accelerator: str = "auto"
@@ -126,6 +130,10 @@ class TrainConfig(_Strict):
             parse_hyper(backend(self.model), self.hp, where="hp")
         except ConfigError as e:
             raise ValueError(str(e)) from None
+        if self.epochs is None:
+            from synthdata.model.registry import family_of
+
+            self.epochs = family_of(backend(self.model)).pipeline_epochs
         return self
 
 

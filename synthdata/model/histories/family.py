@@ -21,6 +21,8 @@ class HistoriesFamily(Family):
     name: ClassVar[str] = "histories"
     state_key: ClassVar[str] = "encoder"
     monitor: ClassVar[str] = "val_recall"
+    default_epochs: ClassVar[int] = 200  # Liang et al.'s setting; an epoch is one pass over the users
+    pipeline_epochs: ClassVar[int] = 200
 
     def fit_encoder(self, schema: Schema, hyper: HistoryHyper, seed: int, df: pd.DataFrame) -> HistoryEncoder:
         return HistoryEncoder(
@@ -94,7 +96,9 @@ class HistoriesFamily(Family):
         enc: HistoryEncoder = fitted.encoder
         sampler = UserSampler(fitted.net, enc, seed_for(seed, "generate", 1))  # type: ignore[arg-type]
         mean_len = max(1.0, float(enc.lengths()[enc.lengths() > 0].mean()))
-        per_batch = max(1, min(fitted.net.hp.sample_batch, int(batch_rows / mean_len) or 1))
+        # users decoded at once: bounded by the rows asked per batch and by 50M logits (200 MB)
+        per_batch = min(fitted.net.hp.sample_batch, int(batch_rows / mean_len), 50_000_000 // enc.n_items)
+        per_batch = max(1, per_batch)
         like = enc.user_codes(request.like) if request.like else None
         return iter_users(
             sampler,

@@ -23,6 +23,8 @@ class RowsFamily(Family):
     name: ClassVar[str] = "rows"
     state_key: ClassVar[str] = "transformer"
     monitor: ClassVar[str] = "val_fidelity"
+    default_epochs: ClassVar[int] = 100
+    pipeline_epochs: ClassVar[int] = 10
 
     def fit_encoder(self, schema: Schema, hyper: Any, seed: int, df: pd.DataFrame) -> DataTransformer:
         return DataTransformer(schema, seed=seed_for(seed, "transformer"), **hyper.transformer_kwargs()).fit(
