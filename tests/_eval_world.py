@@ -23,6 +23,21 @@ SCHEMA = Schema.from_dict(
 )
 
 
+FAST_EVAL = dict(  # a small grid for tests: one factor count, one α, few bootstrap draws
+    seeds=2,
+    factors_grid=[8],
+    regularization_grid=[0.1],
+    alpha_grid=[0.5],
+    iterations=8,
+    n_bootstrap=200,
+    n_permutations=200,
+    cold_threshold=4,
+    fidelity=False,
+    privacy_max_rows=200,
+    mia_max_rows=200,
+)
+
+
 def world(n_users: int = 80, n_items: int = 50, per_user: int = 15, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     user_cluster = rng.integers(0, 2, n_users)

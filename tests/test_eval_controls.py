@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _eval_world import SCHEMA, FakeSynthesizer, world
+from _eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,19 +17,7 @@ from synthdata.evaluate.stats import holm
 from synthdata.evaluate.verdict import segment_verdict
 from synthdata.split import split
 
-FAST = dict(
-    seeds=2,
-    factors_grid=[8],
-    regularization_grid=[0.1],
-    alpha_grid=[0.5],
-    iterations=8,
-    n_bootstrap=200,
-    n_permutations=200,
-    cold_threshold=4,
-    fidelity=False,
-    privacy_max_rows=200,
-    mia_max_rows=200,
-)
+FAST = FAST_EVAL
 
 
 @pytest.fixture(scope="module")

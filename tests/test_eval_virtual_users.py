@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _eval_world import SCHEMA, FakeSynthesizer, world
+from _eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
 from _pipeline_helpers import tiny_config, write_config, write_source
 from ingest_helpers import run_cli
 
@@ -23,19 +23,7 @@ from synthdata.evaluate.recommend import Index, ModelParams, fit_recommend, make
 from synthdata.pipeline import parse_config
 from synthdata.split import split
 
-FAST = dict(
-    seeds=2,
-    factors_grid=[8],
-    regularization_grid=[0.1],
-    alpha_grid=[0.5],
-    iterations=8,
-    n_bootstrap=200,
-    n_permutations=200,
-    cold_threshold=4,
-    fidelity=False,
-    privacy_max_rows=200,
-    mia_max_rows=200,
-)
+FAST = FAST_EVAL
 
 
 @pytest.fixture(scope="module")

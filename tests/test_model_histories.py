@@ -162,3 +162,46 @@ def test_row_models_refuse_virtual_users() -> None:
     syn = Synthesizer(SCHEMA, model="vae", epochs=1, batch_size=500, seed=0, progress_bar=False).fit(DF)
     with pytest.raises(ConfigError, match="multvae or multdae"):
         syn.sample_users(5)
+
+
+def test_cli_train_then_virtual_users_and_neighbours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ingest_helpers import run_cli
+
+    table = tmp_path / "clean.parquet"
+    DF.to_parquet(table, index=False)
+    SCHEMA.to_yaml(tmp_path / "clean.schema.yaml")
+    model = tmp_path / "mdae.ckpt"
+    hp = ["--hp", "hidden=[32]", "--hp", "latent_dim=8", "--hp", "val_users=5"]
+    code, out, err = run_cli(
+        ["train", table, "--model", "multdae", "--epochs", 3, "--batch-size", 20, "--out", model, *hp], capsys
+    )
+    assert code == 0, err and "val_recall=" in out
+    code, out, _ = run_cli(["generate", model, "--users", 12, "--out", tmp_path / "v.csv"], capsys)
+    assert code == 0 and "of 12 virtual users" in out
+    assert pd.read_csv(tmp_path / "v.csv")["user_id"].nunique() == 12
+    ids = tmp_path / "ids.txt"
+    ids.write_text("u001\n# a comment\n\nu004\n")
+    code, out, _ = run_cli(
+        [
+            "generate",
+            model,
+            "--like-file",
+            ids,
+            "--like",
+            "u002",
+            "--per-user",
+            2,
+            "--out",
+            tmp_path / "n.parquet",
+        ],
+        capsys,
+    )
+    assert code == 0 and pd.read_parquet(tmp_path / "n.parquet")["user_id"].nunique() == 6
+    code, _, err = run_cli(["generate", model, "--like", "ghost", "--out", tmp_path / "x.parquet"], capsys)
+    assert code == 2 and "ghost" in err and not (tmp_path / "x.parquet").exists()
+    code, _, err = run_cli(
+        ["generate", model, "--rows", 5, "--users", 5, "--out", tmp_path / "y.parquet"], capsys
+    )
+    assert code == 2 and "exactly one of" in err

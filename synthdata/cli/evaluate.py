@@ -57,7 +57,9 @@ def evaluate_cmd(
     k: int | None = typer.Option(None, help="Cut-off k for top-k metrics (default 10)."),
     seeds: int | None = typer.Option(None, help="Recommender seeds (default 3)."),
     model: str | None = typer.Option(None, help="als (default) or bpr."),
-    strategy: str | None = typer.Option(None, help="unconditional | cold-users | long-tail."),
+    strategy: str | None = typer.Option(
+        None, help="unconditional | cold-users | long-tail | virtual-users | cold-neighbours."
+    ),
     cold_threshold: int | None = typer.Option(
         None, "--cold-threshold", help="Cold user: ≤ this many positives."
     ),

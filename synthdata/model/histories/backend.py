@@ -1,13 +1,13 @@
 """What a histories backend must provide, and the settings every histories backend shares.
 
 A histories backend is one `HistoryNet` subclass in one file (multvae.py, multdae.py) plus one line
-in `model/registry.py`. It maps a user's item multi-hot vector `x` (n_users × n_items, dense per
-batch) and attribute vector `a` to item logits, and says
+in `model/registry.py`. It maps a batch of users' item sets (`HistoryBatch`, batch.py: (user, item)
+pairs, read sparsely by `HistoryInput`) and their attribute vectors `a` to item logits, and says
 
-* `loss(x, a, step)`: the training loss of one batch (the family's Lightning module steps it);
+* `loss(x, a, step, total_steps)`: the training loss of one batch (the Lightning module steps it);
 * `latent(x, a, generator)`: a stochastic code of given histories (neighbours of real users);
 * `code(x, a)`: the deterministic code of a history (validation, the ex-post prior below);
-* `decode(z, a)`: item logits; `score(x, a)`: deterministic logits of known histories (validation).
+* `decode(z, a)`: item logits; `score(x, a)` = decode(code(x, a), a) (validation).
 
 Brand-new users come from a prior over codes. After training, the family fits an *ex-post* density
 to the training users' codes: a Gaussian mixture with `prior_components` diagonal components
@@ -30,6 +30,7 @@ from pydantic import Field
 from torch import nn
 
 from synthdata.model.family import GenerativeNet, Settings, TrainerSettings
+from synthdata.model.histories.batch import HistoryBatch, HistoryInput
 
 
 class HistoryEncoderSettings(Settings):
@@ -68,6 +69,18 @@ def tower(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class Encoder(nn.Module):
+    """[items (+ attributes) → hidden… → out]: the sparse input layer, then a tanh tower."""
+
+    def __init__(self, n_items: int, attr_dim: int, hidden: list[int], out: int) -> None:
+        super().__init__()
+        self.input = HistoryInput(n_items, attr_dim, hidden[0])
+        self.rest = tower([*hidden, out])
+
+    def forward(self, x: HistoryBatch, a: torch.Tensor) -> torch.Tensor:
+        return self.rest(torch.tanh(self.input(x, a)))
+
+
 class HistoryNet(GenerativeNet):
     family: ClassVar[str] = "histories"
     hp: HistoryHyper
@@ -104,25 +117,24 @@ class HistoryNet(GenerativeNet):
         eps = torch.randn((n, self.mix_mean.shape[1]), generator=generator, device=dev)
         return self.mix_mean[comp] + eps * torch.exp(0.5 * self.mix_logvar[comp])
 
-    def code(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    def code(self, x: HistoryBatch, a: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         return [torch.optim.Adam(self.parameters(), lr=self.hp.lr, weight_decay=self.hp.weight_decay)]
 
     @staticmethod
-    def normalise(x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.normalize(x, dim=1)
-
-    @staticmethod
-    def multinomial_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def multinomial_nll(logits: torch.Tensor, x: HistoryBatch) -> torch.Tensor:
         """−Σ x log softmax(logits), mean over users (the multinomial likelihood)."""
-        return -(torch.log_softmax(logits, dim=1) * x).sum(dim=1).mean()
+        return -x.log_likelihood(logits).mean()
 
-    def loss(self, x: torch.Tensor, a: torch.Tensor, step: int, total_steps: int) -> dict[str, torch.Tensor]:
+    def score(self, x: HistoryBatch, a: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.code(x, a), a)
+
+    def loss(self, x: HistoryBatch, a: torch.Tensor, step: int, total_steps: int) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def latent(self, x: torch.Tensor, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    def latent(self, x: HistoryBatch, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         raise NotImplementedError
 
     def prior(self, n: int, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor | None:
@@ -130,7 +142,4 @@ class HistoryNet(GenerativeNet):
         return self.sample_mixture(n, generator) if bool(self.mix_fitted) else None
 
     def decode(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def score(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

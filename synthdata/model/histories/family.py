@@ -70,7 +70,7 @@ class HistoriesFamily(Family):
         import numpy as np
         import torch
 
-        from synthdata.model.histories.lightning import dense_rows
+        from synthdata.model.histories.batch import HistoryBatch
 
         enc: HistoryEncoder = fitted.encoder
         net = fitted.net
@@ -80,8 +80,8 @@ class HistoriesFamily(Family):
         attrs = torch.from_numpy(enc.attr_matrix)
         with torch.no_grad():
             codes = [
-                net.code(dense_rows(indptr, indices, u, enc.n_items), attrs[u])  # type: ignore[attr-defined]
-                for u in users.split(max(1, 2_000_000 // max(1, enc.n_items)))
+                net.code(HistoryBatch.from_csr(indptr, indices, u, enc.n_items), attrs[u])  # type: ignore[attr-defined]
+                for u in users.split(4096)
             ]
         net.fit_mixture(torch.cat(codes).numpy(), seed)  # type: ignore[attr-defined]
 

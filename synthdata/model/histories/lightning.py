@@ -13,25 +13,10 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from synthdata.model.histories.backend import HistoryNet
+from synthdata.model.histories.batch import HistoryBatch
 from synthdata.model.histories.encode import HistoryEncoder
 from synthdata.model.seeds import seed_for
 from synthdata.model.training import SynthModule
-
-
-def dense_rows(
-    indptr: torch.Tensor, indices: torch.Tensor, users: torch.Tensor, n_items: int
-) -> torch.Tensor:
-    """Multi-hot rows of `users` from a CSR matrix held as two tensors (no Python loop per user)."""
-    starts, ends = indptr[users], indptr[users + 1]
-    lens = ends - starts
-    row = torch.repeat_interleave(torch.arange(users.numel(), device=users.device), lens)
-    offset = torch.arange(int(lens.sum()), device=users.device) - torch.repeat_interleave(
-        torch.cumsum(lens, 0) - lens, lens
-    )
-    cols = indices[torch.repeat_interleave(starts, lens) + offset].long()
-    x = torch.zeros((users.numel(), n_items), device=users.device)
-    x[row, cols] = 1.0
-    return x
 
 
 def validation_split(enc: HistoryEncoder, users: int, holdout: float, seed: int) -> dict[str, np.ndarray]:
@@ -92,9 +77,9 @@ class HistoryModule(SynthModule):
         self.tensors = {k: v.to(self.device) for k, v in t.items()} | {"attrs": dm.attrs.to(self.device)}
         self.seed_rank()
 
-    def _x(self, users: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _x(self, users: torch.Tensor) -> tuple[HistoryBatch, torch.Tensor]:
         t = self.tensors
-        return dense_rows(t["indptr"], t["indices"], users, self.net.n_items), t["attrs"][users]
+        return HistoryBatch.from_csr(t["indptr"], t["indices"], users, self.net.n_items), t["attrs"][users]
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         (users,) = batch
@@ -120,7 +105,7 @@ class HistoryModule(SynthModule):
         for s in range(0, val.numel(), 256):
             users = val[s : s + 256]
             x, a = self._x(users)
-            scores = self.net.score(x, a).masked_fill(x > 0, float("-inf"))
+            scores = x.mask_(self.net.score(x, a))
             top = scores.topk(min(k, scores.shape[1]), dim=1).indices
             code = {int(u): r for r, u in enumerate(users.tolist())}
             held = torch.isin(t["held_rows"], users)

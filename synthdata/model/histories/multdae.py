@@ -1,5 +1,5 @@
 """Mult-DAE (Liang et al., WWW 2018), the seed's denoising autoencoder, as a synthdata backend: the
-input history is L2-normalised and corrupted by dropout, encoded to a 200-d code and decoded to a
+input history is corrupted by dropout and L2-normalised, encoded to a 200-d code and decoded to a
 multinomial over items. It makes *neighbours* of given users (AR-CF's virtual neighbours) by dropping
 part of a real history and reconstructing it, and brand-new users from the ex-post mixture prior
 fitted to its training users' codes (backend.py)."""
@@ -10,9 +10,8 @@ from typing import ClassVar
 
 import torch
 from pydantic import Field
-from torch import nn
 
-from synthdata.model.histories.backend import HistoryHyper, HistoryNet, tower
+from synthdata.model.histories.backend import Encoder, HistoryBatch, HistoryHyper, HistoryNet, tower
 
 
 class MultDaeHyper(HistoryHyper):
@@ -30,26 +29,18 @@ class MultDae(HistoryNet):
     def __init__(self, n_items: int, attr_dim: int, hp: MultDaeHyper) -> None:
         super().__init__(n_items, attr_dim, hp)
         h = list(hp.hidden)
-        self.encoder = nn.Sequential(tower([n_items + attr_dim, *h, hp.latent_dim]), nn.Tanh())
+        self.encoder = Encoder(n_items, attr_dim, h, hp.latent_dim)
         self.decoder = tower([hp.latent_dim + attr_dim, *reversed(h), n_items])
-        self.drop = nn.Dropout(hp.dropout)
 
-    def _code(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        return self.encoder(torch.cat([self.normalise(x), a], dim=1))
+    def code(self, x: HistoryBatch, a: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.encoder(x, a))
 
     def decode(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         return self.decoder(torch.cat([z, a], dim=1))
 
-    def loss(self, x: torch.Tensor, a: torch.Tensor, step: int, total_steps: int) -> dict[str, torch.Tensor]:
-        nll = self.multinomial_nll(self.decode(self._code(self.drop(x), a), a), x)
+    def loss(self, x: HistoryBatch, a: torch.Tensor, step: int, total_steps: int) -> dict[str, torch.Tensor]:
+        nll = self.multinomial_nll(self.decode(self.code(x.drop(self.hp.dropout), a), a), x)
         return {"loss": nll, "loss_nll": nll}
 
-    def latent(self, x: torch.Tensor, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        keep = torch.rand(x.shape, generator=generator, device=x.device) >= self.hp.neighbour_drop
-        return self._code(x * keep, a)
-
-    def code(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        return self._code(x, a)
-
-    def score(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        return self.decode(self._code(x, a), a)
+    def latent(self, x: HistoryBatch, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return self.code(x.drop(self.hp.neighbour_drop, generator), a)

@@ -1,9 +1,9 @@
-"""Mult-VAE (Liang et al., WWW 2018) as a synthdata backend: a VAE over each user's item multi-hot
-vector with a multinomial likelihood. Encoder [items (+attrs) → 600 → 2·200], decoder [200 (+attrs)
-→ 600 → items], tanh, input L2-normalised with dropout, β annealed linearly from 0 to `beta_cap`
-over `anneal_share` of the training steps. Virtual users come from the ex-post mixture prior fitted
-to the training users' posterior means (default) or from N(0, I) (`prior: normal`); neighbours of a
-real user from its posterior q(z | x)."""
+"""Mult-VAE (Liang et al., WWW 2018) as a synthdata backend: a VAE over each user's item set with a
+multinomial likelihood. Encoder [items (+attrs) → 600 → 2·200], decoder [200 (+attrs) → 600 → items],
+tanh; the input is corrupted by dropout and L2-normalised; β is annealed linearly from 0 to
+`beta_cap` over `anneal_share` of the training steps. Virtual users come from the ex-post mixture
+prior fitted to the training users' posterior means (default) or from N(0, I) (`prior: normal`);
+neighbours of a real user from its posterior q(z | x)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from typing import ClassVar, Literal
 
 import torch
 from pydantic import Field
-from torch import nn
 
-from synthdata.model.histories.backend import HistoryHyper, HistoryNet, tower
+from synthdata.model.histories.backend import Encoder, HistoryBatch, HistoryHyper, HistoryNet, tower
 
 
 class MultVaeHyper(HistoryHyper):
@@ -32,19 +31,17 @@ class MultVae(HistoryNet):
     def __init__(self, n_items: int, attr_dim: int, hp: MultVaeHyper) -> None:
         super().__init__(n_items, attr_dim, hp)
         h = list(hp.hidden)
-        self.encoder = tower([n_items + attr_dim, *h, 2 * hp.latent_dim])
+        self.encoder = Encoder(n_items, attr_dim, h, 2 * hp.latent_dim)
         self.decoder = tower([hp.latent_dim + attr_dim, *reversed(h), n_items])
-        self.drop = nn.Dropout(hp.dropout)
 
-    def _posterior(self, x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.encoder(torch.cat([self.drop(self.normalise(x)), a], dim=1))
-        mu, logvar = h.chunk(2, dim=1)
+    def _posterior(self, x: HistoryBatch, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x.drop(self.hp.dropout) if self.training else x, a).chunk(2, dim=1)
         return mu, logvar
 
     def decode(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         return self.decoder(torch.cat([z, a], dim=1))
 
-    def loss(self, x: torch.Tensor, a: torch.Tensor, step: int, total_steps: int) -> dict[str, torch.Tensor]:
+    def loss(self, x: HistoryBatch, a: torch.Tensor, step: int, total_steps: int) -> dict[str, torch.Tensor]:
         mu, logvar = self._posterior(x, a)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         nll = self.multinomial_nll(self.decode(z, a), x)
@@ -52,7 +49,7 @@ class MultVae(HistoryNet):
         beta = self.hp.beta_cap * min(1.0, step / max(1.0, self.hp.anneal_share * total_steps))
         return {"loss": nll + beta * kl, "loss_nll": nll, "loss_kl": kl, "beta": torch.tensor(beta)}
 
-    def latent(self, x: torch.Tensor, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    def latent(self, x: HistoryBatch, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         mu, logvar = self._posterior(x, a)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device)
         return mu + eps * torch.exp(0.5 * logvar)
@@ -62,8 +59,5 @@ class MultVae(HistoryNet):
             return self.sample_mixture(n, generator)
         return torch.randn((n, self.hp.latent_dim), generator=generator, device=a.device)
 
-    def code(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    def code(self, x: HistoryBatch, a: torch.Tensor) -> torch.Tensor:
         return self._posterior(x, a)[0]
-
-    def score(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.code(x, a), a)

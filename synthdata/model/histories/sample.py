@@ -22,8 +22,8 @@ import torch
 
 from synthdata.log import get_logger, kv
 from synthdata.model.histories.backend import HistoryNet
+from synthdata.model.histories.batch import HistoryBatch
 from synthdata.model.histories.encode import HistoryEncoder, history_key
-from synthdata.model.histories.lightning import dense_rows
 from synthdata.model.rows.columns import restore_dtypes
 
 log = get_logger(__name__)
@@ -69,7 +69,7 @@ class UserSampler:
         users = torch.from_numpy(src.users).to(self.dev)
         a = self.t_attrs[users]
         if src.neighbours:
-            x = dense_rows(self.t_indptr, self.t_indices, users, self.enc.n_items)
+            x = HistoryBatch.from_csr(self.t_indptr, self.t_indices, users, self.enc.n_items)
             z = self.net.latent(x, a, self.tgen)
         else:
             z = self.net.prior(users.numel(), a, self.tgen)
