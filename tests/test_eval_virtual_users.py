@@ -161,3 +161,11 @@ def test_pipeline_with_multvae_and_virtual_users(tmp_path: Path, capsys: pytest.
     assert m["data"]["synthetic_virtual_users"] == 30
     assert m["recsys"]["synthetic_only_protocol"] == "fold-in"
     assert m["privacy"]["users"]["identical_to_train"] == 0
+
+
+def test_bpr_skips_fold_in_and_says_why(data) -> None:
+    train, test = data
+    cfg = EvalConfig(**{**FAST, "seeds": 1, "privacy": False, "model": "bpr"})
+    out = evaluate(train, test, relabel(train), SCHEMA, cfg)
+    assert "synthetic_only_ratio" not in out["recsys"] and "augmented" in out["recsys"]
+    assert "ALS" in out["data"]["synthetic_only_skipped"]

@@ -157,7 +157,11 @@ def _extra_runs(
         only = synthetic_matrix(used, schema, index, empty)[0]  # every synthetic positive, duplicates too
         only_tune = synthetic_matrix(used_val, schema, index, empty)[0] if tune_rows is used_val else tune_m
         fold = synthetic_only_protocol(used, train, schema) == "fold-in"
-        runs.append(Run("synthetic_only", only, only_tune, (), only_extra=True, fold_in=fold))
+        if fold and cfg.model != "als":  # BPR has no exact per-user solve to fold real users in with
+            data["synthetic_only_skipped"] = "fold-in (virtual users) needs the ALS recommender"
+            log.warning(kv(stage="synthetic_only", skipped=data["synthetic_only_skipped"]))
+        else:
+            runs.append(Run("synthetic_only", only, only_tune, (), only_extra=True, fold_in=fold))
     return runs
 
 

@@ -184,6 +184,20 @@ def _trainer(syn: Fittable, ckdir: Path, callbacks: list[pl.Callback], steps_per
     )
 
 
+def _select_best(trainer: pl.Trainer, module: pl.LightningModule, last: Path) -> tuple[int, int, Any]:
+    """Load the best epoch's weights (model selection on the family's score); (epochs, steps, score)."""
+    ckpt_cb = trainer.checkpoint_callback
+    best, score = ckpt_cb.best_model_path, ckpt_cb.best_model_score  # type: ignore[union-attr]
+    epochs, steps = int(trainer.current_epoch), int(trainer.global_step)
+    if (not best or steps == 0) and last.exists():
+        # Spawned DDP workers keep the loop (and maybe callback) state: read their last.ckpt.
+        lbest, lscore, epochs, steps = _selection_from_last(last, epochs, steps)
+        best, score = (best or lbest), (score if score is not None else lscore)
+    if best and Path(best).exists():
+        module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
+    return epochs, steps, score
+
+
 def fit_synthesizer(
     syn: Fittable,
     df: pd.DataFrame,
@@ -216,7 +230,6 @@ def fit_synthesizer(
             fitted, df, val_df, syn.batch_size, syn.seed, extra
         )
         trainer = _trainer(syn, ckdir, list(extra_callbacks), steps_per_epoch)
-        ckpt_cb = trainer.checkpoint_callback
         t1 = time.perf_counter()
         with warnings.catch_warnings():
             # our checkpoint dir also holds the CSV logs, and resumes reuse it on purpose
@@ -226,14 +239,7 @@ def fit_synthesizer(
                 module, datamodule=dm, ckpt_path=str(resume_path) if resume_path else None, weights_only=True
             )
         t_train = time.perf_counter() - t1
-        best, score = ckpt_cb.best_model_path, ckpt_cb.best_model_score
-        epochs, steps = int(trainer.current_epoch), int(trainer.global_step)
-        if (not best or steps == 0) and last.exists():
-            # Spawned DDP workers keep the loop (and maybe callback) state: read their last.ckpt.
-            lbest, lscore, epochs, steps = _selection_from_last(last, epochs, steps)
-            best, score = (best or lbest), (score if score is not None else lscore)
-        if best and Path(best).exists():  # model selection on the family's validation score
-            module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
+        epochs, steps, score = _select_best(trainer, module, last)
         syn.family.finish(fitted, seed_for(syn.seed, "train", 2))
         syn.set_fitted(fitted, df)
         syn.meta = {
