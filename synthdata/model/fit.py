@@ -178,7 +178,7 @@ def _trainer(syn: Fittable, ckdir: Path, callbacks: list[pl.Callback], steps_per
         enable_progress_bar=hp.progress_bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        check_val_every_n_epoch=hp.val_every,
+        check_val_every_n_epoch=max(1, min(hp.val_every, syn.epochs)),  # at least one validation
         log_every_n_steps=max(1, min(50, steps_per_epoch)),
         deterministic="warn",
     )

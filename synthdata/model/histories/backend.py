@@ -56,6 +56,9 @@ class HistoryHyper(HistoryEncoderSettings, TrainerSettings):
         None, ge=1, description="Longest virtual history (default: the longest real one)."
     )
     sample_batch: int = Field(2000, ge=1, description="Users decoded at once when sampling.")
+    val_every: int = Field(
+        5, ge=1, description="Epochs between validations (and best.ckpt): an epoch is one pass over users."
+    )
     prior_components: int = Field(10, ge=1, description="Components of the ex-post Gaussian mixture prior.")
 
 
