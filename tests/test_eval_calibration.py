@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _eval_world import SCHEMA, world
+from _eval_world import FAST_EVAL, SCHEMA, world
 
 from synthdata.evaluate import EvalConfig, evaluate
 from synthdata.split import split
@@ -15,18 +15,7 @@ from synthdata.split import split
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from known_answers import NULLS, tables
 
-CFG = EvalConfig(
-    seeds=3,
-    factors_grid=[8],
-    regularization_grid=[0.1],
-    alpha_grid=[0.5],
-    iterations=8,
-    n_bootstrap=200,
-    n_permutations=200,
-    cold_threshold=4,
-    fidelity=False,
-    privacy=False,
-)
+CFG = EvalConfig(**{**FAST_EVAL, "seeds": 3, "privacy": False})
 
 
 @pytest.fixture(scope="module")
