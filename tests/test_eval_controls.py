@@ -201,3 +201,17 @@ def test_compare_shows_the_verdict_first_in_words() -> None:
     assert cmp.metrics[0].key == "recsys.verdict_code.all"
     assert [fmt_value(v) for v in cmp.metrics[0].values] == ["no-evidence", "helps"]
     assert cmp.metrics[0].delta_text(1) == "no-evidence → helps"
+
+
+def test_prediction_bound_uses_student_t_for_every_seed_count() -> None:
+    """Past 10 seeds the bound stays Student's t (1.796 at 11 d.o.f.), never the normal 1.645."""
+    from synthdata.evaluate.verdict import _beats_draws, t_quantile
+
+    assert t_quantile(10) == pytest.approx(1.812, abs=1e-3) and t_quantile(2) == pytest.approx(
+        2.920, abs=1e-3
+    )
+    base = np.array([1.0, -1.0] * 6)  # 12 seeds: mean 0, sd 1.044
+    sd, scale = base.std(ddof=1), np.sqrt(1 + 1 / 12)
+    between = base + 1.70 * sd * scale  # clears a normal bound (1.645), not the t bound (1.796)
+    assert not _beats_draws(list(between))
+    assert _beats_draws(list(base + 1.85 * sd * scale))

@@ -22,7 +22,15 @@ import numpy as np
 from synthdata.evaluate.stats import holm
 
 MIN_SEEDS_FOR_HELPS = 3
-T_95_ONE_SIDED = {2: 2.920, 3: 2.353, 4: 2.132, 5: 2.015, 6: 1.943, 7: 1.895, 8: 1.860, 9: 1.833}
+PREDICTION_LEVEL = 0.95  # one-sided
+
+
+def t_quantile(dof: int, level: float = PREDICTION_LEVEL) -> float:
+    """Student's t quantile for every d.o.f. (scipy): no normal fall-back, which would be
+    anti-conservative (t with 10 d.o.f. is 1.812, not 1.645)."""
+    from scipy.stats import t
+
+    return float(t.ppf(level, dof))
 
 
 def _beats_draws(deltas: list[float]) -> bool:
@@ -31,10 +39,9 @@ def _beats_draws(deltas: list[float]) -> bool:
     synthetic table as fixed; this is the check that one more draw of a null generator would not do
     as well (the calibration study showed single-draw luck passing the CI test)."""
     d = np.asarray(deltas, dtype=np.float64)
-    if d.size < 3:
+    if d.size < MIN_SEEDS_FOR_HELPS:
         return False
-    t = T_95_ONE_SIDED.get(d.size - 1, 1.645)
-    return bool(d.mean() > t * d.std(ddof=1) * np.sqrt(1 + 1 / d.size))
+    return bool(d.mean() > t_quantile(d.size - 1) * d.std(ddof=1) * np.sqrt(1 + 1 / d.size))
 
 
 CODES = {"helps": 1, "no-evidence": 0, "hurts": -1}
