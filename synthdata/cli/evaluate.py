@@ -93,6 +93,9 @@ def evaluate_cmd(
         raise
     write_metrics_json(metrics, out)
     console = Console() if Console().is_terminal else Console(width=260)  # logs/pipes: keep rows whole
+    leak = metrics.get("leakage", {})
+    if leak.get("warning"):  # above the table that opens with the verdict, and again beside the last line
+        console.print(f"[bold red]WARNING: {leak['note']}[/bold red]")
     console.print(summary_table(metrics))
     if "fidelity" in metrics:
         f = metrics["fidelity"]
@@ -120,6 +123,8 @@ def evaluate_cmd(
             f"synthetic-only / real {cfg.tune_metric} ({proto}): "
             f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
         )
+    if leak.get("warning"):
+        console.print(f"[bold red]WARNING: {leak['note']}[/bold red]")
     console.print(verdict_line(metrics), highlight=False)
     if html is not None:
         write_html(metrics, html, train=tr, synthetic=syn, schema=sch)

@@ -76,6 +76,13 @@ class EvalConfig(BaseModel):
     privacy_max_rows: int = Field(default=2_000, ge=50, description="Synthetic/holdout rows for DCR.")
     detection_max_rows: int = Field(default=5_000, ge=100)
     mia_max_rows: int = Field(default=2_000, ge=50, description="Member / non-member rows per MIA attack.")
+    max_shared_pairs: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Largest share of test (user, item) pairs also in train before evaluate refuses the "
+        "split (0 is normal with one row per pair; raw logs with repeat interactions share some).",
+    )
     seed: int = 0
 
     @field_validator("factors_grid", "regularization_grid")

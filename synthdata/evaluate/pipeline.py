@@ -39,6 +39,7 @@ import scipy.sparse as sp
 from synthdata.errors import InputError
 from synthdata.evaluate import augment
 from synthdata.evaluate.assemble import AT_AUGMENTED_ALPHA, CONTROL_PREFIX, recsys_section, summaries
+from synthdata.evaluate.checks import leakage_report, split_checks
 from synthdata.evaluate.config import EvalConfig
 from synthdata.evaluate.controls import CONTROLS, control_rngs, control_rows
 from synthdata.evaluate.fidelity import fidelity_report
@@ -208,6 +209,7 @@ def evaluate(
         raise InputError("training table is empty", path="train")
     if len(test) == 0:
         raise InputError("test table is empty", path="test")
+    data.update(split_checks(train, test, schema, cfg.max_shared_pairs))
     inner, val = validation_split(train, schema, cfg)
     synthetic = _prepare_synthetic(synthetic, train, schema, "synthetic", data)
     val_synthetic = _prepare_synthetic(val_synthetic, inner, schema, "val_synthetic", data)
@@ -222,7 +224,9 @@ def evaluate(
 
     with _timed(timings, "prepare"):
         index = Index.build(schema, train, test).with_users(
-            virtual_users(used, train, schema).append(virtual_users(used_val, inner, schema)).astype(object)
+            pd.Index(
+                [*virtual_users(used, train, schema), *virtual_users(used_val, inner, schema)], dtype=object
+            )
         )
         real_pos, seen = real_matrices(train, schema, index)
         inner_pos, inner_seen = real_matrices(inner, schema, index)
@@ -291,6 +295,8 @@ def evaluate(
     if "synthetic_only" in results:
         recsys["synthetic_only_protocol"] = synthetic_only_protocol(used, train, schema)
     result: dict[str, Any] = {"recsys": recsys, "definitions": DEFINITIONS}
+    if has_synth:
+        result["leakage"] = leakage_report(synthetic, train, test, schema, cfg.seed)
     if has_synth and cfg.fidelity:
         with _timed(timings, "fidelity"):
             result["fidelity"] = fidelity_report(

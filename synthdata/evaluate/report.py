@@ -104,6 +104,13 @@ def _recsys_table(metrics: dict[str, Any]) -> str:
     )
 
 
+def _leak_warning(metrics: dict[str, Any]) -> str:
+    leak = metrics.get("leakage", {})
+    if not leak.get("warning"):
+        return ""
+    return f"<p style='color:#b00;font-weight:bold'>WARNING: {html.escape(leak['note'])}</p>"
+
+
 def _ratio_table(metrics: dict[str, Any]) -> str:
     ratio = metrics["recsys"].get("synthetic_only_ratio")
     if not ratio:
@@ -174,6 +181,7 @@ def write_html(
         "above "
         "real-only AND above every negative control (popularity / uniform / shuffled items) with CIs above 0 "
         "and Holm-corrected p-values, on every seed.</p>",
+        _leak_warning(metrics),
         _verdict_table(metrics),
         _ratio_table(metrics),
         "<p>Each cell: mean over users with ≥1 test positive [95% bootstrap CI]. <b>f1</b> is per-user F1 "

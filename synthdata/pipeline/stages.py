@@ -202,6 +202,9 @@ def evaluate(p: Pipeline) -> StageOutput:
     write_metrics_json(metrics, p.out("metrics"))
     write_html(metrics, p.out("report"), train=train, synthetic=synth, schema=schema)
     verdict = ", ".join(f"{k}={v}" for k, v in metrics["recsys"].get("verdict", {}).items())
+    leak = metrics.get("leakage", {})
+    if leak.get("warning"):
+        note = f"WARNING {leak['note']}; {note}"
     return ["metrics", "report"], f"verdict {verdict or 'none'}; {note}"
 
 
