@@ -68,7 +68,7 @@ def evaluate_cmd(
     from rich.console import Console
 
     from synthdata.evaluate import evaluate
-    from synthdata.evaluate.report import summary_table, verdict_line, write_html, write_metrics_json
+    from synthdata.evaluate.report import write_html, write_metrics_json
 
     cfg = _load_config(
         config,
@@ -93,19 +93,41 @@ def evaluate_cmd(
         raise
     write_metrics_json(metrics, out)
     console = Console() if Console().is_terminal else Console(width=260)  # logs/pipes: keep rows whole
+    _print_summary(console, metrics, cfg.tune_metric)
+    if html is not None:
+        write_html(metrics, html, train=tr, synthetic=syn, schema=sch)
+        console.print(f"report → {html}")
+    console.print(f"metrics → {out}")
+
+
+def _print_summary(console: Any, metrics: dict, tune_metric: str) -> None:
+    """The table that opens with the verdict, the quality lines, and the verdict line last; a leakage
+    warning stands above the table and again beside the verdict line."""
+    from synthdata.evaluate.report import summary_table, verdict_line
+
     leak = metrics.get("leakage", {})
-    if leak.get("warning"):  # above the table that opens with the verdict, and again beside the last line
-        console.print(f"[bold red]WARNING: {leak['note']}[/bold red]")
+    warning = f"[bold red]WARNING: {leak['note']}[/bold red]" if leak.get("warning") else None
+    if warning:
+        console.print(warning)
     console.print(summary_table(metrics))
+    for line in _quality_lines(metrics, tune_metric):
+        console.print(line)
+    if warning:
+        console.print(warning)
+    console.print(verdict_line(metrics), highlight=False)
+
+
+def _quality_lines(metrics: dict, tune_metric: str) -> list[str]:
+    out = []
     if "fidelity" in metrics:
         f = metrics["fidelity"]
-        console.print(
+        out.append(
             f"fidelity: column shapes {f['column_shapes']:.3f}, pair trends {f['column_pair_trends']:.3f}, "
             f"detection AUC {f['detection_auc']:.3f}, novel pairs {f['recsys']['novel_pair_share']:.3f}"
         )
     if "privacy" in metrics:
         p = metrics["privacy"]
-        console.print(
+        out.append(
             f"privacy: exact copies {p['exact_copy_rate']:.4f} "
             f"(vs holdout {p['exact_copy_rate_holdout']:.4f}), "
             f"DCR below holdout p5 {p.get('dcr_below_holdout_p5_share', float('nan')):.3f} (0.05 = none), "
@@ -113,23 +135,16 @@ def evaluate_cmd(
             f"(unseen real rows: {p.get('dcr_closer_to_train_baseline', float('nan')):.3f}), "
             f"membership-inference AUC {p.get('mia_auc', float('nan')):.3f} (0.5 = nothing leaks)"
         )
-    users = metrics.get("privacy", {}).get("users")
-    if users and users.get("users_scored"):
-        console.print(user_privacy_line(users))
+        if p.get("users", {}).get("users_scored"):
+            out.append(user_privacy_line(p["users"]))
     if "synthetic_only_ratio" in metrics["recsys"]:
-        r = metrics["recsys"]["synthetic_only_ratio"][cfg.tune_metric]
+        r = metrics["recsys"]["synthetic_only_ratio"][tune_metric]
         proto = metrics["recsys"].get("synthetic_only_protocol", "same-ids")
-        console.print(
-            f"synthetic-only / real {cfg.tune_metric} ({proto}): "
+        out.append(
+            f"synthetic-only / real {tune_metric} ({proto}): "
             f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
         )
-    if leak.get("warning"):
-        console.print(f"[bold red]WARNING: {leak['note']}[/bold red]")
-    console.print(verdict_line(metrics), highlight=False)
-    if html is not None:
-        write_html(metrics, html, train=tr, synthetic=syn, schema=sch)
-        console.print(f"report → {html}")
-    console.print(f"metrics → {out}")
+    return out
 
 
 def user_privacy_line(u: dict) -> str:

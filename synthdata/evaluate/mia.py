@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthdata.evaluate.privacy import _columns, _Encoder
+from synthdata.evaluate.rowcode import RowEncoder, compared_columns
 from synthdata.schema import Schema
 
 
@@ -57,7 +57,7 @@ def mia(
     """privacy.mia_auc_dcr, privacy.mia_auc_density_ratio and privacy.mia_auc (their max)."""
     cols = [
         c
-        for c in _columns(schema, train, holdout, synthetic)
+        for c in compared_columns(schema, train, holdout, synthetic)
         if not pd.api.types.is_datetime64_any_dtype(train[c])
     ]
     nan = {"mia_auc": float("nan"), "mia_auc_dcr": float("nan"), "mia_auc_density_ratio": float("nan")}
@@ -74,7 +74,7 @@ def mia(
     syn = synthetic.iloc[
         rng.choice(len(synthetic), size=min(len(synthetic), max_synthetic_rows), replace=False)
     ]
-    enc = _Encoder(pd.concat([train.iloc[:20_000], reference]), cols, schema)
+    enc = RowEncoder(pd.concat([train.iloc[:20_000], reference]), cols, schema)
     q = enc.transform(pd.concat([members, non_members]))
     labels = np.r_[np.ones(n), np.zeros(n)]
     s, r = enc.transform(syn), enc.transform(reference)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -178,31 +178,23 @@ def synthetic_only_protocol(synthetic: pd.DataFrame | None, train: pd.DataFrame,
     )
 
 
-def evaluate(
-    train: pd.DataFrame,
-    test: pd.DataFrame,
-    synthetic: pd.DataFrame | None,
-    schema: Schema,
-    config: EvalConfig | None = None,
-    *,
-    val_synthetic: pd.DataFrame | None = None,
-) -> dict[str, Any]:
-    """Score real-only, augmented, the negative controls, synthetic-only and popularity on `test`.
+@dataclass
+class _Inputs:
+    """The checked tables `evaluate` works on (synthetic rows already selected by the strategy)."""
 
-    `synthetic` must come from a synthesizer fitted on `train` only (see
-    synthdata.pipeline.experiment.run_experiment); None or an empty table scores the real-only and
-    popularity runs and skips fidelity/privacy. Synthetic rows with ids absent from `train` are counted
-    and dropped with a warning.
+    inner: pd.DataFrame
+    val: pd.DataFrame
+    synthetic: pd.DataFrame | None
+    used: pd.DataFrame | None
+    used_val: pd.DataFrame | None
 
-    `val_synthetic`, optional, comes from a synthesizer fitted on the inner training split only
-    (`validation_split(train, config)[0]`) and is used for tuning the augmented run and the controls:
-    validation then mirrors the test situation exactly. Without it, tuning uses `synthetic` minus
-    every training pair (leak-free but pessimistic for the augmented run).
-    """
-    cfg = config or EvalConfig()
-    timings: dict[str, float] = {}
-    data: dict[str, Any] = {}
-    t_start = time.perf_counter()
+    @property
+    def has_synth(self) -> bool:
+        return self.synthetic is not None and len(self.synthetic) > 0
+
+
+def _inputs(train, test, synthetic, val_synthetic, schema: Schema, cfg: EvalConfig, data: dict) -> _Inputs:
+    """Prepare: the checks a sceptic runs first, the validation split, the strategy's selection."""
     check_columns(train, schema, "train")
     check_columns(test, schema, "test")
     if len(train) == 0:
@@ -216,46 +208,119 @@ def evaluate(
     has_synth = synthetic is not None and len(synthetic) > 0
     sel = (cfg.strategy, cfg.cold_threshold, cfg.long_tail_share)
     used = augment.select(synthetic, train, schema, *sel) if has_synth else None
-    used_val = (
-        augment.select(val_synthetic, inner, schema, *sel)
-        if has_synth and val_synthetic is not None
-        else None
-    )
+    used_val = None
+    if has_synth and val_synthetic is not None:
+        used_val = augment.select(val_synthetic, inner, schema, *sel)
+    return _Inputs(inner, val, synthetic, used, used_val)
 
-    with _timed(timings, "prepare"):
-        index = Index.build(schema, train, test).with_users(
-            pd.Index(
-                [*virtual_users(used, train, schema), *virtual_users(used_val, inner, schema)], dtype=object
-            )
-        )
-        real_pos, seen = real_matrices(train, schema, index)
-        inner_pos, inner_seen = real_matrices(inner, schema, index)
-        tu, ti = index.codes(test, schema)
-        pos = positive_rows(test, schema)
-        vu, vi = index.codes(val, schema)
-        vpos = positive_rows(val, schema)
-        mats = Matrices(
-            real_pos,
-            seen,
-            inner_pos,
-            inner_seen,
-            Target.from_codes(tu[pos], ti[pos]),
-            Target.from_codes(vu[vpos], vi[vpos]),
-        )
-        target = mats.target
-        cold = np.diff(real_pos.indptr)[target.users] <= cfg.cold_threshold
-        masks = {"all": np.ones(target.users.size, dtype=bool), "cold": cold, "warm": ~cold}
-        n_catalogue = int((np.diff(seen.tocsc().indptr) > 0).sum())
-        runs = [Run("real")]
-        if used is not None and len(used):
-            runs += _extra_runs(used, used_val, train, inner, schema, index, seen, inner_seen, cfg, data)
+
+def _matrices(train, test, inp: _Inputs, schema: Schema) -> tuple[Index, Matrices]:
+    """One index (real users, then virtual ones) and the real matrices every run shares."""
+    virtual = [*virtual_users(inp.used, train, schema), *virtual_users(inp.used_val, inp.inner, schema)]
+    index = Index.build(schema, train, test).with_users(pd.Index(virtual, dtype=object))
+    real_pos, seen = real_matrices(train, schema, index)
+    inner_pos, inner_seen = real_matrices(inp.inner, schema, index)
+    tu, ti = index.codes(test, schema)
+    pos = positive_rows(test, schema)
+    vu, vi = index.codes(inp.val, schema)
+    vpos = positive_rows(inp.val, schema)
+    target, val_target = Target.from_codes(tu[pos], ti[pos]), Target.from_codes(vu[vpos], vi[vpos])
     if target.users.size == 0:
         raise InputError(
             "no user in the test table has a positive interaction; nothing to score", path="test"
         )
+    return index, Matrices(real_pos, seen, inner_pos, inner_seen, target, val_target)
+
+
+def _score(runs: list[Run], runner: Runner, timings: dict[str, float]) -> dict[str, RunResult]:
+    """Every run through one loop: tune → refit over seeds → score.
+
+    α is tuned on all users; its noise alone can make one control look weak on a segment. Each control
+    whose α differs is also refitted at the augmented run's α, and the verdict compares against the
+    stronger of the two per segment."""
+    results = {}
+    for run in runs:
+        with _timed(timings, f"run_{run.name}"):
+            results[run.name] = runner.execute(run)
+    aug_alpha = results["augmented"].chosen.alpha if "augmented" in results else None
+    for run in runs:
+        if aug_alpha and run.name.startswith(CONTROL_PREFIX) and results[run.name].chosen.alpha != aug_alpha:
+            alt = replace(run, name=run.name + AT_AUGMENTED_ALPHA, alphas=(aug_alpha,))
+            with _timed(timings, f"run_{alt.name}"):
+                results[alt.name] = runner.execute(alt)
+    return results
+
+
+def _synthetic_checks(train, test, synthetic, schema, cfg: EvalConfig, data: dict, timings) -> dict[str, Any]:
+    """Leakage, fidelity and privacy of the synthetic table (sections of the result)."""
+    out: dict[str, Any] = {"leakage": leakage_report(synthetic, train, test, schema, cfg.seed)}
+    if cfg.fidelity:
+        with _timed(timings, "fidelity"):
+            out["fidelity"] = fidelity_report(
+                train,
+                synthetic,
+                schema,
+                max_rows=cfg.fidelity_max_rows,
+                detection_rows=cfg.detection_max_rows,
+                seed=cfg.seed,
+            )
+    if cfg.privacy:
+        with _timed(timings, "privacy"):
+            out["privacy"] = privacy_report(
+                train,
+                test,
+                synthetic,
+                schema,
+                max_rows=cfg.privacy_max_rows,
+                mia_rows=cfg.mia_max_rows,
+                seed=cfg.seed,
+            )
+            if data.get("synthetic_virtual_users"):
+                out["privacy"]["users"] = user_privacy_report(
+                    train, test, synthetic, schema, max_users=cfg.privacy_max_rows, seed=cfg.seed
+                )
+    return out
+
+
+def evaluate(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    synthetic: pd.DataFrame | None,
+    schema: Schema,
+    config: EvalConfig | None = None,
+    *,
+    val_synthetic: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Score real-only, augmented, the negative controls, synthetic-only and popularity on `test`.
+
+    `synthetic` must come from a synthesizer fitted on `train` only (see
+    synthdata.pipeline.experiment.run_experiment); None or an empty table scores the real-only and
+    popularity runs and skips fidelity/privacy. Synthetic rows with items absent from `train` are
+    counted and dropped with a warning; users absent from `train` are virtual users.
+
+    `val_synthetic`, optional, comes from a synthesizer fitted on the inner training split only
+    (`validation_split(train, config)[0]`) and is used for tuning the augmented run and the controls:
+    validation then mirrors the test situation exactly. Without it, tuning uses `synthetic` minus
+    every training pair (leak-free but pessimistic for the augmented run).
+    """
+    cfg = config or EvalConfig()
+    timings: dict[str, float] = {}
+    data: dict[str, Any] = {}
+    t_start = time.perf_counter()
+    inp = _inputs(train, test, synthetic, val_synthetic, schema, cfg, data)
+    with _timed(timings, "prepare"):
+        index, mats = _matrices(train, test, inp, schema)
+        target = mats.target
+        cold = np.diff(mats.real_pos.indptr)[target.users] <= cfg.cold_threshold
+        masks = {"all": np.ones(target.users.size, dtype=bool), "cold": cold, "warm": ~cold}
+        n_catalogue = int((np.diff(mats.seen.tocsc().indptr) > 0).sum())
+        runs = [Run("real")]
+        if inp.used is not None and len(inp.used):
+            args = (inp.used, inp.used_val, train, inp.inner, schema, index, mats.seen, mats.inner_seen)
+            runs += _extra_runs(*args, cfg, data)
     if len(runs) == 1 or runs[1].extra is None or runs[1].extra.nnz == 0:
         runs = runs[:1]
-        if has_synth:
+        if inp.has_synth:
             log.warning(kv(stage="augment", note="no usable synthetic positives; augmented run skipped"))
     log.info(
         kv(
@@ -266,25 +331,12 @@ def evaluate(
             runs=len(runs),
         )
     )
-
     runner = Runner(mats, cfg)
-    results = {}
-    for run in runs:  # one loop for every run: tune → refit over seeds → score
-        with _timed(timings, f"run_{run.name}"):
-            results[run.name] = runner.execute(run)
-    # α is tuned on all users; its noise alone can make one control look weak on a segment. Each
-    # control whose α differs is also refitted at the augmented run's α, and the verdict compares
-    # against the stronger of the two per segment.
-    aug_alpha = results["augmented"].chosen.alpha if "augmented" in results else None
-    for run in runs:
-        if aug_alpha and run.name.startswith(CONTROL_PREFIX) and results[run.name].chosen.alpha != aug_alpha:
-            alt = replace(run, name=run.name + AT_AUGMENTED_ALPHA, alphas=(aug_alpha,))
-            with _timed(timings, f"run_{alt.name}"):
-                results[alt.name] = runner.execute(alt)
+    results = _score(runs, runner, timings)
     with _timed(timings, "paired_tests"):
         recsys = recsys_section(results, masks, n_catalogue, cfg)
     with _timed(timings, "popularity"):
-        pop_recs = popularity_recommend(real_pos, seen, target.users, cfg.k)
+        pop_recs = popularity_recommend(mats.real_pos, mats.seen, target.users, cfg.k)
         pop = RunResult("popularity", results["real"].chosen, [], target.score(pop_recs, cfg.k), pop_recs)
         recsys["popularity"] = summaries(pop, masks, n_catalogue, cfg)
     recsys["segments"] = {
@@ -293,44 +345,19 @@ def evaluate(
     }
     recsys["recommender_fits"] = runner.n_fits
     if "synthetic_only" in results:
-        recsys["synthetic_only_protocol"] = synthetic_only_protocol(used, train, schema)
+        recsys["synthetic_only_protocol"] = synthetic_only_protocol(inp.used, train, schema)
     result: dict[str, Any] = {"recsys": recsys, "definitions": DEFINITIONS}
-    if has_synth:
-        result["leakage"] = leakage_report(synthetic, train, test, schema, cfg.seed)
-    if has_synth and cfg.fidelity:
-        with _timed(timings, "fidelity"):
-            result["fidelity"] = fidelity_report(
-                train,
-                synthetic,
-                schema,
-                max_rows=cfg.fidelity_max_rows,
-                detection_rows=cfg.detection_max_rows,
-                seed=cfg.seed,
-            )
-    if has_synth and cfg.privacy:
-        with _timed(timings, "privacy"):
-            result["privacy"] = privacy_report(
-                train,
-                test,
-                synthetic,
-                schema,
-                max_rows=cfg.privacy_max_rows,
-                mia_rows=cfg.mia_max_rows,
-                seed=cfg.seed,
-            )
-            if data.get("synthetic_virtual_users"):
-                result["privacy"]["users"] = user_privacy_report(
-                    train, test, synthetic, schema, max_users=cfg.privacy_max_rows, seed=cfg.seed
-                )
+    if inp.has_synth:
+        result |= _synthetic_checks(train, test, inp.synthetic, schema, cfg, data, timings)
     result["data"] = {
         "train_rows": len(train),
         "test_rows": len(test),
-        "synthetic_rows": 0 if synthetic is None else len(synthetic),
-        "synthetic_rows_after_strategy": 0 if used is None else len(used),
+        "synthetic_rows": 0 if inp.synthetic is None else len(inp.synthetic),
+        "synthetic_rows_after_strategy": 0 if inp.used is None else len(inp.used),
         "users": index.shape[0],
         "items": index.shape[1],
         "catalogue_items": n_catalogue,
-        "validation_rows": len(val),
+        "validation_rows": len(inp.val),
         "validation_protocol": cfg.protocol,
         "evaluated_users": int(target.users.size),
         **data,

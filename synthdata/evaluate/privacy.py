@@ -17,74 +17,17 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from synthdata.schema import DType, Role, Schema
-
-
-def _columns(schema: Schema, *frames: pd.DataFrame) -> list[str]:
-    return [c.name for c in schema.columns if c.role != Role.IGNORE and all(c.name in f for f in frames)]
-
-
-def _normalised(df: pd.DataFrame, cols: list[str], schema: Schema) -> pd.DataFrame:
-    """Dtype-neutral copy so equal values hash equally whatever pandas dtype each table uses."""
-    out = {}
-    for c in cols:
-        s = df[c]
-        spec = schema.column(c)
-        if pd.api.types.is_datetime64_any_dtype(s):
-            v = np.full(len(s), np.nan)
-            ok = s.notna().to_numpy()
-            v[ok] = s[ok].astype("int64").to_numpy().astype(np.float64)
-            out[c] = v
-        elif spec.role not in (Role.USER_ID, Role.ITEM_ID) and (
-            spec.dtype in (DType.INT, DType.FLOAT, DType.BOOL) or pd.api.types.is_numeric_dtype(s)
-        ):
-            out[c] = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        else:  # ids and labels compare as text: an id's numeric distance means nothing
-            out[c] = s.astype(str).where(s.notna().to_numpy(), None).to_numpy(dtype=object)
-    return pd.DataFrame(out)
-
-
-def row_hashes(df: pd.DataFrame, cols: list[str], schema: Schema) -> np.ndarray:
-    return pd.util.hash_pandas_object(_normalised(df, cols, schema), index=False).to_numpy()
+from synthdata.evaluate.mia import mia
+from synthdata.evaluate.rowcode import RowEncoder, compared_columns, row_hashes
+from synthdata.schema import Schema
 
 
 def exact_copy_rate(synthetic: pd.DataFrame, reference: pd.DataFrame, schema: Schema) -> float:
     """Share of synthetic rows equal to some reference row on all shared (non-ignored) columns."""
     if len(synthetic) == 0:
         return float("nan")
-    cols = _columns(schema, synthetic, reference)
+    cols = compared_columns(schema, synthetic, reference)
     return float(np.isin(row_hashes(synthetic, cols, schema), row_hashes(reference, cols, schema)).mean())
-
-
-class _Encoder:
-    """Mixed-type rows → sparse vectors: numeric scaled to [0, 1] on train, categories one-hot / √2."""
-
-    def __init__(self, train: pd.DataFrame, cols: list[str], schema: Schema) -> None:
-        from sklearn.preprocessing import OneHotEncoder
-
-        norm = _normalised(train, cols, schema)
-        self.cols = cols
-        self.schema = schema
-        self.num = [c for c in cols if norm[c].dtype.kind == "f"]
-        self.cat = [c for c in cols if c not in self.num]
-        x = norm[self.num].to_numpy(dtype=np.float64)
-        self.lo = np.nanmin(x, axis=0) if x.size else np.zeros(0)
-        span = (np.nanmax(x, axis=0) - self.lo) if x.size else np.zeros(0)
-        self.span = np.where(span > 0, span, 1.0)
-        self.ohe = None
-        if self.cat:
-            self.ohe = OneHotEncoder(handle_unknown="ignore", sparse_output=True, dtype=np.float64)
-            self.ohe.fit(norm[self.cat].astype(str))
-
-    def transform(self, df: pd.DataFrame) -> sp.csr_matrix:
-        norm = _normalised(df, self.cols, self.schema)
-        parts = []
-        if self.num:
-            x = (norm[self.num].to_numpy(dtype=np.float64) - self.lo) / self.span
-            parts.append(sp.csr_matrix(np.nan_to_num(x, nan=-1.0)))  # missing sits apart from every value
-        if self.ohe is not None:
-            parts.append(self.ohe.transform(norm[self.cat].astype(str)) / np.sqrt(2.0))
-        return sp.hstack(parts, format="csr")
 
 
 def _nearest(ref: sp.csr_matrix, query: sp.csr_matrix) -> np.ndarray:
@@ -111,7 +54,7 @@ def dcr(
     cancel out: a generator that does not memorise gets about the baseline, a copier far more.
     """
     rng = np.random.default_rng(seed)
-    cols = _columns(schema, train, holdout, synthetic)
+    cols = compared_columns(schema, train, holdout, synthetic)
     if len(holdout) < 4 or len(synthetic) == 0 or len(train) == 0:
         return {"dcr_closer_to_train_share": float("nan")}
     perm = rng.permutation(len(holdout))
@@ -120,7 +63,7 @@ def dcr(
     hold_query = holdout.iloc[perm[half : half + min(max_rows, len(holdout) - half)]]
     train_ref = train.iloc[np.sort(rng.choice(len(train), size=min(len(train), max_ref_rows), replace=False))]
     syn = synthetic.iloc[rng.choice(len(synthetic), size=min(max_rows, len(synthetic)), replace=False)]
-    enc = _Encoder(train_ref, cols, schema)
+    enc = RowEncoder(train_ref, cols, schema)
     t, h, s, q = (enc.transform(x) for x in (train_ref, hold_ref, syn, hold_query))
     d_syn_train, d_syn_hold = _nearest(t, s), _nearest(h, s)
     d_q_train, d_q_hold = _nearest(t, q), _nearest(h, q)
@@ -154,7 +97,6 @@ def privacy_report(
     seed: int = 0,
 ) -> dict[str, float]:
     """All privacy figures for metrics.json (`privacy.*`), membership inference included (mia.py)."""
-    from synthdata.evaluate.mia import mia
 
     out: dict[str, float] = {
         "exact_copy_rate": exact_copy_rate(synthetic, train, schema),

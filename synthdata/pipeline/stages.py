@@ -147,7 +147,8 @@ def _generate_users(p: Pipeline, syn: Any, u: dict[str, Any], kw: dict[str, Any]
         n = u["virtual_users"] or int(train[schema.user_col].nunique())
         rows = syn.sample_to_parquet(p.out("synth"), users=n, seed=p.cfg.seed, **kw)
         return ["synth"], f"rows={rows} virtual_users={n}"
-    cold = [x for x in cold_users(train, schema, u["cold_threshold"]) if x in set(syn.encoder.active_ids())]
+    active = set(syn.encoder.active_ids())  # users with a positive: neighbours need a history
+    cold = [x for x in cold_users(train, schema, u["cold_threshold"]) if x in active]
     rows = syn.sample_to_parquet(p.out("synth"), like=cold, per_user=u["neighbours"], seed=p.cfg.seed, **kw)
     return ["synth"], f"rows={rows} cold_users={len(cold)} neighbours_each={u['neighbours']}"
 

@@ -140,6 +140,11 @@ class HistoryNet(GenerativeNet):
     def latent(self, x: HistoryBatch, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         raise NotImplementedError
 
+    @property
+    def has_prior(self) -> bool:
+        """Can `prior` make brand-new users (else virtual users are neighbours of random users)?"""
+        return bool(self.mix_fitted)
+
     def prior(self, n: int, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor | None:
         """Codes of `n` brand-new users (None: the network has no prior yet)."""
         return self.sample_mixture(n, generator) if bool(self.mix_fitted) else None

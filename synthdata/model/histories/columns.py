@@ -63,11 +63,8 @@ class ItemColumns:
             return False
         if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
             return True
-        try:
-            spec = self.schema.column(name)
-        except Exception:
-            spec = None
-        integer = pd.api.types.is_integer_dtype(s) or (spec is not None and spec.dtype == DType.INT)
+        declared_int = name in self.schema.names and self.schema.column(name).dtype == DType.INT
+        integer = pd.api.types.is_integer_dtype(s) or declared_int
         return bool(integer and s.nunique(dropna=True) <= self.max_discrete_int)
 
     def _fit_discrete(self, spec: dict[str, Any], s: pd.Series, items: np.ndarray, n_items: int) -> None:

@@ -107,9 +107,8 @@ class HistoryModule(SynthModule):
             x, a = self._x(users)
             scores = x.mask_(self.net.score(x, a))
             top = scores.topk(min(k, scores.shape[1]), dim=1).indices
-            code = {int(u): r for r, u in enumerate(users.tolist())}
             held = torch.isin(t["held_rows"], users)
-            rows = torch.tensor([code[int(u)] for u in t["held_rows"][held].tolist()], device=self.device)
+            rows = torch.searchsorted(users, t["held_rows"][held])  # validation users are sorted
             item = t["held_items"][held]
             hit = (top[rows] == item[:, None]).any(dim=1).float()
             n_held = torch.bincount(rows, minlength=users.numel()).float()

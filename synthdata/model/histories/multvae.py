@@ -54,6 +54,10 @@ class MultVae(HistoryNet):
         eps = torch.randn(mu.shape, generator=generator, device=mu.device)
         return mu + eps * torch.exp(0.5 * logvar)
 
+    @property
+    def has_prior(self) -> bool:
+        return self.hp.prior == "normal" or bool(self.mix_fitted)
+
     def prior(self, n: int, a: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor | None:
         if self.hp.prior == "mixture" and bool(self.mix_fitted):
             return self.sample_mixture(n, generator)

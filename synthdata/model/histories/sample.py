@@ -59,7 +59,7 @@ class UserSampler:
 
     def virtual_sources(self, n: int) -> tuple[Sources, np.ndarray]:
         """Sources and lengths of `n` brand-new users."""
-        has_prior = bool(self.net.mix_fitted) or getattr(self.net.hp, "prior", None) == "normal"
+        has_prior = self.net.has_prior
         src = self.rng.choice(self.active, size=n)  # whose attributes (no prior: and history) it takes
         lengths = self.real_lengths[self.rng.integers(0, self.real_lengths.size, size=n)]
         return Sources(src, neighbours=not has_prior), np.minimum(lengths, self.max_len)

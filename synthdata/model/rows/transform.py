@@ -6,9 +6,8 @@ never disagree about where a column lives.
 
 Column handling (by schema role and dtype):
 
-* user_id / item_id: never one-hot. Each id maps to a row of a fixed embedding table (see
-  `synthdata.model.rows.embeddings`); the span holds that unit vector and is decoded to the nearest
-  catalogue id.
+* user_id / item_id: never one-hot. Each id maps to a row of a fixed embedding table (rows/embeddings.py);
+  the span holds that unit vector and is decoded to the nearest catalogue id.
 * user/item attributes: not modelled by the GAN. They are looked up from id→attribute tables fitted on
   the real data after ids are sampled, so a synthetic row never contradicts its user or item.
 * low-cardinality categoricals, bools and integers with few distinct values (ratings): one-hot.

@@ -1,0 +1,69 @@
+"""Rows as comparable values, shared by the row-level privacy checks (privacy.py) and membership
+inference (mia.py): dtype-neutral normalised values, row hashes, and sparse vectors for distances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from synthdata.schema import DType, Role, Schema
+
+
+def compared_columns(schema: Schema, *frames: pd.DataFrame) -> list[str]:
+    return [c.name for c in schema.columns if c.role != Role.IGNORE and all(c.name in f for f in frames)]
+
+
+def normalised(df: pd.DataFrame, cols: list[str], schema: Schema) -> pd.DataFrame:
+    """Dtype-neutral copy so equal values hash equally whatever pandas dtype each table uses."""
+    out = {}
+    for c in cols:
+        s = df[c]
+        spec = schema.column(c)
+        if pd.api.types.is_datetime64_any_dtype(s):
+            v = np.full(len(s), np.nan)
+            ok = s.notna().to_numpy()
+            v[ok] = s[ok].astype("int64").to_numpy().astype(np.float64)
+            out[c] = v
+        elif spec.role not in (Role.USER_ID, Role.ITEM_ID) and (
+            spec.dtype in (DType.INT, DType.FLOAT, DType.BOOL) or pd.api.types.is_numeric_dtype(s)
+        ):
+            out[c] = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        else:  # ids and labels compare as text: an id's numeric distance means nothing
+            out[c] = s.astype(str).where(s.notna().to_numpy(), None).to_numpy(dtype=object)
+    return pd.DataFrame(out)
+
+
+def row_hashes(df: pd.DataFrame, cols: list[str], schema: Schema) -> np.ndarray:
+    return pd.util.hash_pandas_object(normalised(df, cols, schema), index=False).to_numpy()
+
+
+class RowEncoder:
+    """Mixed-type rows → sparse vectors: numeric scaled to [0, 1] on train, categories one-hot / √2."""
+
+    def __init__(self, train: pd.DataFrame, cols: list[str], schema: Schema) -> None:
+        from sklearn.preprocessing import OneHotEncoder
+
+        norm = normalised(train, cols, schema)
+        self.cols = cols
+        self.schema = schema
+        self.num = [c for c in cols if norm[c].dtype.kind == "f"]
+        self.cat = [c for c in cols if c not in self.num]
+        x = norm[self.num].to_numpy(dtype=np.float64)
+        self.lo = np.nanmin(x, axis=0) if x.size else np.zeros(0)
+        span = (np.nanmax(x, axis=0) - self.lo) if x.size else np.zeros(0)
+        self.span = np.where(span > 0, span, 1.0)
+        self.ohe = None
+        if self.cat:
+            self.ohe = OneHotEncoder(handle_unknown="ignore", sparse_output=True, dtype=np.float64)
+            self.ohe.fit(norm[self.cat].astype(str))
+
+    def transform(self, df: pd.DataFrame) -> sp.csr_matrix:
+        norm = normalised(df, self.cols, self.schema)
+        parts = []
+        if self.num:
+            x = (norm[self.num].to_numpy(dtype=np.float64) - self.lo) / self.span
+            parts.append(sp.csr_matrix(np.nan_to_num(x, nan=-1.0)))  # missing sits apart from every value
+        if self.ohe is not None:
+            parts.append(self.ohe.transform(norm[self.cat].astype(str)) / np.sqrt(2.0))
+        return sp.hstack(parts, format="csr")
