@@ -43,7 +43,7 @@ def tables(
     kind: "planted" or a null name. The validation counterpart is built the same way on (inner, val),
     so tuning sees what a synthesizer fitted on the inner split would add, exactly as for real generators.
     """
-    from synthdata.evaluate.pipeline import validation_split
+    from synthdata.evaluate.api import validation_split
 
     inner, val = validation_split(train, schema, cfg)
     if kind == "planted":

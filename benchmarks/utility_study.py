@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 
 from synthdata.evaluate import EvalConfig, evaluate
+from synthdata.evaluate.api import validation_split
 from synthdata.evaluate.augment import generate as augment_rows
 from synthdata.evaluate.augment import select
-from synthdata.evaluate.pipeline import validation_split
 from synthdata.schema import Schema
 from synthdata.split import split
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -14,8 +15,8 @@ import yaml
 from _eval_world import SCHEMA, FakeSynthesizer, world
 
 from synthdata.evaluate import EvalConfig, evaluate
+from synthdata.evaluate.api import validation_split
 from synthdata.evaluate.augment import cold_users, long_tail_items, select, training_positives_per_user
-from synthdata.evaluate.pipeline import validation_split
 from synthdata.evaluate.report import write_html
 from synthdata.pipeline.experiment import run_experiment
 from synthdata.split import split
@@ -179,6 +180,10 @@ def test_html_report_has_plots_and_keys(tmp_path: Path, data: tuple, result: dic
         "privacy.exact_copy_rate",
     ):
         assert key in text
+    from synthdata.evaluate.verdict import CLAUSES, HURTS
+
+    for clause in (*CLAUSES, HURTS):  # the rule, rendered from the constants the verdict decides with
+        assert html.escape(clause.text) in text
     import base64
 
     first = text.split("data:image/png;base64,")[1].split("'")[0]

@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from synthdata.evaluate.api import evaluate
     from synthdata.evaluate.config import EvalConfig
-    from synthdata.evaluate.pipeline import evaluate
 
 __all__ = ["EvalConfig", "evaluate"]
 
 _WHERE = {
     "EvalConfig": "synthdata.evaluate.config",
-    "evaluate": "synthdata.evaluate.pipeline",
+    "evaluate": "synthdata.evaluate.api",
 }
 
 

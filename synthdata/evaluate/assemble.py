@@ -1,6 +1,7 @@
 """From run results to the `recsys` section of metrics.json: summaries with CIs per run and segment,
 paired deltas against real-only and against every control, per-seed deltas, the synthetic-only ratio
-and the verdict. Pure arithmetic on per-user arrays: no model is fitted here.
+and the verdict (its rule and comparator choice: verdict.py). Pure arithmetic on per-user arrays: no
+model is fitted here.
 """
 
 from __future__ import annotations
@@ -9,18 +10,15 @@ from typing import Any
 
 import numpy as np
 
+from synthdata.evaluate.arms import ArmResult, Role, find
 from synthdata.evaluate.config import EvalConfig
 from synthdata.evaluate.metrics import PER_USER_METRICS, coverage
-from synthdata.evaluate.runs import RunResult
 from synthdata.evaluate.stats import bootstrap_ci, bootstrap_f1_of_means, paired_delta, ratio_ci
-from synthdata.evaluate.verdict import segment_verdict
-
-CONTROL_PREFIX = "control."
-AT_AUGMENTED_ALPHA = "@augmented_alpha"  # a control refitted at the augmented run's chosen α
+from synthdata.evaluate.verdict import control_variants, segment_verdict, stronger, variant_label
 
 
 def summaries(
-    r: RunResult, masks: dict[str, np.ndarray], n_catalogue: int, cfg: EvalConfig
+    r: ArmResult, masks: dict[str, np.ndarray], n_catalogue: int, cfg: EvalConfig
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for seg, m in masks.items():
@@ -38,7 +36,7 @@ def summaries(
 
 
 def deltas(
-    base: RunResult, run: RunResult, masks: dict[str, np.ndarray], cfg: EvalConfig
+    base: ArmResult, run: ArmResult, masks: dict[str, np.ndarray], cfg: EvalConfig
 ) -> dict[str, dict[str, dict[str, float]]]:
     """run − base per user, paired: {segment: {metric: {mean, ci_low, ci_high, p_value}}}."""
     return {
@@ -57,7 +55,7 @@ def deltas(
 
 
 def seed_deltas(
-    base: RunResult, run: RunResult, masks: dict[str, np.ndarray]
+    base: ArmResult, run: ArmResult, masks: dict[str, np.ndarray]
 ) -> dict[str, dict[str, list[float]]]:
     """Per seed s: mean over the segment's users of run(seed s) − base(seed s)."""
     return {
@@ -72,46 +70,57 @@ def seed_deltas(
     }
 
 
-def recsys_section(
-    results: dict[str, RunResult], masks: dict[str, np.ndarray], n_catalogue: int, cfg: EvalConfig
-) -> dict[str, Any]:
-    real = results["real"]
-    out: dict[str, Any] = {"control": {}, "delta": {}, "delta_control": {}, "per_seed_delta": {}}
-    for name, r in results.items():
-        if name.endswith(AT_AUGMENTED_ALPHA):
-            continue  # only ever used as the stronger comparator, below
+def _per_run(
+    results: list[ArmResult], masks: dict[str, np.ndarray], n_catalogue: int, cfg: EvalConfig
+) -> dict:
+    """Summaries per arm (controls under `control`), per-seed means, tuning tables and chosen α."""
+    out: dict[str, Any] = {"control": {}}
+    for r in results:
+        if r.arm.at_augmented_alpha:
+            continue  # only ever a comparator for the verdict
         s = summaries(r, masks, n_catalogue, cfg)
-        if name.startswith(CONTROL_PREFIX):
-            out["control"][name[len(CONTROL_PREFIX) :]] = s
+        if r.role is Role.CONTROL:
+            out["control"][r.arm.control] = s
         else:
-            out[name] = s
+            out[r.name] = s
     out["per_seed"] = {
-        name: [{m: float(v.mean()) if v.size else float("nan") for m, v in p.items()} for p in r.per_seed]
-        for name, r in results.items()
+        r.name: [{m: float(v.mean()) if v.size else float("nan") for m, v in p.items()} for p in r.per_seed]
+        for r in results
     }
-    out["tuning"] = {name: {"chosen": r.chosen.as_dict(), "grid": r.grid} for name, r in results.items()}
-    out["chosen_alpha"] = {n: r.chosen.alpha for n, r in results.items() if r.chosen.alpha is not None}
-    aug = results.get("augmented")
-    metrics = tuple(dict.fromkeys((cfg.tune_metric, "recall")))
+    out["tuning"] = {r.name: {"chosen": r.chosen.as_dict(), "grid": r.grid} for r in results}
+    out["chosen_alpha"] = {r.name: r.chosen.alpha for r in results if r.chosen.alpha is not None}
+    return out
+
+
+def _versus(real: ArmResult, aug: ArmResult, results: list[ArmResult], masks: dict, cfg: EvalConfig) -> dict:
+    """Paired deltas and per-seed deltas of the augmented arm against real-only and every control
+    (per segment, the stronger variant of each control: verdict.stronger)."""
+    out: dict[str, Any] = {"delta_control": {}, "control_variant": {}}
+    out["delta"] = deltas(real, aug, masks, cfg)
+    out["per_seed_delta"] = {"real": seed_deltas(real, aug, masks)}
+    for c, variants in control_variants(results).items():
+        dc, ps, which = {}, {}, {}
+        for seg, m in masks.items():
+            best = stronger(variants, m, cfg.tune_metric)
+            dc[seg] = deltas(best, aug, {seg: m}, cfg)[seg]
+            ps[seg] = seed_deltas(best, aug, {seg: m})[seg]
+            which[seg] = variant_label(best)
+        out["delta_control"][c], out["per_seed_delta"][c], out["control_variant"][c] = dc, ps, which
+    return out
+
+
+def recsys_section(
+    results: list[ArmResult], masks: dict[str, np.ndarray], n_catalogue: int, cfg: EvalConfig
+) -> dict[str, Any]:
+    real = find(results, Role.REAL)
+    assert real is not None
+    out = _per_run(results, masks, n_catalogue, cfg)
+    out |= {"delta": {}, "delta_control": {}, "per_seed_delta": {}}
     out["verdict"], out["verdict_code"], out["verdict_detail"] = {}, {}, {}
+    aug = find(results, Role.AUGMENTED)
     if aug is not None:
-        out["delta"] = deltas(real, aug, masks, cfg)
-        out["per_seed_delta"]["real"] = seed_deltas(real, aug, masks)
-        out["control_variant"] = {}
-        for name, r in results.items():
-            if name.startswith(CONTROL_PREFIX) and not name.endswith(AT_AUGMENTED_ALPHA):
-                c = name[len(CONTROL_PREFIX) :]
-                variants = [(f"tuned α={r.chosen.alpha}", r)]
-                alt = results.get(name + AT_AUGMENTED_ALPHA)
-                if alt is not None:
-                    variants.append((f"augmented's α={alt.chosen.alpha}", alt))
-                dc, ps, which = {}, {}, {}
-                for seg, m in masks.items():  # per segment, the stronger control (conservative)
-                    label, best = max(variants, key=lambda v: float(v[1].user[cfg.tune_metric][m].mean()))
-                    dc[seg] = deltas(best, aug, {seg: m}, cfg)[seg]
-                    ps[seg] = seed_deltas(best, aug, {seg: m})[seg]
-                    which[seg] = label
-                out["delta_control"][c], out["per_seed_delta"][c], out["control_variant"][c] = dc, ps, which
+        out |= _versus(real, aug, results, masks, cfg)
+        metrics = tuple(dict.fromkeys((cfg.tune_metric, "recall")))
         for seg in masks:
             vs = {"real": out["delta"][seg], **{c: d[seg] for c, d in out["delta_control"].items()}}
             ps = {c: d[seg] for c, d in out["per_seed_delta"].items()}
@@ -125,8 +134,8 @@ def recsys_section(
             )
             out["verdict"][seg] = v["verdict"]
             out["verdict_code"][seg] = v["code"]
-            out["verdict_detail"][seg] = {"reason": v["reason"], "tests": v["tests"]}
-    so = results.get("synthetic_only")
+            out["verdict_detail"][seg] = {"reason": v["reason"], "clause": v["clause"], "tests": v["tests"]}
+    so = find(results, Role.SYNTHETIC_ONLY)
     if so is not None:
         m = masks["all"]
         out["synthetic_only_ratio"] = {

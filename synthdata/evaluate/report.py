@@ -15,6 +15,7 @@ import pandas as pd
 
 from synthdata.evaluate.plots import column_overlays, delta_plot, metric_bars, popularity_curves
 from synthdata.evaluate.terminal import HEADLINE, run_view, summary_table, verdict_line
+from synthdata.evaluate.verdict import CLAUSES, COMPARATOR, HURTS
 from synthdata.schema import Schema
 
 __all__ = ["json_safe", "summary_table", "verdict_line", "write_html", "write_metrics_json"]
@@ -74,6 +75,16 @@ def _verdict_table(metrics: dict[str, Any]) -> str:
     return (
         "<table><tr><th>segment</th><th>verdict</th><th>why</th>"
         "<th>augmented − comparator (95% CI, Holm p)</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+def _rule() -> str:
+    """The verdict rule, rendered from the constants the code decides with (verdict.py)."""
+    items = "".join(f"<li>{html.escape(c.text)} (<code>{c.key}</code>)</li>" for c in CLAUSES)
+    return (
+        f"<details><summary>How the verdict is decided</summary><p><b>helps</b> needs all of:</p><ol>{items}"
+        f"</ol><p><b>hurts</b>: {html.escape(HURTS.text)}. Anything else is <b>no-evidence</b>; the "
+        f"<i>why</i> column names the first clause that failed.</p><p>{html.escape(COMPARATOR)}</p></details>"
     )
 
 
@@ -177,12 +188,10 @@ def write_html(
         "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}code{font-size:11px}</style>",
         "</head><body>",
         "<h1>synthdata evaluation: real vs real + synthetic</h1>",
-        f"<h2>Verdict</h2><p>{html.escape(verdict_line(metrics))}. <b>helps</b> needs the augmented model "
-        "above "
-        "real-only AND above every negative control (popularity / uniform / shuffled items) with CIs above 0 "
-        "and Holm-corrected p-values, on every seed.</p>",
+        f"<h2>Verdict</h2><p>{html.escape(verdict_line(metrics))}.</p>",
         _leak_warning(metrics),
         _verdict_table(metrics),
+        _rule(),
         _ratio_table(metrics),
         "<p>Each cell: mean over users with ≥1 test positive [95% bootstrap CI]. <b>f1</b> is per-user F1 "
         "averaged over users; <b>f1_of_means</b> is the F1 of the averaged precision and recall. The delta "

@@ -1,28 +1,76 @@
-"""The verdict per segment: `helps`, `hurts` or `no-evidence`, as a sceptical reviewer would accept it.
+"""The verdict per segment — `helps`, `hurts` or `no-evidence` — as a sceptical reviewer would accept it.
 
-`helps` needs ALL of:
-- the augmented model chose α > 0 (α = 0 is the real-only model: nothing to credit);
-- at least `MIN_SEEDS_FOR_HELPS` recommender seeds, and every per-seed delta > 0;
-- against real-only AND against every negative control: the paired delta of the tune metric and of
-  recall has a 95% CI above 0 and a Holm-adjusted p-value below `significance`, the Holm family being
-  every (comparator, metric) test of that segment.
-- against every control, whose refits each use a fresh draw of the null generator, the per-seed
-  deltas clear a one-sided 95% prediction bound (mean > t·sd·√(1 + 1/S)): a lucky single draw of
-  null rows must not pass.
-`hurts`: the delta against real-only of the tune metric or recall has a CI below 0 and a Holm-adjusted
-p-value below `significance`. Anything else is `no-evidence`.
+Everything the verdict depends on lives here: which arms are compared (`comparator_arms`, `stronger`),
+the rule (`CLAUSES`, `HURTS`, `segment_verdict`) and the prose users read (`rule_text`, which builds
+`DEFINITIONS["verdict"]`, the README section and the HTML report from the same constants, so the text
+cannot drift from the code). The rule itself is printed by `python -m synthdata.evaluate.verdict`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from synthdata.evaluate.arms import Arm, ArmResult, Role
+from synthdata.evaluate.controls import CONTROLS
 from synthdata.evaluate.stats import holm
 
 MIN_SEEDS_FOR_HELPS = 3
-PREDICTION_LEVEL = 0.95  # one-sided
+PREDICTION_LEVEL = 0.95  # one-sided, the per-seed test against fresh draws of each null generator
+CI_LEVEL = 0.95  # the users-bootstrap CI of every paired delta (stats.paired_delta)
+CODES = {"helps": 1, "no-evidence": 0, "hurts": -1}
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One condition of `helps`: its key (named in the verdict's reason) and its prose."""
+
+    key: str
+    text: str
+
+
+ALPHA = Clause("alpha", "tuning chose α > 0 for the augmented model (α = 0 is the real-only model)")
+SIGNIFICANT = Clause(
+    "significant",
+    f"against real-only AND against every negative control, the paired per-user delta (augmented − "
+    f"comparator) of the tune metric and of recall has a {CI_LEVEL:.0%} bootstrap CI above 0 and a "
+    "Holm-adjusted two-sided sign-flip p-value below `significance` (0.05 by default); the Holm family "
+    "is every (comparator, metric) test of the segment",
+)
+SEEDS = Clause("seeds", f"at least {MIN_SEEDS_FOR_HELPS} recommender seeds")
+PER_SEED = Clause("per_seed", "every per-seed delta, against real-only and every control, is > 0")
+DRAWS = Clause(
+    "draws",
+    "against every control (each seed refits it on a fresh draw of its null generator), the per-seed "
+    f"deltas clear a one-sided {PREDICTION_LEVEL:.0%} prediction bound: mean > t·sd·√(1 + 1/S), S seeds, "
+    "t the Student-t quantile with S − 1 degrees of freedom — one lucky draw of null rows must not pass",
+)
+CLAUSES: tuple[Clause, ...] = (ALPHA, SIGNIFICANT, SEEDS, PER_SEED, DRAWS)  # checked in this order
+HURTS = Clause(
+    "hurts",
+    f"the delta against real-only of the tune metric or of recall has a {CI_LEVEL:.0%} CI below 0 and a "
+    "Holm-adjusted p-value below `significance` (the same Holm family); checked after the α clause",
+)
+COMPARATOR = (
+    f"Comparators: real-only, and each negative control ({', '.join(CONTROLS)}: as many rows as "
+    "the synthesizer's, no learnt signal), tuned over the same α grid as the augmented model. A control "
+    "whose chosen α differs from the augmented model's is also refitted at the augmented α, and each "
+    "segment is compared with the stronger of the two by the tune metric (the conservative choice)."
+)
+
+
+def rule_text(markdown: bool = False) -> str:
+    """The rule as prose, from the constants above (metrics.json definitions, README, HTML report)."""
+    if not markdown:
+        helps = "; ".join(f"({n}) {c.text}" for n, c in enumerate(CLAUSES, 1))
+        return f"helps when ALL hold: {helps}. hurts: {HURTS.text}. Otherwise no-evidence. {COMPARATOR}"
+    lines = ["`helps` needs **all** of, per segment:"]
+    lines += [f"{n}. {c.text} (`{c.key}`);" for n, c in enumerate(CLAUSES, 1)]
+    lines += ["", f"`hurts`: {HURTS.text}. Anything else is `no-evidence`; the reason names the first"]
+    lines += ["clause that failed.", "", COMPARATOR]
+    return "\n".join(lines)
 
 
 def t_quantile(dof: int, level: float = PREDICTION_LEVEL) -> float:
@@ -34,17 +82,90 @@ def t_quantile(dof: int, level: float = PREDICTION_LEVEL) -> float:
 
 
 def _beats_draws(deltas: list[float]) -> bool:
-    """Per-seed deltas vs a control, each seed refitted on a fresh control draw: the mean delta must
-    clear a one-sided 95% prediction bound, mean > t·sd·√(1 + 1/S). The users-bootstrap CI treats the
-    synthetic table as fixed; this is the check that one more draw of a null generator would not do
-    as well (the calibration study showed single-draw luck passing the CI test)."""
+    """The `draws` clause: the users-bootstrap CI treats the synthetic table as fixed; this is the check
+    that one more draw of a null generator would not do as well (the calibration study showed
+    single-draw luck passing the CI test)."""
     d = np.asarray(deltas, dtype=np.float64)
     if d.size < MIN_SEEDS_FOR_HELPS:
         return False
     return bool(d.mean() > t_quantile(d.size - 1) * d.std(ddof=1) * np.sqrt(1 + 1 / d.size))
 
 
-CODES = {"helps": 1, "no-evidence": 0, "hurts": -1}
+# ---- which arms are compared ----------------------------------------------------------------------
+
+
+def comparator_arms(arms: list[Arm], results: list[ArmResult]) -> list[Arm]:
+    """Controls to refit at the augmented arm's α: α is tuned on all users, and its noise alone can make
+    a control look weak on a segment."""
+    aug = next((r for r in results if r.role is Role.AUGMENTED), None)
+    if aug is None or not aug.chosen.alpha:
+        return []
+    chosen = {r.name: r.chosen.alpha for r in results}
+    return [
+        a.at_alpha(aug.chosen.alpha)
+        for a in arms
+        if a.role is Role.CONTROL and not a.at_augmented_alpha and chosen.get(a.name) != aug.chosen.alpha
+    ]
+
+
+def control_variants(results: list[ArmResult]) -> dict[str, list[ArmResult]]:
+    """Per null generator, its scored variants (tuned α first, then the augmented arm's α)."""
+    out: dict[str, list[ArmResult]] = {}
+    for r in results:
+        if r.role is Role.CONTROL:
+            out.setdefault(str(r.arm.control), []).append(r)
+    return {c: sorted(v, key=lambda r: r.arm.at_augmented_alpha) for c, v in out.items()}
+
+
+def variant_label(r: ArmResult) -> str:
+    return ("augmented's α=" if r.arm.at_augmented_alpha else "tuned α=") + str(r.chosen.alpha)
+
+
+def stronger(variants: list[ArmResult], mask: np.ndarray, metric: str) -> ArmResult:
+    """The variant with the higher mean `metric` on the segment's users: the harder comparator."""
+    return max(variants, key=lambda r: float(r.user[metric][mask].mean()) if mask.any() else 0.0)
+
+
+# ---- the rule ---------------------------------------------------------------------------------------
+
+
+def _test_table(vs: dict[str, dict[str, dict[str, float]]], metrics: tuple[str, ...]) -> list[dict]:
+    tests = [(c, m, vs[c][m]) for c in vs for m in metrics]
+    adjusted = holm([t[2]["p_value"] for t in tests])
+    return [
+        {"vs": c, "metric": m, **{k: d[k] for k in ("mean", "ci_low", "ci_high", "p_value")}, "p_holm": p}
+        for (c, m, d), p in zip(tests, adjusted, strict=True)
+    ]
+
+
+def _failed(
+    table: list[dict],
+    per_seed: dict[str, dict[str, list[float]]],
+    metrics: tuple[str, ...],
+    seeds: int,
+    sig: float,
+) -> tuple[Clause, str] | None:
+    """The first `helps` clause after α that fails, with the detail a reader needs; None when all hold."""
+    weak = [f"{t['vs']}/{t['metric']}" for t in table if not (t["ci_low"] > 0 and t["p_holm"] < sig)]
+    if weak:
+        return SIGNIFICANT, "not significantly above: " + ", ".join(weak)
+    if seeds < MIN_SEEDS_FOR_HELPS:
+        return SEEDS, f"only {seeds} recommender seed(s); helps needs ≥ {MIN_SEEDS_FOR_HELPS}"
+    down = [f"{c}/{m}" for c in per_seed for m in metrics if any(x <= 0 for x in per_seed[c].get(m, []))]
+    if down:
+        return PER_SEED, "some per-seed delta ≤ 0: " + ", ".join(down)
+    lucky = [
+        f"{c}/{m}"
+        for c in per_seed
+        if c != "real"
+        for m in metrics
+        if not _beats_draws(per_seed[c].get(m, []))
+    ]
+    if lucky:
+        return DRAWS, "within the spread of the controls' draws (per-seed prediction test): " + ", ".join(
+            lucky
+        )
+    return None
 
 
 def segment_verdict(
@@ -58,44 +179,27 @@ def segment_verdict(
 ) -> dict[str, Any]:
     """`vs[comparator][metric]` = paired delta (augmented − comparator); `per_seed` likewise, per seed.
 
-    Comparators: "real" and one per control. Returns verdict, code, reason and the test table.
-    """
-    tests = [(c, m, vs[c][m]) for c in vs for m in metrics]
-    adjusted = holm([t[2]["p_value"] for t in tests])
-    table = [
-        {
-            "vs": c,
-            "metric": m,
-            "mean": d["mean"],
-            "ci_low": d["ci_low"],
-            "ci_high": d["ci_high"],
-            "p_value": d["p_value"],
-            "p_holm": p,
-        }
-        for (c, m, d), p in zip(tests, adjusted, strict=True)
-    ]
-    significant_up = all(t["ci_low"] > 0 and t["p_holm"] < significance for t in table)
-    seeds_up = all(x > 0 for c in per_seed for m in metrics for x in per_seed[c].get(m, []))
-    draws_up = all(_beats_draws(per_seed[c].get(m, [])) for c in per_seed if c != "real" for m in metrics)
-    hurts = any(t["vs"] == "real" and t["ci_high"] < 0 and t["p_holm"] < significance for t in table)
+    Comparators: "real" and one per control. Returns verdict, code, the deciding clause, the reason and
+    the test table (every comparator × metric, with raw and Holm-adjusted p-values)."""
+    table = _test_table(vs, metrics)
     if not alpha:
-        verdict, reason = "no-evidence", "tuning chose α = 0: the augmented model is the real-only model"
-    elif hurts:
-        verdict, reason = "hurts", "below real-only with a CI under 0 (Holm-corrected)"
-    elif not significant_up:
-        weak = [
-            f"{t['vs']}/{t['metric']}" for t in table if not (t["ci_low"] > 0 and t["p_holm"] < significance)
-        ]
-        verdict, reason = "no-evidence", "not significantly above: " + ", ".join(weak)
-    elif seeds < MIN_SEEDS_FOR_HELPS:
-        verdict, reason = (
+        clause, verdict, reason = (
+            ALPHA.key,
             "no-evidence",
-            f"only {seeds} recommender seed(s); helps needs ≥ {MIN_SEEDS_FOR_HELPS}",
+            "tuning chose α = 0: the augmented model is the real-only model",
         )
-    elif not seeds_up:
-        verdict, reason = "no-evidence", "some per-seed delta ≤ 0"
-    elif not draws_up:
-        verdict, reason = "no-evidence", "within the spread of the controls' draws (per-seed prediction test)"
+    elif any(t["vs"] == "real" and t["ci_high"] < 0 and t["p_holm"] < significance for t in table):
+        clause, verdict, reason = HURTS.key, "hurts", "below real-only with a CI under 0 (Holm-corrected)"
+    elif (failed := _failed(table, per_seed, metrics, seeds, significance)) is not None:
+        clause, verdict, reason = failed[0].key, "no-evidence", failed[1]
     else:
-        verdict, reason = "helps", "above real-only and every control on every seed (Holm-corrected)"
-    return {"verdict": verdict, "code": CODES[verdict], "reason": reason, "tests": table}
+        clause, verdict, reason = (
+            "all",
+            "helps",
+            "above real-only and every control on every seed (Holm-corrected)",
+        )
+    return {"verdict": verdict, "code": CODES[verdict], "clause": clause, "reason": reason, "tests": table}
+
+
+if __name__ == "__main__":
+    print(rule_text(markdown=True))

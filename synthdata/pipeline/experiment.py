@@ -14,8 +14,8 @@ import pandas as pd
 
 from synthdata.errors import ConfigError
 from synthdata.evaluate import augment
+from synthdata.evaluate.api import evaluate, validation_split
 from synthdata.evaluate.config import EvalConfig
-from synthdata.evaluate.pipeline import evaluate, validation_split
 from synthdata.log import get_logger, kv
 from synthdata.schema import Schema
 from synthdata.split import split

@@ -5,10 +5,10 @@ Result layout (also written as metrics.json; every leaf is a plain number, strin
 
     recsys.verdict.<segment>        helps | hurts | no-evidence   (rules: synthdata.evaluate.verdict)
     recsys.verdict_code.<segment>   1 | -1 | 0 (the same, as a number for the run registry)
-    recsys.verdict_detail.<segment> {"reason", "tests": [{vs, metric, mean, ci_low, ci_high, p_value,
-                                                            p_holm}]}
-    recsys.<run>.<segment>.<metric> = {"mean", "ci_low", "ci_high"}
-        run      ∈ real | augmented | synthetic_only | popularity (most-popular recommender, a floor)
+    recsys.verdict_detail.<segment> {"reason", "clause", "tests": [{vs, metric, mean, ci_low, ci_high,
+                                                                      p_value, p_holm}]}
+    recsys.<arm>.<segment>.<metric> = {"mean", "ci_low", "ci_high"}     (arms and their roles: arms.py)
+        arm      ∈ real | augmented | synthetic_only | popularity (most-popular recommender, a floor)
         segment  ∈ all | cold | warm   (cold: ≤ cold_threshold real training positives)
         metric   ∈ precision, recall, f1, ndcg, map, hitrate   (per-user values averaged over users
                    with ≥ 1 test positive and over seeds; CI: 95% percentile bootstrap over users)
@@ -29,32 +29,26 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from synthdata.errors import InputError
 from synthdata.evaluate import augment
-from synthdata.evaluate.assemble import AT_AUGMENTED_ALPHA, CONTROL_PREFIX, recsys_section, summaries
+from synthdata.evaluate.arms import Arm, ArmInputs, ArmResult, Role, synthetic_arms, synthetic_only_protocol
+from synthdata.evaluate.assemble import recsys_section, summaries
 from synthdata.evaluate.checks import leakage_report, split_checks
 from synthdata.evaluate.config import EvalConfig
-from synthdata.evaluate.controls import CONTROLS, control_rngs, control_rows
 from synthdata.evaluate.fidelity import fidelity_report
 from synthdata.evaluate.inputs import check_columns, check_id_dtypes, drop_unknown_items, virtual_users
 from synthdata.evaluate.privacy import privacy_report
 from synthdata.evaluate.privacy_users import user_privacy_report
-from synthdata.evaluate.recommend import (
-    Index,
-    popularity_recommend,
-    positive_rows,
-    real_matrices,
-    synthetic_matrix,
-)
-from synthdata.evaluate.runs import Matrices, Run, Runner, RunResult
+from synthdata.evaluate.recommend import Index, popularity_recommend, positive_rows, real_matrices
+from synthdata.evaluate.runs import Matrices, Runner
 from synthdata.evaluate.tuning import Target
+from synthdata.evaluate.verdict import comparator_arms, rule_text
 from synthdata.log import get_logger, kv
 from synthdata.schema import Schema
 from synthdata.split import split
@@ -75,9 +69,7 @@ DEFINITIONS = {
     "delta": "augmented − real per user, paired bootstrap CI and two-sided sign-flip permutation p-value",
     "controls": "null generators adding as many rows as the synthesizer: popularity (item ∝ training "
     "popularity), uniform (item uniform over the catalogue), shuffled (synthetic items permuted across rows)",
-    "verdict": "helps: α > 0 chosen, ≥ 3 seeds, every per-seed delta > 0, and vs real AND every control the "
-    "tune metric and recall have CI > 0 and Holm-adjusted p < significance; hurts: below real with CI < 0; "
-    "else no-evidence",
+    "verdict": rule_text(),
     "synthetic_only_ratio": "synthetic-only model / real-only model, all users, paired bootstrap CI; "
     "protocol fold-in (virtual users: ALS trained on them alone, each real user's factors recomputed from "
     "its training rows with the item factors fixed) or same-ids (synthetic rows carry real user ids)",
@@ -111,71 +103,6 @@ def _prepare_synthetic(
     data[f"{name}_rows_unknown_items_dropped"] = dropped
     data[f"{name}_virtual_users"] = n_virtual
     return df
-
-
-def _extra_runs(
-    used: pd.DataFrame,
-    used_val: pd.DataFrame | None,
-    train: pd.DataFrame,
-    inner: pd.DataFrame,
-    schema: Schema,
-    index: Index,
-    seen: sp.csr_matrix,
-    inner_seen: sp.csr_matrix,
-    cfg: EvalConfig,
-    data: dict[str, Any],
-) -> list[Run]:
-    """The augmented run, one run per negative control and the synthetic-only run (see runs.py)."""
-    alphas = tuple(cfg.alpha_grid)
-    synth_m, stats = synthetic_matrix(used, schema, index, seen)
-    data.update(stats)
-    if used_val is not None and len(used_val):
-        tune_rows, tune_ref, tune_seen = used_val, inner, inner_seen
-        data["tuning_synthetic"] = "val_synthetic: synthesizer fitted on the inner training split"
-    else:  # that synthesizer saw the validation pairs: drop every training pair (leak-free, pessimistic)
-        tune_rows, tune_ref, tune_seen = used, train, seen
-        data["tuning_synthetic"] = "synthetic minus all training pairs (conservative)"
-    tune_m = synthetic_matrix(tune_rows, schema, index, tune_seen)[0]
-    runs = [Run("augmented", synth_m, tune_m, alphas, params_from="real")]
-    # Each recommender seed refits a control on a fresh draw: the variation between draws of a null
-    # generator then enters the per-seed deltas that `helps` needs all > 0 (a single draw can be lucky).
-    draws = [control_rngs(cfg.seed + 2 + s) for s in range(cfg.seeds)]
-    tune_rngs = control_rngs(cfg.seed + 1)
-    for name in CONTROLS:
-        ms = []
-        for s, rngs in enumerate(draws):
-            m, st = synthetic_matrix(control_rows(name, used, train, schema, rngs[name]), schema, index, seen)
-            ms.append(m)
-            if s == 0:
-                data[f"control_{name}_pairs_used"] = st["synthetic_pairs_used"]
-        trows = control_rows(name, tune_rows, tune_ref, schema, tune_rngs[name])
-        tm = synthetic_matrix(trows, schema, index, tune_seen)[0]
-        runs.append(
-            Run(f"{CONTROL_PREFIX}{name}", ms[0], tm, alphas, params_from="real", extra_per_seed=tuple(ms))
-        )
-    if cfg.synthetic_only:
-        empty = sp.csr_matrix(seen.shape, dtype=np.float32)
-        only = synthetic_matrix(used, schema, index, empty)[0]  # every synthetic positive, duplicates too
-        only_tune = synthetic_matrix(used_val, schema, index, empty)[0] if tune_rows is used_val else tune_m
-        fold = synthetic_only_protocol(used, train, schema) == "fold-in"
-        if fold and cfg.model != "als":  # BPR has no exact per-user solve to fold real users in with
-            data["synthetic_only_skipped"] = "fold-in (virtual users) needs the ALS recommender"
-            log.warning(kv(stage="synthetic_only", skipped=data["synthetic_only_skipped"]))
-        else:
-            runs.append(Run("synthetic_only", only, only_tune, (), only_extra=True, fold_in=fold))
-    return runs
-
-
-def synthetic_only_protocol(synthetic: pd.DataFrame | None, train: pd.DataFrame, schema: Schema) -> str:
-    """`fold-in` when every synthetic user is virtual (train on them alone, fold the real users in from
-    their training rows: strong generalisation); `same-ids` when synthetic rows carry real user ids."""
-    if synthetic is None or not len(synthetic):
-        return "same-ids"
-    return (
-        "fold-in"
-        if len(virtual_users(synthetic, train, schema)) == synthetic[schema.user_col].nunique()
-        else "same-ids"
-    )
 
 
 @dataclass
@@ -232,22 +159,16 @@ def _matrices(train, test, inp: _Inputs, schema: Schema) -> tuple[Index, Matrice
     return index, Matrices(real_pos, seen, inner_pos, inner_seen, target, val_target)
 
 
-def _score(runs: list[Run], runner: Runner, timings: dict[str, float]) -> dict[str, RunResult]:
-    """Every run through one loop: tune → refit over seeds → score.
-
-    α is tuned on all users; its noise alone can make one control look weak on a segment. Each control
-    whose α differs is also refitted at the augmented run's α, and the verdict compares against the
-    stronger of the two per segment."""
-    results = {}
-    for run in runs:
-        with _timed(timings, f"run_{run.name}"):
-            results[run.name] = runner.execute(run)
-    aug_alpha = results["augmented"].chosen.alpha if "augmented" in results else None
-    for run in runs:
-        if aug_alpha and run.name.startswith(CONTROL_PREFIX) and results[run.name].chosen.alpha != aug_alpha:
-            alt = replace(run, name=run.name + AT_AUGMENTED_ALPHA, alphas=(aug_alpha,))
-            with _timed(timings, f"run_{alt.name}"):
-                results[alt.name] = runner.execute(alt)
+def _score(arms: list[Arm], runner: Runner, timings: dict[str, float]) -> list[ArmResult]:
+    """Every arm through one loop (tune → refit over seeds → score), then the comparator variants
+    the verdict asks for (verdict.comparator_arms)."""
+    results = []
+    for arm in arms:
+        with _timed(timings, f"run_{arm.name}"):
+            results.append(runner.execute(arm))
+    for arm in comparator_arms(arms, results):
+        with _timed(timings, f"run_{arm.name}"):
+            results.append(runner.execute(arm))
     return results
 
 
@@ -314,12 +235,13 @@ def evaluate(
         cold = np.diff(mats.real_pos.indptr)[target.users] <= cfg.cold_threshold
         masks = {"all": np.ones(target.users.size, dtype=bool), "cold": cold, "warm": ~cold}
         n_catalogue = int((np.diff(mats.seen.tocsc().indptr) > 0).sum())
-        runs = [Run("real")]
+        arms = [Arm(Role.REAL)]
         if inp.used is not None and len(inp.used):
-            args = (inp.used, inp.used_val, train, inp.inner, schema, index, mats.seen, mats.inner_seen)
-            runs += _extra_runs(*args, cfg, data)
-    if len(runs) == 1 or runs[1].extra is None or runs[1].extra.nnz == 0:
-        runs = runs[:1]
+            ai = ArmInputs(inp.used, inp.used_val, train, inp.inner, index, mats.seen, mats.inner_seen)
+            arms += synthetic_arms(ai, schema, cfg, data)
+    augmented = next((a for a in arms if a.role is Role.AUGMENTED), None)
+    if augmented is None or augmented.extra is None or augmented.extra.nnz == 0:
+        arms = arms[:1]
         if inp.has_synth:
             log.warning(kv(stage="augment", note="no usable synthetic positives; augmented run skipped"))
     log.info(
@@ -328,23 +250,24 @@ def evaluate(
             users=target.users.size,
             cold=int(cold.sum()),
             items=index.shape[1],
-            runs=len(runs),
+            arms=len(arms),
         )
     )
     runner = Runner(mats, cfg)
-    results = _score(runs, runner, timings)
+    results = _score(arms, runner, timings)
     with _timed(timings, "paired_tests"):
         recsys = recsys_section(results, masks, n_catalogue, cfg)
     with _timed(timings, "popularity"):
         pop_recs = popularity_recommend(mats.real_pos, mats.seen, target.users, cfg.k)
-        pop = RunResult("popularity", results["real"].chosen, [], target.score(pop_recs, cfg.k), pop_recs)
+        real = results[0]
+        pop = ArmResult(Arm(Role.POPULARITY), real.chosen, [], target.score(pop_recs, cfg.k), pop_recs)
         recsys["popularity"] = summaries(pop, masks, n_catalogue, cfg)
     recsys["segments"] = {
         "cold_threshold": cfg.cold_threshold,
         "definition": f"cold: ≤ {cfg.cold_threshold} real training positives; warm: more",
     }
     recsys["recommender_fits"] = runner.n_fits
-    if "synthetic_only" in results:
+    if any(r.role is Role.SYNTHETIC_ONLY for r in results):
         recsys["synthetic_only_protocol"] = synthetic_only_protocol(inp.used, train, schema)
     result: dict[str, Any] = {"recsys": recsys, "definitions": DEFINITIONS}
     if inp.has_synth:
