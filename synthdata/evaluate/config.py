@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Strategy = Literal["unconditional", "cold-users", "long-tail", "virtual-users", "cold-neighbours"]
+Strategy = Literal[
+    "unconditional", "cold-users", "long-tail", "virtual-users", "cold-neighbours", "cold-items"
+]
 USER_STRATEGIES = ("virtual-users", "cold-neighbours")  # need a histories-family model
 
 
@@ -47,12 +49,23 @@ class EvalConfig(BaseModel):
     strategy: Strategy = Field(
         default="unconditional",
         description="Which synthetic rows augment training: all, only cold users', only long-tail items', "
-        "virtual users (histories models), or neighbours of cold users (histories models).",
+        "virtual users (histories models), neighbours of cold users (histories models), or cold items "
+        "(row models: rows on each cold item; histories models: neighbours of the users who liked one).",
     )
     virtual_users: int | None = Field(
         default=None, ge=1, description="virtual-users: how many (default: as many as the real users)."
     )
-    neighbours: int = Field(default=5, ge=1, description="cold-neighbours: virtual neighbours per cold user.")
+    neighbours: int = Field(
+        default=5,
+        ge=1,
+        description="cold-neighbours / cold-items (histories models): virtual neighbours per imitated user.",
+    )
+    cold_item_threshold: int = Field(
+        default=5,
+        ge=0,
+        description="Cold items have at most this many training positives (the cold_items item segment; "
+        "the cold-items strategy targets those with at least one).",
+    )
     long_tail_share: float = Field(
         default=0.8, gt=0, le=1, description="Head items account for this share of positives; rest = tail."
     )

@@ -235,10 +235,18 @@ class PipelineConfig(_Strict):
         return self
 
     def user_strategy(self) -> dict[str, Any] | None:
-        """The evaluate settings the generate stage follows when it makes virtual users."""
+        """The evaluate settings the generate stage follows when it makes virtual users (the user
+        strategies, and cold-items on a histories model: neighbours of the users who liked a cold item)."""
         from synthdata.evaluate.config import USER_STRATEGIES
+        from synthdata.model.registry import backend
 
         e = self.evaluate
+        if e.strategy == "cold-items" and backend(self.train.model).family == "histories":
+            return {
+                "strategy": e.strategy,
+                "neighbours": e.neighbours,
+                "cold_item_threshold": e.cold_item_threshold,
+            }
         if e.strategy not in USER_STRATEGIES:
             return None
         return {

@@ -74,6 +74,8 @@ def tuning_synthetic(
         budget=budget,
         cold_threshold=cfg.cold_threshold,
         long_tail_share=cfg.long_tail_share,
+        cold_item_threshold=cfg.cold_item_threshold,
+        neighbours=cfg.neighbours,
         seed=seed,
     )
     log.info(kv(stage="tuning_synthesizer", inner_rows=len(inner), rows=len(rows)))
@@ -99,7 +101,8 @@ def run_experiment(
     """Run the whole comparison. Give either `df` (split here) or both `train` and `test`.
 
     The augmentation strategy is `config.strategy`: unconditional (`n_synthetic` rows, default
-    len(train)), or `budget` exactly-conditioned rows per cold user / long-tail item.
+    len(train)), or `budget` exactly-conditioned rows per cold user / long-tail item / cold item (a
+    histories model makes virtual users instead, see synthdata.evaluate.augment).
 
     `tune_synthesizer` (default: `config.tune_synthesizer`, true) fits a second synthesizer on the
     inner training split so the augmented
@@ -137,6 +140,8 @@ def run_experiment(
         budget=budget,
         cold_threshold=cfg.cold_threshold,
         long_tail_share=cfg.long_tail_share,
+        cold_item_threshold=cfg.cold_item_threshold,
+        neighbours=cfg.neighbours,
         seed=seed,
     )
     timings["generate"] = round(time.perf_counter() - t0, 3)

@@ -139,7 +139,7 @@ def generate(p: Pipeline) -> StageOutput:
 
 
 def _generate_users(p: Pipeline, syn: Any, u: dict[str, Any], kw: dict[str, Any]) -> StageOutput:
-    from synthdata.evaluate.augment import cold_users
+    from synthdata.evaluate.augment import cold_item_users, cold_users
 
     train = pd.read_parquet(p.path("train"))
     schema = schema_of(p)
@@ -148,6 +148,12 @@ def _generate_users(p: Pipeline, syn: Any, u: dict[str, Any], kw: dict[str, Any]
         rows = syn.sample_to_parquet(p.out("synth"), users=n, seed=p.cfg.seed, **kw)
         return ["synth"], f"rows={rows} virtual_users={n}"
     active = set(syn.encoder.active_ids())  # users with a positive: neighbours need a history
+    if u["strategy"] == "cold-items":  # histories model: neighbours of the users who liked a cold item
+        like = [x for x in cold_item_users(train, schema, u["cold_item_threshold"]) if x in active]
+        rows = syn.sample_to_parquet(
+            p.out("synth"), like=like, per_user=u["neighbours"], seed=p.cfg.seed, **kw
+        )
+        return ["synth"], f"rows={rows} cold_item_users={len(like)} neighbours_each={u['neighbours']}"
     cold = [x for x in cold_users(train, schema, u["cold_threshold"]) if x in active]
     rows = syn.sample_to_parquet(p.out("synth"), like=cold, per_user=u["neighbours"], seed=p.cfg.seed, **kw)
     return ["synth"], f"rows={rows} cold_users={len(cold)} neighbours_each={u['neighbours']}"
