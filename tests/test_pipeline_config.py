@@ -130,3 +130,37 @@ def test_cli_bad_config_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     with pytest.raises(SystemExit) as ei:
         main(["run", str(p)])
     assert ei.value.code == 2 and "not valid YAML" in capsys.readouterr().err
+
+
+def test_optional_gates_skip_only_when_the_metric_is_absent() -> None:
+    users = GateConfig(metric="privacy.users.identical_to_train", op="<=", value=0, optional=True)
+    [res] = evaluate_gates([users], METRICS)  # a row model: no privacy.users section
+    assert res.skipped and res.passed and res.describe().startswith("SKIP")
+    [res] = evaluate_gates([users], {**METRICS, "privacy": {"users": {"identical_to_train": 3}}})
+    assert not res.skipped and not res.passed  # present: it gates like any other
+    with pytest.raises(ConfigError, match="not found"):
+        evaluate_gates([users.model_copy(update={"optional": False})], METRICS)
+
+
+def test_nightly_privacy_gate_stops_a_leaking_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("SYNTHDATA_DB_URL", "SOURCE_DB_URL", "EXPORT_DB_URL"):
+        monkeypatch.setenv(var, "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    gates = [
+        g for g in load_config(ROOT / "pipelines" / "nightly.yaml").gates if g.metric.startswith("privacy")
+    ]
+    assert {g.metric for g in gates} >= {
+        "privacy.exact_copy_rate",
+        "privacy.mia_auc",
+        "privacy.users.identical_to_train",
+        "privacy.users.nn_jaccard_train_p95",
+        "privacy.users.mia_auc_excess",
+    }
+    safe = {"exact_copy_rate": 0.0, "mia_auc": 0.52}
+    assert all(r.passed for r in evaluate_gates(gates, {"privacy": safe}))  # a row model: user gates skip
+    leaky = {"exact_copy_rate": 0.0, "mia_auc": 0.71}  # the README's sparse-regime GAN
+    assert [r.gate.name for r in evaluate_gates(gates, {"privacy": leaky}) if not r.passed] == [
+        "membership-inference"
+    ]
+    copying = {**safe, "users": {"identical_to_train": 2, "nn_jaccard_train_p95": 1.0, "mia_auc_excess": 0.0}}
+    failed = {r.gate.name for r in evaluate_gates(gates, {"privacy": copying}) if not r.passed}
+    assert failed == {"identical-histories", "near-copy-histories"}

@@ -157,6 +157,11 @@ class GateConfig(_Strict):
     op: Op
     value: float | str
     name: str | None = None
+    optional: bool = Field(
+        False,
+        description="Skip (reported as SKIP, not blocking) when the metric is absent from metrics.json, "
+        "e.g. privacy.users.* exists only for histories models; a missing metric is otherwise an error.",
+    )
 
     @field_validator("value", mode="before")
     @classmethod

@@ -5,7 +5,9 @@ Example (config): ``{metric: recsys.delta.cold.recall.mean, op: ">=", value: -0.
 ``{metric: privacy.exact_copy_rate, op: "<=", value: 0.0}`` forbids copied training rows;
 ``{metric: recsys.verdict.cold, op: "==", value: helps}`` exports only when the verdict on cold users is
 `helps` (string metrics compare with == / != only).
-A metric path that does not exist is a config error (exit 2), not a silent pass.
+A metric path that does not exist is a config error (exit 2), not a silent pass, unless the gate says
+``optional: true`` (a metric only some models produce, e.g. ``privacy.users.*`` for histories models):
+then the gate is reported as SKIP and does not block.
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ class GateResult:
     gate: GateConfig
     actual: float | str | None
     passed: bool
+    skipped: bool = False  # an optional gate whose metric this run does not produce
 
     def describe(self) -> str:
         a = self.actual
+        if self.skipped:
+            return f"SKIP {self.gate.label} (metric not produced by this run)"
         got = "missing" if a is None else a if isinstance(a, str) else f"{a:.6g}"
         return f"{'PASS' if self.passed else 'FAIL'} {self.gate.label} (actual {got})"
 
@@ -73,6 +78,9 @@ def evaluate_gates(gates: list[GateConfig], metrics: Mapping[str, Any]) -> list[
         try:
             raw = lookup(metrics, g.metric)
         except KeyError:
+            if g.optional:
+                results.append(GateResult(g, None, True, skipped=True))
+                continue
             close = difflib.get_close_matches(g.metric, _leaves(metrics), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ConfigError(f"gates: metric {g.metric!r} not found in metrics.json{hint}") from None
