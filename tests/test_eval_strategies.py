@@ -158,3 +158,49 @@ def test_config_accepts_cold_items_for_both_families() -> None:
     assert rows.user_strategy() is None  # row model: rows are generated, evaluate keeps cold-item rows
     hist = parse_config({**base, "train": {"model": "multvae"}})
     assert hist.user_strategy() == {"strategy": "cold-items", "neighbours": 3, "cold_item_threshold": 5}
+
+
+def test_cold_items_end_to_end_through_evaluate_and_the_cli(tmp_path, capsys) -> None:
+    """A row model's cold-items rows: segments in metrics.json, pooled controls, the CLI's item table."""
+    from _eval_world import FAST_EVAL
+    from ingest_helpers import run_cli
+
+    from synthdata.evaluate import evaluate
+
+    train, test = split(world(n_users=90, n_items=50, seed=11), SCHEMA)
+    synth = FakeSynthesizer(SCHEMA).fit(train)
+    rows = generate(synth, train, SCHEMA, "cold-items", budget=5, cold_item_threshold=THRESHOLD, seed=1)
+    assert set(rows["item_id"]) <= set(cold_items(train, SCHEMA, THRESHOLD))
+    cfg = EvalConfig(**{**FAST_EVAL, "strategy": "cold-items", "cold_item_threshold": THRESHOLD})
+    out = evaluate(train, test, rows, SCHEMA, cfg)
+    items = out["recsys"]["items"]
+    assert set(items["n_items"]) == {"cold_items", "head", "tail"}
+    n_train_items = train["item_id"].nunique()
+    assert items["n_items"]["head"] + items["n_items"]["tail"] == n_train_items  # a partition
+    for arm in ("real", "augmented", "popularity", *(f"control.{c}" for c in CONTROLS)):
+        for seg in items["n_items"]:
+            s = items["summary"][arm][seg]
+            assert 0 <= s["coverage"]["mean"] <= 1 and 0 <= s["rec_share"]["mean"] <= 1
+    head, tail = items["summary"]["popularity"]["head"], items["summary"]["popularity"]["tail"]
+    assert head["rec_share"]["mean"] > tail["rec_share"]["mean"]  # the popularity floor favours the head
+    assert set(items["delta"]["real"]) == set(items["n_items"])
+    assert "item_recall" in out["definitions"] and "verdict" in out["definitions"]
+
+    for name, df in (("train", train), ("test", test), ("synth", rows)):
+        df.to_parquet(tmp_path / f"{name}.parquet", index=False)
+        SCHEMA.to_yaml(tmp_path / f"{name}.schema.yaml")
+    args = ["evaluate", "--train", tmp_path / "train.parquet", "--test", tmp_path / "test.parquet"]
+    args += ["--synthetic", tmp_path / "synth.parquet", "--strategy", "cold-items", "--seeds", "1"]
+    args += [
+        "--cold-item-threshold",
+        str(THRESHOLD),
+        "--out",
+        tmp_path / "m.json",
+        "--html",
+        tmp_path / "r.html",
+    ]
+    code, text, err = run_cli(args, capsys)
+    assert code == 0, err[-1500:]
+    assert "Item segments" in text and "cold_items" in text and "share of top-k" in text
+    page = (tmp_path / "r.html").read_text()
+    assert "Item segments" in page and "recsys.items.summary.augmented.cold_items.recall" in page

@@ -58,10 +58,13 @@ def evaluate_cmd(
     seeds: int | None = typer.Option(None, help="Recommender seeds (default 3)."),
     model: str | None = typer.Option(None, help="als (default) or bpr."),
     strategy: str | None = typer.Option(
-        None, help="unconditional | cold-users | long-tail | virtual-users | cold-neighbours."
+        None, help="unconditional | cold-users | long-tail | cold-items | virtual-users | cold-neighbours."
     ),
     cold_threshold: int | None = typer.Option(
         None, "--cold-threshold", help="Cold user: ≤ this many positives."
+    ),
+    cold_item_threshold: int | None = typer.Option(
+        None, "--cold-item-threshold", help="Cold item: ≤ this many training positives (default 5)."
     ),
 ) -> None:
     """Retrain the recommender on real vs real+synthetic and score both on the real test split."""
@@ -72,7 +75,14 @@ def evaluate_cmd(
 
     cfg = _load_config(
         config,
-        {"k": k, "seeds": seeds, "model": model, "strategy": strategy, "cold_threshold": cold_threshold},
+        {
+            "k": k,
+            "seeds": seeds,
+            "model": model,
+            "strategy": strategy,
+            "cold_threshold": cold_threshold,
+            "cold_item_threshold": cold_item_threshold,
+        },
     )
     sch = load_schema(train, schema)
     tr = read_table(train, "train")
@@ -104,12 +114,16 @@ def _print_summary(console: Any, metrics: dict, tune_metric: str) -> None:
     """The table that opens with the verdict, the quality lines, and the verdict line last; a leakage
     warning stands above the table and again beside the verdict line."""
     from synthdata.evaluate.report import summary_table, verdict_line
+    from synthdata.evaluate.terminal import item_table
 
     leak = metrics.get("leakage", {})
     warning = f"[bold red]WARNING: {leak['note']}[/bold red]" if leak.get("warning") else None
     if warning:
         console.print(warning)
     console.print(summary_table(metrics))
+    items = item_table(metrics)
+    if items is not None:
+        console.print(items)
     for line in _quality_lines(metrics, tune_metric):
         console.print(line)
     if warning:

@@ -19,6 +19,9 @@ Result layout (also written as metrics.json; every leaf is a plain number, strin
     recsys.delta_control.<control>.<segment>.<metric>                           augmented − control
     recsys.per_seed_delta.<real|control>.<segment>.<metric> = [per-seed mean delta, ...]
     recsys.synthetic_only_ratio.<metric> = {"mean", "ci_low", "ci_high"}   synthetic_only / real, all users
+    recsys.items.summary.<arm>.<item segment>.<recall|rec_share> = {"mean", "ci_low", "ci_high", "n_users"}
+    recsys.items.summary.<arm>.<item segment>.coverage = {"mean"}   item segment ∈ cold_items | head | tail
+    recsys.items.delta.real.<item segment>.<recall|rec_share>   augmented − real, paired; recsys.items.n_items
     recsys.synthetic_only_protocol = fold-in (virtual users; real users folded in) | same-ids
     recsys.per_seed.<run> = [{metric: mean}, ...];  recsys.tuning.<run> = {"chosen", "grid"}
     recsys.chosen_alpha.<run>
@@ -36,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from synthdata.errors import InputError
-from synthdata.evaluate import augment
+from synthdata.evaluate import augment, items
 from synthdata.evaluate.arms import Arm, ArmInputs, ArmResult, Role, synthetic_arms, synthetic_only_protocol
 from synthdata.evaluate.assemble import recsys_section, summaries
 from synthdata.evaluate.checks import leakage_report, split_checks
@@ -133,7 +136,7 @@ def _inputs(train, test, synthetic, val_synthetic, schema: Schema, cfg: EvalConf
     synthetic = _prepare_synthetic(synthetic, train, schema, "synthetic", data)
     val_synthetic = _prepare_synthetic(val_synthetic, inner, schema, "val_synthetic", data)
     has_synth = synthetic is not None and len(synthetic) > 0
-    sel = (cfg.strategy, cfg.cold_threshold, cfg.long_tail_share)
+    sel = (cfg.strategy, cfg.cold_threshold, cfg.long_tail_share, cfg.cold_item_threshold)
     used = augment.select(synthetic, train, schema, *sel) if has_synth else None
     used_val = None
     if has_synth and val_synthetic is not None:
@@ -170,6 +173,24 @@ def _score(arms: list[Arm], runner: Runner, timings: dict[str, float]) -> list[A
         with _timed(timings, f"run_{arm.name}"):
             results.append(runner.execute(arm))
     return results
+
+
+def _item_segments(
+    results: list[ArmResult], pop_recs: np.ndarray, mats: Matrices, cfg: EvalConfig
+) -> dict[str, Any]:
+    """recsys.items: the same top-k lists (first seed) scored on cold, head and tail items of the
+    training catalogue, each arm summarised and augmented − real paired (items.py)."""
+    in_train = np.diff(mats.seen.tocsc().indptr) > 0  # items only in test can never be recommended
+    masks = items.item_segments(mats.real_pos, cfg.cold_item_threshold, cfg.long_tail_share, in_train)
+    recs = {r.name: r.recs for r in results if not r.arm.at_augmented_alpha} | {"popularity": pop_recs}
+    kw = {"n_boot": cfg.n_bootstrap, "n_perm": cfg.n_permutations, "seed": cfg.seed}
+    out = items.item_section(recs, mats.target, masks, cfg.k, **kw)
+    out["segments"] = {
+        "cold_item_threshold": cfg.cold_item_threshold,
+        "long_tail_share": cfg.long_tail_share,
+        "definition": items.DEFINITIONS["item_segments"],
+    }
+    return out
 
 
 def _synthetic_checks(train, test, synthetic, schema, cfg: EvalConfig, data: dict, timings) -> dict[str, Any]:
@@ -262,6 +283,8 @@ def evaluate(
         real = results[0]
         pop = ArmResult(Arm(Role.POPULARITY), real.chosen, [], target.score(pop_recs, cfg.k), pop_recs)
         recsys["popularity"] = summaries(pop, masks, n_catalogue, cfg)
+    with _timed(timings, "item_segments"):
+        recsys["items"] = _item_segments(results, pop_recs, mats, cfg)
     recsys["segments"] = {
         "cold_threshold": cfg.cold_threshold,
         "definition": f"cold: ≤ {cfg.cold_threshold} real training positives; warm: more",
@@ -269,7 +292,7 @@ def evaluate(
     recsys["recommender_fits"] = runner.n_fits
     if any(r.role is Role.SYNTHETIC_ONLY for r in results):
         recsys["synthetic_only_protocol"] = synthetic_only_protocol(inp.used, train, schema)
-    result: dict[str, Any] = {"recsys": recsys, "definitions": DEFINITIONS}
+    result: dict[str, Any] = {"recsys": recsys, "definitions": {**DEFINITIONS, **items.DEFINITIONS}}
     if inp.has_synth:
         result |= _synthetic_checks(train, test, inp.synthetic, schema, cfg, data, timings)
     result["data"] = {

@@ -5,8 +5,10 @@ Roles:
 - `real`: the real training positives only (the baseline every claim is measured against);
 - `augmented`: real + the synthesizer's rows weighted by α (tuned, 0 included);
 - `control`: real + as many rows from a null generator (controls.py), α tuned the same way; each
-  recommender seed refits on a fresh draw. `verdict.comparator_arms` may add a second arm per control
-  refitted at the augmented arm's α (`at_augmented_alpha`);
+  recommender seed refits on a fresh draw. Strategies centred on items (long-tail, cold-items on a row
+  model) draw the null's items from the same item pool (augment.strategy_item_pool).
+  `verdict.comparator_arms` may add a second arm per control refitted at the augmented arm's α
+  (`at_augmented_alpha`);
 - `synthetic_only`: the synthetic rows alone (virtual users: real users folded in);
 - `popularity`: the most-popular recommender, a floor (scored without a fit).
 
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from synthdata.evaluate.augment import strategy_item_pool
 from synthdata.evaluate.config import EvalConfig
 from synthdata.evaluate.controls import CONTROLS, control_rngs, control_rows
 from synthdata.evaluate.inputs import virtual_users
@@ -177,16 +180,19 @@ def _control_arms(
     can be lucky)."""
     draws = [control_rngs(cfg.seed + 2 + s) for s in range(cfg.seeds)]
     tune_rngs = control_rngs(cfg.seed + 1)
+    where = {"cold_item_threshold": cfg.cold_item_threshold, "long_tail_share": cfg.long_tail_share}
+    pool = strategy_item_pool(cfg.strategy, a.train, schema, synthetic=a.used, **where)
+    tune_pool = strategy_item_pool(cfg.strategy, tune_ref, schema, synthetic=tune_rows, **where)
     arms = []
     for name in CONTROLS:
         ms = []
         for s, rngs in enumerate(draws):
-            rows = control_rows(name, a.used, a.train, schema, rngs[name])
+            rows = control_rows(name, a.used, a.train, schema, rngs[name], pool=pool)
             m, st = synthetic_matrix(rows, schema, a.index, a.seen)
             ms.append(m)
             if s == 0:
                 data[f"control_{name}_pairs_used"] = st["synthetic_pairs_used"]
-        trows = control_rows(name, tune_rows, tune_ref, schema, tune_rngs[name])
+        trows = control_rows(name, tune_rows, tune_ref, schema, tune_rngs[name], pool=tune_pool)
         tm = synthetic_matrix(trows, schema, a.index, tune_seen)[0]
         arms.append(
             Arm(

@@ -39,8 +39,8 @@ DEFINITIONS: dict[str, str] = {
     "item_coverage": "distinct recommended segment items (first seed) / items in the segment",
     "item_delta": "augmented − real per user on the users scored in both, paired bootstrap CI and "
     "sign-flip p-value, per item segment and metric",
-    "item_averaging": "per-user values averaged over seeds when per-seed lists are given; 95% percentile "
-    "bootstrap CI over users",
+    "item_averaging": "evaluate scores the first recommender seed's lists (per-user values are averaged "
+    "over seeds only when per-seed lists are given); 95% percentile bootstrap CI over users",
 }
 
 

@@ -115,6 +115,37 @@ def _recsys_table(metrics: dict[str, Any]) -> str:
     )
 
 
+def _items_table(metrics: dict[str, Any]) -> str:
+    """Cold / head / tail items: recall, share of recommendations, coverage per run, augmented − real."""
+    items = metrics["recsys"].get("items")
+    if not items:
+        return ""
+    summary, delta = items["summary"], items.get("delta", {}).get("real", {})
+    runs = list(summary)
+    rows = []
+    for seg, n in items.get("n_items", {}).items():
+        for m in ("recall", "rec_share", "coverage"):
+            cells = "".join(
+                f"<td title='recsys.items.summary.{r}.{seg}.{m}'>"
+                + (_ci(summary[r][seg][m]) if m != "coverage" else _fmt(summary[r][seg][m]["mean"]))
+                + "</td>"
+                for r in runs
+            )
+            d = delta.get(seg, {}).get(m)
+            dcell = f"<td>{_ci(d)} p={_fmt(d['p_value'])}</td>" if d else "<td>–</td>"
+            rows.append(f"<tr><td>{seg} ({n} items)</td><td>{m}</td>{cells}{dcell}</tr>")
+    head = "".join(f"<th>{html.escape(r)}</th>" for r in runs)
+    seg = items.get("segments", {})
+    return (
+        f"<h2>Item segments</h2><p>{html.escape(str(seg.get('definition', '')))} (cold: ≤ "
+        f"{seg.get('cold_item_threshold')} positives). rec_share: share of the top-k slots; the popularity "
+        "bias a synthetic data set adds or removes shows in head vs tail.</p>"
+        f"<table><tr><th>items</th><th>metric</th>{head}<th>Δ augmented − real</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
 def _leak_warning(metrics: dict[str, Any]) -> str:
     leak = metrics.get("leakage", {})
     if not leak.get("warning"):
@@ -198,6 +229,7 @@ def write_html(
         "column is the paired per-user difference augmented − real with its CI and sign-flip permutation "
         "p-value; a CI that straddles 0 means no demonstrated effect.</p>",
         _recsys_table(metrics),
+        _items_table(metrics),
     ]
     for title, img in images:
         if img:

@@ -105,3 +105,39 @@ def verdict_table(metrics: dict[str, Any]):
         cells = [f"{_num(view[r][seg][metric]['mean']):.4f}" for r in view]
         t.add_row(seg, rec.get("verdict", {}).get(seg, "–"), *cells)
     return t
+
+
+ITEM_ROWS = (("recall", "recall"), ("rec_share", "share of top-k"), ("coverage", "coverage"))
+
+
+def item_table(metrics: dict[str, Any]):
+    """Rich table of the item segments (cold items, head, tail): recall of their test pairs, the share of
+    recommendations they get and their coverage, per run, with augmented − real; None when absent."""
+    from rich.table import Table
+
+    items = metrics["recsys"].get("items")
+    if not items:
+        return None
+    summary = items["summary"]
+    runs = [r for r in ("real", "augmented", "synthetic_only", "popularity") if r in summary]
+    runs += [r for r in summary if r.startswith("control.")]
+    seg_cfg = items.get("segments", {})
+    t = Table(
+        title=f"Item segments (cold items: ≤ {seg_cfg.get('cold_item_threshold')} training positives; "
+        f"head: items holding {seg_cfg.get('long_tail_share')} of positives; first seed)"
+    )
+    for c in ("items", "metric", *(r.replace("control.", "ctl.") for r in runs), "Δ aug − real (p)"):
+        t.add_column(c, justify="left" if c in ("items", "metric") else "right")
+    for seg, n in items.get("n_items", {}).items():
+        for m, label in ITEM_ROWS:
+            cells = [
+                _ci_text(summary[r][seg][m], "")
+                if m != "coverage"
+                else f"{_num(summary[r][seg][m]['mean']):.4f}"
+                for r in runs
+            ]
+            d = items.get("delta", {}).get("real", {}).get(seg, {}).get(m)
+            dcell = f"{_ci_text(d, '+')} ({_num(d['p_value']):.3f})" if d else "–"
+            t.add_row(f"{seg} (n={n})" if m == "recall" else "", label, *cells, dcell)
+        t.add_section()
+    return t

@@ -149,14 +149,16 @@ def _generate_users(p: Pipeline, syn: Any, u: dict[str, Any], kw: dict[str, Any]
         return ["synth"], f"rows={rows} virtual_users={n}"
     active = set(syn.encoder.active_ids())  # users with a positive: neighbours need a history
     if u["strategy"] == "cold-items":  # histories model: neighbours of the users who liked a cold item
-        like = [x for x in cold_item_users(train, schema, u["cold_item_threshold"]) if x in active]
-        rows = syn.sample_to_parquet(
-            p.out("synth"), like=like, per_user=u["neighbours"], seed=p.cfg.seed, **kw
-        )
-        return ["synth"], f"rows={rows} cold_item_users={len(like)} neighbours_each={u['neighbours']}"
-    cold = [x for x in cold_users(train, schema, u["cold_threshold"]) if x in active]
-    rows = syn.sample_to_parquet(p.out("synth"), like=cold, per_user=u["neighbours"], seed=p.cfg.seed, **kw)
-    return ["synth"], f"rows={rows} cold_users={len(cold)} neighbours_each={u['neighbours']}"
+        like, what = cold_item_users(train, schema, u["cold_item_threshold"]), "cold_item_users"
+    else:
+        like, what = cold_users(train, schema, u["cold_threshold"]), "cold_users"
+    like = [x for x in like if x in active]
+    if not like:  # nothing to target: an empty synthetic table, and evaluate says so
+        train.iloc[:0].to_parquet(p.out("synth"), index=False)
+        log.warning(kv(stage="generate", strategy=u["strategy"], note=f"no {what}: no synthetic rows"))
+        return ["synth"], f"rows=0 {what}=0"
+    rows = syn.sample_to_parquet(p.out("synth"), like=like, per_user=u["neighbours"], seed=p.cfg.seed, **kw)
+    return ["synth"], f"rows={rows} {what}={len(like)} neighbours_each={u['neighbours']}"
 
 
 def _synthesizer_factory(p: Pipeline):

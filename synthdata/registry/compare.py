@@ -21,11 +21,18 @@ from synthdata.registry.records import MetricInfo, RunInfo
 _MISSING = object()
 VERDICT_PREFIX = "recsys.verdict_code."  # metrics.json stores the verdict as words and as 1 / 0 / -1
 VERDICT_WORDS = {1.0: "helps", 0.0: "no-evidence", -1.0: "hurts"}
-_FIRST = (VERDICT_PREFIX, "recsys.chosen_alpha.", "recsys.synthetic_only_ratio.", "recsys.delta_control.")
+_FIRST = (
+    VERDICT_PREFIX,
+    "recsys.chosen_alpha.",
+    "recsys.synthetic_only_ratio.",
+    "recsys.delta_control.",
+    "recsys.items.delta.",  # cold / head / tail items: augmented − real
+)
 
 
 def _order(key: str) -> tuple[int, str]:
-    """Verdict rows first, then chosen α, synthetic-only ratio, deltas against controls, then the rest."""
+    """Verdict rows first, then chosen α, synthetic-only ratio, deltas against controls and on item
+    segments, then the rest."""
     return next((i for i, p in enumerate(_FIRST) if key.startswith(p)), len(_FIRST)), key
 
 
