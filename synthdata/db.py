@@ -25,9 +25,11 @@ from synthdata.masking import mask_url as mask_url
 DEFAULT_REGISTRY_URL = "sqlite:///./synthdata.db"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
-# Unquoted SQL identifier: a letter or underscore, then letters, digits, underscores. The length
-# limit depends on the database (`max_identifier_bytes`): PostgreSQL silently truncates longer names.
-IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Unquoted SQL identifier: an ASCII letter or underscore, then ASCII letters, digits, underscores.
+# Always matched whole (`fullmatch`; `\Z`, not `$`, which also matches before a final newline, so
+# "victim\n" passed and addressed `victim`). The length limit depends on the database
+# (`max_identifier_bytes`): PostgreSQL silently truncates longer names.
+IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Bytes an identifier may have, per backend; others use SQLAlchemy's dialect value. Without a known
 # backend the strictest supported limit (PostgreSQL's) applies, so a name is portable.
 MAX_IDENTIFIER_BYTES = {"postgresql": 63, "mysql": 64, "mariadb": 64, "mssql": 128, "oracle": 128}
@@ -170,10 +172,10 @@ def validate_identifier(
     if not isinstance(name, str):
         raise InputError(f"invalid {what} {name!r}: not a string")
     parts = name.split(".") if allow_schema else [name]
-    if len(parts) > 2 or not all(IDENTIFIER_RE.match(p) for p in parts):
+    if len(parts) > 2 or not all(IDENTIFIER_RE.fullmatch(p) for p in parts):
         form = "[schema.]name" if allow_schema else "name"
         raise InputError(
-            f"invalid {what} {name!r}: expected {form} where each part matches {IDENTIFIER_RE.pattern} "
+            f"invalid {what} {name!r}: expected {form} where each part matches ^[A-Za-z_][A-Za-z0-9_]*$ "
             "(letters, digits, underscore; no spaces, quotes or semicolons)"
         )
     check_identifier_length(name, dialect, what=what)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from synthdata.cli import main
 from synthdata.export import read_table
@@ -94,6 +95,12 @@ def test_export_cli_refuses_injection_and_bad_args(tmp_path: Path, synth_parquet
     )
     assert code == 2 and "invalid table name" in err and "Traceback" not in err
     assert len(read_table(target, "y")) == 1234
+    for bad in ("y\n", "y\r\n", "z\n"):  # `$` matched before a final newline: `y`/`z` were written
+        args = ["export", "--file", str(synth_parquet), "--to", target, "--table", bad]
+        code, _, err = run_cli([*args, "--if-exists", "replace"], capsys)
+        assert code == 2 and "invalid table name" in err and "Traceback" not in err, err
+    assert len(read_table(target, "y")) == 1234
+    assert "z" not in sa.inspect(sa.create_engine(target)).get_table_names()
     code, _, err = run_cli(["export", "--to", target, "--table", "t"], capsys)
     assert code == 2 and "exactly one" in err
     code, _, err = run_cli(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthdata import export as export_mod
-from synthdata.db import IDENTIFIER_RE, validate_identifier
+from synthdata.db import validate_identifier
 from synthdata.errors import InputError
 from synthdata.export import ExportError, export_table, read_table
 
@@ -93,7 +94,9 @@ def test_reserved_words_are_quoted_not_refused(db_url: str) -> None:
     assert list(back.columns) == ["order", "select", "User"] and back["order"].tolist() == [1, 2]
 
 
-@pytest.mark.parametrize("bad", ["x; DROP TABLE victim", "victim--", 'a"b', "1abc", "a b", "", "a.b.c"])
+@pytest.mark.parametrize(
+    "bad", ["x; DROP TABLE victim", "victim--", 'a"b', "1abc", "a b", "", "a.b.c", "victim\n", "victim\x00"]
+)
 def test_hostile_table_names_refused_and_nothing_runs(db_url: str, bad: str) -> None:
     export_table(frame(5), db_url, "victim")
     with pytest.raises(InputError, match="invalid table name"):
@@ -184,14 +187,85 @@ def test_database_error_is_masked_and_typed(tmp_path: Path) -> None:
         export_table(frame(3), "mysql://u:p@h/db", "t")
 
 
-@given(st.text(max_size=70))
-def test_validate_identifier_accepts_exactly_the_regex(name: str) -> None:
-    """Without a database the portable limit (63 bytes, PostgreSQL's) applies on top of the regex."""
-    if IDENTIFIER_RE.match(name) and len(name.encode()) <= 63:
+_FIRST = frozenset(string.ascii_letters + "_")
+_REST = frozenset(string.ascii_letters + string.digits + "_")
+
+
+def _is_identifier(name: str) -> bool:
+    """The oracle, written without a regular expression: an ASCII letter or underscore, then ASCII
+    letters, digits or underscores, every character checked; at most 63 bytes (portable limit)."""
+    if len(name) == 0 or len(name.encode("utf-8")) > 63:
+        return False
+    if name[0] not in _FIRST:
+        return False
+    return all(ch in _REST for ch in name)
+
+
+# hostile characters often, so the valid/invalid boundary is hit: whitespace, line ends, NUL, dots,
+# quotes, non-ASCII letters and digits that str.isalnum() would accept
+_HOSTILE = ["\n", "\r", "\t", " ", "\x00", ".", ";", '"', "é", "ß", "٣", "\u2028"]
+_ALPHABET = st.sampled_from([*"aZ_09", *_HOSTILE])
+_WORDS = st.text(alphabet=string.ascii_letters + string.digits + "_", min_size=1, max_size=66)
+_EDGE = st.sampled_from([*_HOSTILE, "\r\n", "\n\n"])
+_NAMES = st.one_of(
+    st.text(alphabet=_ALPHABET | st.characters(), max_size=70),
+    _WORDS,
+    st.builds(lambda w, e: w + e, _WORDS, _EDGE),  # near-valid: a hostile last character
+    st.builds(lambda e, w: e + w, _EDGE, _WORDS),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_NAMES)
+def test_validate_identifier_agrees_with_an_independent_oracle(name: str) -> None:
+    """Without a database the portable limit (63 bytes, PostgreSQL's) applies."""
+    if _is_identifier(name):
         assert validate_identifier(name) == (None, name)
     else:
         with pytest.raises(InputError):
             validate_identifier(name)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_NAMES, _NAMES)
+def test_validate_identifier_with_schema_agrees_with_the_oracle(schema: str, table: str) -> None:
+    name = f"{schema}.{table}"
+    if _is_identifier(schema) and _is_identifier(table):  # the byte limit is per part
+        assert validate_identifier(name, allow_schema=True) == (schema, table)
+    else:
+        with pytest.raises(InputError):
+            validate_identifier(name, allow_schema=True)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "victim\n",
+        "victim\r\n",
+        "victim\r",
+        "\nvictim",
+        "victim ",
+        " victim",
+        "victim\t",
+        "vic\x00tim",
+        "victim\x00",
+        "victim\u2028",
+        "vïctim",
+        "victim٣",
+        "ｖictim",
+        "public.victim\n",
+        "public\n.victim",
+    ],
+)
+def test_identifier_with_whitespace_nul_or_unicode_is_refused(name: str) -> None:
+    assert not _is_identifier(name.replace("public.", "", 1))
+    with pytest.raises(InputError, match="invalid table name"):
+        validate_identifier(name, what="table name", allow_schema=True)
+
+
+@pytest.mark.parametrize("name", ["victim", "_v", "V1_x", "a" * 63, "public.victim"])
+def test_plain_identifiers_are_accepted(name: str) -> None:
+    assert validate_identifier(name, allow_schema=True)[1] == name.split(".")[-1]
 
 
 def test_timestamps_keep_their_instant_whatever_the_zones(pg_url: str) -> None:

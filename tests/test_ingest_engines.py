@@ -45,7 +45,7 @@ DIRTY = (
     "5,e,view,2024-01-03T00:00:00Z,7,web\n"  # channel conflict for user 5 (app wins on first line)
     "6,f,view,2024-01-03T00:00:00Z,1,web,extra\n"  # malformed_record
     "\n"  # blank line: a row with every field empty (missing_id)
-    "7,g,purchase,2024-01-04T00:00:00Z\n"  # too few fields: padded, kept
+    "7,g,purchase,2024-01-04T00:00:00Z\n"  # too few fields: malformed_record (kept with --pad-short-records)
     '8,"h,1",view,2024-01-04T00:00:00Z,1,"we""b"\n'  # quoting
     "9,i,view,2024-01-04T00:00:00+02:00,1,web\n"  # offset
     "10,j,view,2024-01-04T00:00:00Z,1,\tweb\n"  # tab padding
@@ -94,10 +94,23 @@ def test_dirty_csv_identical(tmp_path: Path, layout: str, chunk: int) -> None:
         15: "attribute_conflict",
         16: "malformed_record",
         17: "missing_id",
+        18: "malformed_record",
     }
     assert json.loads(rej.loc[rej["reason"] == "malformed_record", "raw"].iloc[0])["_record"].endswith(
         ",extra"
     )
+
+
+@pytest.mark.parametrize("chunk", [3, 1000])
+def test_dirty_csv_padded_identical(tmp_path: Path, chunk: int) -> None:
+    """With --pad-short-records the short record (line 18) is padded and kept by both engines."""
+    src = write(tmp_path / "dirty.csv", DIRTY)
+    res = _both(tmp_path, src, SCHEMA.format(layout="events"), chunk_size=chunk, pad_short_records=True)
+    d = _same(res)
+    assert d["rows_in"] == 20 == d["rows_kept"] + d["rows_rejected"] + d["rows_merged"]
+    rej = pd.read_parquet(res["duckdb"].rejects_path)
+    assert 18 not in rej["line"].tolist() and rej["reason"].tolist().count("malformed_record") == 1
+    assert 7 in res["pandas"].read()["user_id"].tolist()
 
 
 def test_random_csv_identical(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 import yaml
 
+from synthdata.atomic import ensure_writable
 from synthdata.cli.app import app
 from synthdata.cli.split import load_schema, read_table
 from synthdata.errors import ConfigError, InputError
@@ -84,6 +85,9 @@ def evaluate_cmd(
             "cold_item_threshold": cold_item_threshold,
         },
     )
+    ensure_writable(out, what="--out")  # before the (long) evaluation, not after it
+    if html is not None:
+        ensure_writable(html, what="--html")
     sch = load_schema(train, schema)
     tr = read_table(train, "train")
     te = read_table(test, "test")

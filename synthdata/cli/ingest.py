@@ -82,6 +82,11 @@ def ingest_cmd(
     on_malformed: str = typer.Option(
         "quarantine", help="CSV records with a wrong field count: quarantine (reject, go on) | error."
     ),
+    pad_short_records: bool = typer.Option(
+        False,
+        "--pad-short-records",
+        help="Keep CSV records with too few fields, padded with empty values (default: malformed).",
+    ),
 ) -> None:
     """Validate, de-duplicate and (for event logs) aggregate SOURCE into a clean interaction table."""
     if table is not None and query is not None:
@@ -105,6 +110,7 @@ def ingest_cmd(
         threads=threads,
         memory_limit=memory_limit,
         on_malformed=on_malformed,
+        pad_short_records=pad_short_records,
     )
     print_report(res)
     if rejects_to is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
+from synthdata.atomic import ensure_writable
 from synthdata.cli.app import app
 from synthdata.errors import InputError
 from synthdata.log import get_logger, kv
@@ -64,6 +65,8 @@ def split_cmd(
     """Split interactions into train and test; test holds each user's latest rows by default."""
     from rich.console import Console
 
+    ensure_writable(out_train, what="--out-train")
+    ensure_writable(out_test, what="--out-test")
     sch = load_schema(table, schema)
     df = read_table(table, "input")
     train, test = split(df, sch, protocol=protocol, test_fraction=test_fraction, seed=seed)  # type: ignore[arg-type]

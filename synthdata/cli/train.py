@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import typer
 
+from synthdata.atomic import ensure_writable
 from synthdata.cli.app import app
 from synthdata.cli.split import read_table
 from synthdata.errors import ConfigError, InputError
@@ -114,6 +115,9 @@ def train_cmd(
     """Fit a synthesizer on a clean table and save it as one file."""
     from synthdata.model.synthesizer import Synthesizer
 
+    ensure_writable(out, what="--out")  # before training, not after it
+    if checkpoint_dir is not None:
+        ensure_writable(checkpoint_dir, what="--checkpoint-dir", folder=True)
     if resume and checkpoint_dir is None:
         raise ConfigError("--resume needs --checkpoint-dir")
     if init_from is not None and not init_from.is_file():
@@ -182,6 +186,7 @@ def generate_cmd(
     from synthdata.model.synthesizer import Synthesizer
 
     output_format(out)  # an unknown suffix fails before the model is loaded
+    ensure_writable(out, what="--out")
     conds = _parse_where(where)
     ids = [*like, *_read_ids(like_file)]
     if sum(x is not None and x != [] for x in (rows, users, ids or None)) != 1:

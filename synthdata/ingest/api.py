@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from synthdata.atomic import commit, temp_path_for
+from synthdata.atomic import commit, ensure_writable, temp_path_for
 from synthdata.errors import ConfigError, InputError
+from synthdata.ingest.csvread import MALFORMED
 from synthdata.ingest.infer import infer_schema
 from synthdata.ingest.layouts import LAYOUTS, main_specs, resolve_input
 from synthdata.ingest.plan import Outcome, Plan
@@ -96,6 +97,8 @@ def check_options(
     for p in finals:
         if p.exists() and p.is_dir():
             raise ConfigError(f"output path is a folder: {p}")
+    for p, what in zip(finals, ("--out", "--rejects", "the schema file", "--report"), strict=False):
+        ensure_writable(p, what=what)  # e.g. a path below a plain file: one line, before any work
 
 
 class Staging:
@@ -148,6 +151,7 @@ def ingest(
     threads: int | None = None,
     memory_limit: str | None = None,
     on_malformed: str = "quarantine",
+    pad_short_records: bool = False,
 ) -> IngestResult:
     """Clean `source` into `out` (Parquet) with `<stem>.schema.yaml` beside it.
 
@@ -159,7 +163,9 @@ def ingest(
     engine: duckdb (default; database sources are pushed down) | pandas (streaming); threads and
     memory_limit (e.g. "4GB", spilling to disk beyond it) apply to DuckDB. on_malformed:
     quarantine (CSV records with the wrong number of fields become `malformed_record` rejects) |
-    error. rejects: default `<stem>.rejects.parquet`. Raises InputError/ConfigError.
+    error. pad_short_records: keep CSV records with too few fields, padded with empty values
+    (default: they are malformed too). rejects: default `<stem>.rejects.parquet`. Raises
+    InputError/ConfigError.
     """
     t0 = time.perf_counter()
     now = pd.Timestamp.now(tz="UTC")
@@ -199,6 +205,7 @@ def ingest(
         csv_opts=inp.csv,
         chunk_size=chunk_size,
         on_malformed=on_malformed,
+        pad_short_records=pad_short_records,
     )
     in_schema = inp.schema
     inferred = in_schema is None
@@ -235,7 +242,7 @@ def ingest(
             chunk_size=chunk_size,
             first_row=2 if header else 1,
             inferred=inferred,
-            settings={"threads": threads, "memory_limit": memory_limit},
+            settings=dict(threads=threads, memory_limit=memory_limit, pad_short_records=pad_short_records),
         )
         writer = RejectsWriter(staging.path(rejects_path))
         try:
@@ -331,14 +338,25 @@ def _finish(
 
 
 def _sample(src: Source, n: int = 20_000) -> pd.DataFrame:
+    """The first chunk with rows, to infer the schema from (malformed records are not rows)."""
     it = src.chunks()
+    malformed: list[tuple[int, str]] = []
     try:
-        first = next(it)
-    except StopIteration:
-        raise InputError("empty input: no data rows", path=src.label, row=2) from None
+        for chunk in it:
+            if len(chunk):
+                return chunk.head(n)
+            malformed += chunk.attrs.get(MALFORMED, [])
     finally:
         it.close()
-    return first.head(n)
+    if malformed:
+        line = malformed[0][0]
+        raise InputError(
+            f"no well-formed data rows to infer a schema from: {len(malformed)} records have the wrong "
+            "number of fields (pass --schema, or --pad-short-records)",
+            path=src.label,
+            row=line,
+        )
+    raise InputError("empty input: no data rows", path=src.label, row=2)
 
 
 def rejects_to_table(

@@ -24,6 +24,7 @@ from synthdata.ingest.clean import (
     row_hashes,
     validate_chunk,
 )
+from synthdata.ingest.csvread import MALFORMED, with_malformed
 from synthdata.ingest.infer import _ITEM, _USER, clean_name, infer_attribute_specs
 from synthdata.ingest.report import RejectsWriter, Tally
 from synthdata.ingest.sources import LINE, open_source
@@ -66,9 +67,16 @@ def load_attributes(
     now: pd.Timestamp,
     rejects: RejectsWriter,
     chunk_size: int,
+    pad_short_records: bool = False,
 ) -> tuple[pd.DataFrame, Tally, list[ColumnSpec]]:
     """Returns (attributes indexed by id, row tally, attribute specs used)."""
-    src = open_source(side.path, encoding=side.encoding, csv_opts=side.csv_opts, chunk_size=chunk_size)
+    src = open_source(
+        side.path,
+        encoding=side.encoding,
+        csv_opts=side.csv_opts,
+        chunk_size=chunk_size,
+        pad_short_records=pad_short_records,
+    )
     id_col = _id_column(src.columns, id_spec, side.kind, src.label)
     key = id_spec.model_copy(update={"source": id_col})
     tally = Tally(source=src.label)
@@ -87,8 +95,10 @@ def load_attributes(
                 )
         tally.rows_in += len(raw)
         chk = validate_chunk(raw, [key, *specs], None, now)
-        tally.reject(chk.rejects)
-        rejects.write(src.label, chk.rejects)
+        tally.rows_in += len(raw.attrs.get(MALFORMED, []))
+        rej = with_malformed(chk.rejects, raw.attrs.get(MALFORMED), len(src.columns))
+        tally.reject(rej)
+        rejects.write(src.label, rej)
         good = chk.good
         dup = dedup.seen_before(row_hashes(good.drop(columns=[LINE])))
         tally.rows_merged += int(dup.sum())

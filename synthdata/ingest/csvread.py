@@ -186,6 +186,7 @@ def open_csv(
     encoding: str | None = None,
     chunk_size: int = 200_000,
     on_malformed: str = "quarantine",
+    pad_short_records: bool = False,
 ) -> Source:
     if sep is None or header is None:
         s_sep, s_header = sniff_csv(path, encoding)
@@ -234,6 +235,7 @@ def open_csv(
             "encoding": enc,
             "explicit_encoding": encoding,
             "on_malformed": on_malformed,
+            "pad_short_records": pad_short_records,
         },
     )
 
@@ -272,20 +274,88 @@ def malformed_rejects(records: list[tuple[int, str]], n_fields: int) -> pd.DataF
     )
 
 
+def with_malformed(rejects: pd.DataFrame, records: list[tuple[int, str]] | None, n: int) -> pd.DataFrame:
+    """`rejects` with the malformed `records` of the same chunk (`n` fields expected), in line order."""
+    if not records:
+        return rejects
+    both = pd.concat([malformed_rejects(records, n), rejects], ignore_index=True)
+    return both.sort_values("line", kind="stable")
+
+
 _LONG_FIRST = "Length of header or names does not match length of data"
 
 
-def _csv_chunks(src: Source) -> Iterator[pd.DataFrame]:
-    o = src._opts
-    header = o["header"]
-    names = o["names"] if o["names"] is not None else (None if header else src.columns)
-    has_nul = scan_bytes(o["path"]).has_nul if o.get("has_nul") is None else o["has_nul"]
-    quarantine = o.get("on_malformed", "quarantine") == "quarantine"
-    handle: Any = _NulMarker(o["path"], o["encoding"]) if has_nul else o["path"]
-    reader = pd.read_csv(
+class _LineCursor:
+    """Reads a file's physical lines forward only, opened at the first request: the text of the
+    few records that need a second look, in one pass however many chunks ask."""
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self._path, self._encoding = path, encoding
+        self._f: Any = None
+        self._line = 0
+
+    def texts(self, lines: list[int]) -> dict[int, str]:
+        """Text of the given 1-based lines (ascending, past every line asked before)."""
+        if self._f is None:
+            self._f = open(self._path, encoding=self._encoding, errors="replace", newline="")  # noqa: SIM115
+        out: dict[int, str] = {}
+        for want in lines:
+            text = ""
+            while self._line < want:
+                text = self._f.readline()
+                self._line += 1
+                if not text:
+                    self._line = want
+                    break
+            out[want] = text.rstrip("\r\n")
+        return out
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+
+
+def _short_records(chunk: pd.DataFrame, cursor: _LineCursor, sep: str) -> list[tuple[int, str]]:
+    """(line, text) of the rows in `chunk` that pandas padded: records with fewer fields than the
+    header. Only rows whose last field is empty can be one; their line's text is parsed again and
+    must agree with the row (a quoted line break shifts pandas' numbering: then nothing is found)."""
+    data = chunk.drop(columns=[LINE])
+    n = len(data.columns)
+    if n < 2 or len(chunk) == 0:
+        return []
+    maybe = data.iloc[:, -1].isna().to_numpy()
+    if not maybe.any():
+        return []
+    rows = chunk.loc[maybe]
+    texts = cursor.texts([int(x) for x in rows[LINE]])
+    found = []
+    for values, line in zip(rows.drop(columns=[LINE]).itertuples(index=False), rows[LINE], strict=True):
+        text = texts[int(line)]
+        fields = split_record(text, sep)
+        if 0 < len(fields) < n and all(_same_field(f, v) for f, v in zip(fields, values, strict=False)):
+            found.append((int(line), text.replace("\x00", "\\0")))
+    return found
+
+
+def split_record(text: str, sep: str) -> list[str]:
+    """Fields of one record's text (quotes as pandas reads them; a longer `sep` is a regex)."""
+    if len(sep) != 1:
+        return re.split(sep, text) if text else []
+    return next(csv.reader([text], delimiter=sep), [])
+
+
+def _same_field(field: str, value: Any) -> bool:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return field in NA_VALUES
+    return str(value) == field.replace("\x00", NUL_MARK) or str(value) == field
+
+
+def _read_chunks(o: dict[str, Any], handle: Any, names: list | None, size: int, quarantine: bool) -> Any:
+    """pandas' chunked reader of the CSV (it decodes and parses the first chunk when made)."""
+    return pd.read_csv(
         handle,
         sep=o["sep"],
-        header=0 if header else None,
+        header=0 if o["header"] else None,
         names=names,
         dtype=str,
         # never an index: with a first record one field longer than the header, pandas would
@@ -294,45 +364,70 @@ def _csv_chunks(src: Source) -> Iterator[pd.DataFrame]:
         encoding=o["encoding"],
         keep_default_na=False,
         na_values=NA_VALUES,
-        chunksize=src.chunk_size,
+        chunksize=size,
         skip_blank_lines=False,
         engine="c" if len(o["sep"]) == 1 else "python",
         on_bad_lines="warn" if quarantine else "error",
     )
+
+
+def _malformed_stop(src: Source, line: int, text: str, n_fields: int) -> InputError:
+    n = len(split_record(text, src._opts["sep"]))
+    return InputError(
+        f"malformed CSV record: Expected {n_fields} fields in line {line}, saw {n} (--on-malformed error)",
+        path=src.label,
+        row=line,
+    )
+
+
+def _next_chunk(it: Any) -> tuple[pd.DataFrame | None, list[int], bool]:
+    """(chunk or None at the end, lines pandas skipped as too long, whether the first record was
+    too long: pandas then keeps it cut short, with index_col=False)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        try:
+            chunk = next(it)
+        except StopIteration:
+            return None, [], False
+    bad = sorted(int(m.group(1)) for w in caught for m in re.finditer(r"Skipping line (\d+)", str(w.message)))
+    long_first = any(str(w.message).startswith(_LONG_FIRST) for w in caught) and len(chunk) > 0
+    return chunk, bad, long_first
+
+
+def _csv_chunks(src: Source) -> Iterator[pd.DataFrame]:
+    o = src._opts
+    header = o["header"]
+    names = o["names"] if o["names"] is not None else (None if header else src.columns)
+    has_nul = scan_bytes(o["path"]).has_nul if o.get("has_nul") is None else o["has_nul"]
+    quarantine = o.get("on_malformed", "quarantine") == "quarantine"
+    pad = bool(o.get("pad_short_records"))
+    handle: Any = _NulMarker(o["path"], o["encoding"]) if has_nul else o["path"]
+    cursor = _LineCursor(o["path"], o["encoding"])
     start = 2 if header else 1
-    it = iter(reader)
     try:
+        it = iter(_read_chunks(o, handle, names, src.chunk_size, quarantine))
         while True:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", pd.errors.ParserWarning)
-                try:
-                    chunk = next(it)
-                except StopIteration:
-                    break
-            bad = sorted(
-                int(m.group(1)) for w in caught for m in re.finditer(r"Skipping line (\d+)", str(w.message))
-            )
-            if any(str(w.message).startswith(_LONG_FIRST) for w in caught) and len(chunk):
-                # the first record has too many fields: pandas kept it cut short (index_col=False)
-                line = start
+            chunk, bad, long_first = _next_chunk(it)
+            if chunk is None:
+                break
+            if long_first:
                 if not quarantine:
-                    text = raw_lines(o["path"], o["encoding"], [line]).get(line, "")
-                    n = len(next(csv.reader([text], delimiter=o["sep"]), []))
-                    raise InputError(
-                        f"malformed CSV record: Expected {len(chunk.columns)} fields in line {line}, "
-                        f"saw {n} (--on-malformed error)",
-                        path=src.label,
-                        row=line,
-                    )
+                    raise _malformed_stop(src, start, cursor.texts([start])[start], len(chunk.columns))
                 chunk = chunk.iloc[1:].reset_index(drop=True)
-                bad = sorted([*bad, line])
+                bad = sorted([*bad, start])
             slots = range(start, start + len(chunk) + len(bad))
             lines = [n for n in slots if n not in set(bad)] if bad else slots
             chunk.insert(len(chunk.columns), LINE, lines)
             start += len(chunk) + len(bad)
-            if bad:
-                text = raw_lines(o["path"], o["encoding"], bad)
-                chunk.attrs[MALFORMED] = [(n, text.get(n, "")) for n in bad]
+            text = raw_lines(o["path"], o["encoding"], bad) if bad else {}
+            records = [(n, text.get(n, "")) for n in bad]
+            short = [] if pad else _short_records(chunk, cursor, o["sep"])
+            if short and not quarantine:
+                raise _malformed_stop(src, short[0][0], short[0][1], len(chunk.columns) - 1)
+            if short:
+                chunk = chunk[~chunk[LINE].isin([r[0] for r in short])].reset_index(drop=True)
+            if records or short:
+                chunk.attrs[MALFORMED] = sorted([*records, *short])
             yield chunk
     except UnicodeDecodeError:
         _raise_decode(o["path"], o["encoding"], o["explicit_encoding"])
@@ -344,5 +439,6 @@ def _csv_chunks(src: Source) -> Iterator[pd.DataFrame]:
             row=int(m.group(1)) if m else None,
         ) from None
     finally:
+        cursor.close()
         if has_nul:
             handle.close()

@@ -5,7 +5,6 @@ short and long records) is made equal, see README "Engines"."""
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 import duckdb
@@ -20,6 +19,7 @@ from synthdata.ingest.csvread import (
     blank_lines,
     malformed_rejects,
     scan_bytes,
+    split_record,
 )
 from synthdata.ingest.duckplan import ident, lit
 from synthdata.ingest.report import Tally
@@ -46,8 +46,8 @@ def source_sql(
 ) -> tuple[str, str | None]:
     """(SQL of the input as read, expression of its line number over `chk` or None when the input
     carries `_line`). Also creates `extra_raw`: rows DuckDB's CSV reader skips that pandas reads
-    (blank lines, records with too few fields, padded), and `skips` (lines not in the reader's
-    output). Malformed records are rejected here."""
+    (blank lines; records with too few fields under `pad_short_records`, padded), and `skips`
+    (lines not in the reader's output). Malformed records are rejected here."""
     names = [raw_name(src, c) for c in src.columns]
     con.execute("CREATE TABLE skips (a BIGINT, j BIGINT)")
     con.execute(
@@ -109,11 +109,12 @@ def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rej
     first = 2 if o["header"] else 1
     blanks = _blank_lines(con, o, len(errs))
     blanks = [b for b in blanks if b >= first]
-    short = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if e[1] == "MISSING COLUMNS"]
-    bad = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if e[1] != "MISSING COLUMNS"]
+    pad = bool(o.get("pad_short_records"))  # records with too few fields: padded, or malformed
+    short = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if pad and e[1] == "MISSING COLUMNS"]
+    bad = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if not (pad and e[1] == "MISSING COLUMNS")]
     if bad and o.get("on_malformed") == "error":
         line, text = bad[0]
-        n = len(next(csv.reader([text], delimiter=o["sep"]), []))
+        n = len(split_record(text, o["sep"]))
         raise InputError(
             f"malformed CSV record: Expected {len(names)} fields in line {line}, saw {n} "
             "(--on-malformed error)",
@@ -130,7 +131,7 @@ def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rej
         con.executemany("INSERT INTO skips VALUES (?, ?)", adj)
     extra = [(b, [None] * len(names)) for b in blanks]
     for line, text in short:
-        vals = next(csv.reader([text], delimiter=o["sep"]), [])
+        vals = split_record(text, o["sep"])
         vals = [None if v in NA_VALUES else v for v in vals]
         extra.append((line, vals + [None] * (len(names) - len(vals))))
     if extra:

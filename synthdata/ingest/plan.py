@@ -32,7 +32,7 @@ class Plan:
     chunk_size: int
     first_row: int  # line of the first data row (for "empty input" messages)
     inferred: bool = False
-    settings: dict[str, Any] = field(default_factory=dict)  # engine settings (threads, memory limit)
+    settings: dict[str, Any] = field(default_factory=dict)  # threads, memory limit, pad_short_records
 
     @property
     def names(self) -> list[str]:
@@ -65,6 +65,7 @@ class Plan:
                 now=self.now,
                 rejects=rejects,
                 chunk_size=self.chunk_size,
+                pad_short_records=bool(self.settings.get("pad_short_records")),
             )
             tbl, specs = finish_attributes(self.layout, self.schema, kind, tbl, specs)
             tallies[kind], tables[kind], attr_specs[kind] = tally, tbl, specs

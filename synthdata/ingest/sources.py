@@ -172,6 +172,7 @@ def open_source(
     csv_opts: dict[str, Any] | None = None,
     chunk_size: int = 200_000,
     on_malformed: str = "quarantine",
+    pad_short_records: bool = False,
 ) -> Source:
     """Open a CSV/TSV/text file, Parquet file/folder/glob, or an SQLAlchemy URL (table or query)."""
     if is_sql_url(source):
@@ -202,4 +203,5 @@ def open_source(
         encoding=encoding or o.get("encoding"),
         chunk_size=chunk_size,
         on_malformed=on_malformed,
+        pad_short_records=pad_short_records,
     )

@@ -62,6 +62,9 @@ class SourceConfig(_Strict):
         None, pattern=r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$", description="Ingest memory bound, e.g. 4GB."
     )
     on_malformed: Literal["quarantine", "error"] = "quarantine"
+    pad_short_records: bool = Field(
+        False, description="Keep CSV records with too few fields, padded with empty values (else malformed)."
+    )
     rejects_to: str | None = Field(
         None, description="Also append rejected rows to a table at this SQLAlchemy URL (${ENV_VAR})."
     )

@@ -51,6 +51,7 @@ def ingest(p: Pipeline) -> StageOutput:
         threads=s.threads,
         memory_limit=s.memory_limit,
         on_malformed=s.on_malformed,
+        pad_short_records=s.pad_short_records,
     )
     rep = res.report.to_dict()
     if res.schema_path != p.out("schema"):
