@@ -16,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ingest_helpers import write
 
-import synthdata.ingest.duck as duck
+import synthdata.ingest.executors.duckdb.run as duck
 from synthdata.errors import InputError
 from synthdata.ingest import ingest
-from synthdata.ingest.csvread import blank_lines, scan_bytes
-from synthdata.ingest.duckdedup import Fingerprints, dedup_sql
+from synthdata.ingest.executors.duckdb.dedup import Fingerprints, dedup_sql
+from synthdata.ingest.sources.csv import blank_lines, scan_bytes
 
 # events without inline attributes: the fused path (de-duplicated inside the aggregation)
 SCHEMA = (
@@ -124,7 +124,7 @@ def test_blank_lines_with_and_without_the_search(
 ) -> None:
     """Blank lines, CRLF and malformed records: the same rejects at the same lines; the slow
     search for blank lines runs only when the line count says there may be some."""
-    import synthdata.ingest.duckread as duckread
+    import synthdata.ingest.executors.duckdb.read as duckread
 
     calls = []
     real = duckread.blank_lines

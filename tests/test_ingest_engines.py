@@ -235,8 +235,8 @@ def test_pushdown_is_driven_by_the_dialect_profile(
     """A database's push-down is its entry in `dialects.PUSHDOWN`: with the entry changed (another
     byte-order collation, an extra session statement) the plan still runs in the database with the
     same result; without an entry the ingest streams."""
-    import synthdata.ingest.pushdown as pushdown
-    from synthdata.ingest.dialects import PUSHDOWN
+    import synthdata.ingest.executors.pushdown.run as pushdown
+    from synthdata.ingest.executors.pushdown.dialects import PUSHDOWN
 
     eng = sa.create_engine(pg_url)
     with eng.begin() as c:

@@ -8,8 +8,8 @@ with its schema, a rejects file and a JSON report.
 """
 
 from synthdata.ingest.api import IngestResult, ingest, rejects_to_table, sidecar
-from synthdata.ingest.clean import REASONS
 from synthdata.ingest.layouts import LAYOUTS
 from synthdata.ingest.report import IngestReport
+from synthdata.ingest.rules import REASONS
 
 __all__ = ["LAYOUTS", "REASONS", "IngestReport", "IngestResult", "ingest", "rejects_to_table", "sidecar"]

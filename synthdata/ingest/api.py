@@ -21,12 +21,12 @@ import pandas as pd
 
 from synthdata.atomic import commit, ensure_writable, temp_path_for
 from synthdata.errors import ConfigError, InputError
-from synthdata.ingest.csvread import MALFORMED
 from synthdata.ingest.infer import infer_schema
 from synthdata.ingest.layouts import LAYOUTS, main_specs, resolve_input
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import IngestReport, RejectsWriter
 from synthdata.ingest.sources import Source, is_glob, is_sql_url, mask_url, open_source
+from synthdata.ingest.sources.csv import MALFORMED
 from synthdata.log import get_logger, kv
 from synthdata.schema import Schema, schema_path_for
 
@@ -276,14 +276,14 @@ def ingest(
 def _execute(src: Source, plan: Plan, engine: str, writer: RejectsWriter) -> tuple[Outcome, str]:
     """Pick the executor: DuckDB for files, push-down for databases, streaming when asked."""
     if engine == "pandas":
-        from synthdata.ingest.streaming import run_streaming
+        from synthdata.ingest.executors.pandas.run import run_streaming
 
         return run_streaming(src, plan, plan.out.parent, writer), "pandas"
     if src.kind == "sql":
-        from synthdata.ingest.pushdown import run_pushdown
+        from synthdata.ingest.executors.pushdown.run import run_pushdown
 
         return run_pushdown(src, plan, writer)
-    from synthdata.ingest.duck import run_duckdb
+    from synthdata.ingest.executors.duckdb.run import run_duckdb
 
     return run_duckdb(src, plan, writer), "duckdb"
 

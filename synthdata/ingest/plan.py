@@ -2,7 +2,7 @@
 
 A `Plan` holds the checks (the schema's columns in order: missing -> type -> range -> allowed ->
 event type, then constraints), the layout's output shape and the attribute tables. Executors
-(`streaming` with pandas, `duck` with DuckDB, `pushdown` in the source database) run it and return
+(`executors/pandas`, `executors/duckdb`, `executors/pushdown` in the source database) run it and return
 an `Outcome`; `api.ingest` turns that into files and a report.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from synthdata.ingest.attributes import SideTable, load_attributes
 from synthdata.ingest.layouts import attribute_declared, finish_attributes, output_schema
+from synthdata.ingest.layouts.attributes import SideTable, load_attributes
 from synthdata.ingest.report import Tally
 from synthdata.schema import ColumnSpec, Role, Schema
 

@@ -2,9 +2,9 @@
 
 DuckDB reads the input in parallel and out of core (`threads`, `memory_limit`, spilling to a temp
 folder beside the output). Rows the SQL cannot vouch for go through the pandas validator (see
-`duckplan`), so rejects are identical to the streaming executor's; good rows are de-duplicated
-(by fingerprint where memory allows, `duckdedup`), checked for attribute conflicts and aggregated
-in SQL, and written by DuckDB (`duckout`).
+`checks`), so rejects are identical to the streaming executor's; good rows are de-duplicated
+(by fingerprint where memory allows, `dedup`), checked for attribute conflicts and aggregated
+in SQL, and written by DuckDB (`write`).
 """
 
 from __future__ import annotations
@@ -22,14 +22,21 @@ import pandas as pd
 import pyarrow as pa
 
 from synthdata.errors import InputError
-from synthdata.ingest.clean import ATTRIBUTE_CONFLICT, raw_json, validate_chunk
-from synthdata.ingest.duckdedup import Fingerprints, dedup_sql, fingerprint_budget
-from synthdata.ingest.duckout import drop_inputs, write_result
-from synthdata.ingest.duckplan import SQL_TYPE, column_checks, constraint_check, ident, lit
-from synthdata.ingest.duckread import after_csv_read, raw_name, reread_suspects, source_sql, unlined_sql
+from synthdata.ingest.executors.duckdb.checks import SQL_TYPE, column_checks, constraint_check, ident, lit
+from synthdata.ingest.executors.duckdb.dedup import Fingerprints, dedup_sql, fingerprint_budget
+from synthdata.ingest.executors.duckdb.read import (
+    after_csv_read,
+    raw_name,
+    reread_suspects,
+    source_sql,
+    unlined_sql,
+)
+from synthdata.ingest.executors.duckdb.write import drop_inputs, write_result
+from synthdata.ingest.executors.pandas.checks import raw_json, validate_chunk
 from synthdata.ingest.output import arrow_schema, canonical
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import Tally
+from synthdata.ingest.rules import ATTRIBUTE_CONFLICT
 from synthdata.ingest.sources import LINE, Source
 from synthdata.schema import ColumnSpec, DType, Role
 
@@ -210,7 +217,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
 
 def _fingerprints(plan: Plan, fused: bool, n_rows: int) -> Fingerprints | None:
     """A fingerprint collector where the events are de-duplicated and the fingerprints fit the
-    memory budget (`duckdedup`); None: `DISTINCT` does it."""
+    memory budget (`dedup`); None: `DISTINCT` does it."""
     if not fused or n_rows > fingerprint_budget(limit_bytes(plan.settings.get("memory_limit"))):
         return None
     return Fingerprints(n_rows)

@@ -18,21 +18,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthdata.errors import InputError
-from synthdata.ingest.clean import (
-    ATTRIBUTE_CONFLICT,
-    AttributeVotes,
-    Deduper,
-    conflict_mask,
-    raw_json,
-    row_hashes,
-    validate_chunk,
-)
-from synthdata.ingest.csvread import MALFORMED, malformed_rejects
-from synthdata.ingest.layouts import EventAggregator, IdCodec, value_column
+from synthdata.ingest.executors.pandas.aggregate import EventAggregator, IdCodec
+from synthdata.ingest.executors.pandas.checks import raw_json, validate_chunk
+from synthdata.ingest.executors.pandas.dedup import AttributeVotes, Deduper, conflict_mask, row_hashes
+from synthdata.ingest.layouts.events import value_column
 from synthdata.ingest.output import ParquetOut, canonical, join_attributes
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import Tally, time_span
+from synthdata.ingest.rules import ATTRIBUTE_CONFLICT
 from synthdata.ingest.sources import LINE, Source
+from synthdata.ingest.sources.csv import MALFORMED, malformed_rejects
 
 
 def run_streaming(src: Source, plan: Plan, spill_dir: Path, rejects: Any) -> Outcome:

@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from synthdata.ingest.duckplan import SQL_TYPE, ident, lit
-from synthdata.ingest.layouts import count_column, value_column
+from synthdata.ingest.executors.duckdb.checks import SQL_TYPE, ident, lit
+from synthdata.ingest.layouts.events import count_column, value_column
 from synthdata.ingest.output import ParquetOut, canonical, join_attributes
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import time_span

@@ -2,8 +2,8 @@
 
 A row whose every condition holds is certainly clean and gets the same typed values the pandas
 validator would give it; every other row (missing, bad, out of range, or merely unusual text such
-as padded strings, non-ISO dates, `1e3`) goes to `clean.validate_chunk`, which decides its reason
-code or accepts it. So rejects, reason codes and first-problem order are the validator's by
+as padded strings, non-ISO dates, `1e3`) goes to `executors/pandas/checks.validate_chunk`, which
+decides its reason code or accepts it. So rejects, reason codes and first-problem order are the validator's by
 construction, and the SQL only has to be conservative. Identifiers and literals are rendered by
 sqlglot (quoted, escaped), never pasted.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlglot import exp
 
-from synthdata.ingest.clean import MIN_TIME
+from synthdata.ingest.rules import MIN_TIME
 from synthdata.schema import ColumnSpec, DType, InequalityConstraint, Role
 
 INT_TYPES = {

@@ -13,7 +13,10 @@ import pandas as pd
 import pyarrow as pa
 
 from synthdata.errors import InputError
-from synthdata.ingest.csvread import (
+from synthdata.ingest.executors.duckdb.checks import ident, lit
+from synthdata.ingest.report import Tally
+from synthdata.ingest.sources import LINE, NA_VALUES, Source
+from synthdata.ingest.sources.csv import (
     MALFORMED,
     _raise_decode,
     blank_lines,
@@ -21,9 +24,6 @@ from synthdata.ingest.csvread import (
     scan_bytes,
     split_record,
 )
-from synthdata.ingest.duckplan import ident, lit
-from synthdata.ingest.report import Tally
-from synthdata.ingest.sources import LINE, NA_VALUES, Source
 
 _ENCODINGS = {
     "utf-8": "utf-8",

@@ -1,8 +1,9 @@
-"""Row validation with stable reason codes, exact-duplicate merging and attribute-conflict rules.
+"""The pandas executor's checks: the reference implementation of the plan's rules.
 
 All checks are vectorised over a chunk. A row is rejected for the FIRST problem found, checking
 columns in schema order (ids first) and, per column: missing -> type -> range -> allowed values;
-then the schema's row constraints (`low <= high`).
+then the schema's row constraints (`low <= high`). The SQL executors send every row they cannot
+vouch for here, so reason codes and first-problem order are this module's on every path.
 """
 
 from __future__ import annotations
@@ -15,38 +16,21 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from synthdata.ingest.sources import LINE
-from synthdata.schema import ColumnSpec, DType, InequalityConstraint, Role
-
-# Stable reason codes (documented in README "Ingest"); never rename, only add.
-MISSING_ID = "missing_id"  # user or item id empty
-MISSING_VALUE = "missing_value"  # a non-nullable column is empty
-BAD_TYPE = "bad_type"  # value does not parse as the declared dtype
-OUT_OF_RANGE = "out_of_range"  # outside [min, max]; negative counts; time before 1990 or in the future
-NOT_ALLOWED = "not_allowed"  # not in the column's `allowed` list
-UNKNOWN_EVENT_TYPE = "unknown_event_type"  # event type not in schema.event_types
-ATTRIBUTE_CONFLICT = "attribute_conflict"  # contradicts the value kept for that user/item
-CONSTRAINT_VIOLATION = "constraint_violation"  # breaks a schema constraint (low > high)
-DUPLICATE = "duplicate"  # exact duplicate row: merged (counted in rows_merged), never in rejects
-NUL_BYTE = "nul_byte"  # a field holds a NUL byte (never truncated at it)
-BAD_TIMESTAMP = "bad_timestamp"  # a date/time outside what can be stored (year 1600, 3000, infinity)
-MALFORMED_RECORD = "malformed_record"  # a CSV record with the wrong number of fields (raw text kept)
-REASONS = (
-    MALFORMED_RECORD,
-    NUL_BYTE,
+from synthdata.ingest.rules import (
+    BAD_TIMESTAMP,
+    BAD_TYPE,
+    CONSTRAINT_VIOLATION,
+    MIN_TIME,
     MISSING_ID,
     MISSING_VALUE,
-    BAD_TYPE,
-    BAD_TIMESTAMP,
-    OUT_OF_RANGE,
     NOT_ALLOWED,
+    NUL_BYTE,
+    OUT_OF_RANGE,
     UNKNOWN_EVENT_TYPE,
-    ATTRIBUTE_CONFLICT,
-    CONSTRAINT_VIOLATION,
 )
+from synthdata.ingest.sources import LINE, NUL_MARK
+from synthdata.schema import ColumnSpec, DType, InequalityConstraint, Role
 
-MIN_TIME = pd.Timestamp("1990-01-01", tz="UTC")
-NUL_MARK = "\ufffe"  # how csvread passes a NUL byte through pandas' C parser
 _TIMELIKE = re.compile(r"^\s*([+-]?inf(inity)?|[+-]?\d{1,6}-\d{1,2}-\d{1,2}([ T].*)?)\s*$", re.IGNORECASE)
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -244,83 +228,3 @@ def raw_json(df: pd.DataFrame) -> list[str]:
         return []
     recs = df.astype(object).where(df.notna(), None).to_dict("records")
     return [json.dumps({str(k): v for k, v in r.items()}, default=str, ensure_ascii=False) for r in recs]
-
-
-def row_hashes(df: pd.DataFrame) -> np.ndarray:
-    return pd.util.hash_pandas_object(df, index=False).to_numpy(np.uint64)
-
-
-class Deduper:
-    """Finds exact duplicate rows across all chunks with bounded memory: 8 bytes per distinct row,
-    kept as a few sorted uint64 runs (merged LSM-style). A 64-bit hash collision would merge two
-    different rows; at 10M rows the chance is ~3e-6."""
-
-    def __init__(self) -> None:
-        self.runs: list[np.ndarray] = []
-
-    def seen_before(self, h: np.ndarray) -> np.ndarray:
-        """Mask of rows whose hash occurred earlier (in this chunk or a previous one); records them."""
-        dup = pd.Series(h).duplicated(keep="first").to_numpy()
-        for run in self.runs:
-            idx = np.searchsorted(run, h)
-            idx[idx == len(run)] = 0
-            dup |= run[idx] == h if len(run) else np.zeros(len(h), bool)
-        new = np.sort(h[~dup])  # already distinct: within-chunk repeats are flagged above
-        self.runs.append(new)
-        while len(self.runs) > 1 and len(self.runs[-1]) * 2 >= len(self.runs[-2]):
-            b, a = self.runs.pop(), self.runs.pop()
-            self.runs.append(np.sort(np.concatenate([a, b]), kind="mergesort"))
-        return dup
-
-
-class AttributeVotes:
-    """Counts values per (id, attribute) across chunks to pick the value each id keeps.
-
-    Rule: the most frequent non-null value wins; a tie goes to the value seen first (lowest line).
-    Rows with a different non-null value are `attribute_conflict` rejects."""
-
-    def __init__(self, id_col: str, attrs: list[str]) -> None:
-        self.id_col, self.attrs = id_col, attrs
-        self.parts: dict[str, list[pd.DataFrame]] = {a: [] for a in attrs}
-
-    def add(self, df: pd.DataFrame) -> None:
-        for a in self.attrs:
-            sub = df[[self.id_col, a, LINE]].dropna(subset=[a])
-            g = sub.groupby([self.id_col, a], sort=False, observed=True)[LINE].agg(["size", "min"])
-            self.parts[a].append(g.reset_index())
-            if len(self.parts[a]) > 16:
-                self.parts[a] = [self._combine(a)]
-
-    def _combine(self, a: str) -> pd.DataFrame:
-        allp = pd.concat(self.parts[a], ignore_index=True)
-        return (
-            allp.groupby([self.id_col, a], sort=False)
-            .agg(size=("size", "sum"), min=("min", "min"))
-            .reset_index()
-        )
-
-    def winners(self) -> dict[str, pd.Series]:
-        """attribute -> Series indexed by id holding the kept value."""
-        out = {}
-        for a in self.attrs:
-            if not self.parts[a]:
-                out[a] = pd.Series(dtype=object)
-                continue
-            c = self._combine(a).sort_values(["size", "min"], ascending=[False, True], kind="mergesort")
-            w = c.drop_duplicates(self.id_col, keep="first")
-            out[a] = pd.Series(w[a].to_numpy(), index=w[self.id_col].to_numpy())
-        return out
-
-
-def conflict_mask(
-    df: pd.DataFrame, id_col: str, winners: dict[str, pd.Series]
-) -> tuple[np.ndarray, np.ndarray]:
-    """(mask of conflicting rows, name of the first conflicting attribute per row)."""
-    bad = np.zeros(len(df), bool)
-    col = np.full(len(df), None, dtype=object)
-    for a, w in winners.items():
-        kept = df[id_col].map(w)
-        m = (df[a].notna() & kept.notna() & (df[a].astype(object) != kept.astype(object))).to_numpy(bool)
-        col[m & ~bad] = a
-        bad |= m
-    return bad, col

@@ -4,7 +4,7 @@ Every reader yields DataFrames with the input columns plus `_line`: the 1-based 
 CSV file (counting the header line, one record per line) or the 1-based row number in a Parquet
 dataset (files in sorted path order) or SQL result, so each rejected row can be traced back to
 where it came from. Structural problems (missing file, undecodable bytes, unknown table) raise
-`InputError`. CSV reading lives in `csvread`, SQL reading in `sqlread`.
+`InputError`. CSV reading lives in `sources.csv`, SQL reading in `sources.sql`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ __all__ = ["LINE", "NA_VALUES", "Source", "is_sql_url", "mask_url", "open_source
 
 LINE = "_line"
 NA_VALUES = ["", "null", "NULL", "NaN", "nan", "None", "N/A"]
+NUL_MARK = "\ufffe"  # a NUL byte read through pandas' C parser (which would cut the field at NUL)
 _SQL_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 
@@ -49,13 +50,13 @@ class Source:
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         if self.kind == "csv":
-            from synthdata.ingest.csvread import _csv_chunks
+            from synthdata.ingest.sources.csv import _csv_chunks
 
             yield from _csv_chunks(self)
         elif self.kind == "parquet":
             yield from _parquet_chunks(self)
         else:
-            from synthdata.ingest.sqlread import sql_chunks
+            from synthdata.ingest.sources.sql import sql_chunks
 
             yield from sql_chunks(self)
 
@@ -176,7 +177,7 @@ def open_source(
 ) -> Source:
     """Open a CSV/TSV/text file, Parquet file/folder/glob, or an SQLAlchemy URL (table or query)."""
     if is_sql_url(source):
-        from synthdata.ingest.sqlread import open_sql
+        from synthdata.ingest.sources.sql import open_sql
 
         return open_sql(str(source), table=table, query=query, chunk_size=chunk_size)
     if table is not None or query is not None:
@@ -192,7 +193,7 @@ def open_source(
         )
     if path.stat().st_size == 0:
         raise InputError("empty input: the file has no bytes", path=str(path), row=1)
-    from synthdata.ingest.csvread import open_csv
+    from synthdata.ingest.sources.csv import open_csv
 
     o = dict(csv_opts or {})
     return open_csv(

@@ -15,19 +15,13 @@ from typing import Any
 import pandas as pd
 
 from synthdata.errors import InputError
-from synthdata.ingest.clean import (
-    ATTRIBUTE_CONFLICT,
-    AttributeVotes,
-    Deduper,
-    conflict_mask,
-    raw_json,
-    row_hashes,
-    validate_chunk,
-)
-from synthdata.ingest.csvread import MALFORMED, with_malformed
+from synthdata.ingest.executors.pandas.checks import raw_json, validate_chunk
+from synthdata.ingest.executors.pandas.dedup import AttributeVotes, Deduper, conflict_mask, row_hashes
 from synthdata.ingest.infer import _ITEM, _USER, clean_name, infer_attribute_specs
 from synthdata.ingest.report import RejectsWriter, Tally
+from synthdata.ingest.rules import ATTRIBUTE_CONFLICT
 from synthdata.ingest.sources import LINE, open_source
+from synthdata.ingest.sources.csv import MALFORMED, with_malformed
 from synthdata.schema import ColumnSpec, Role
 
 

@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 
 from synthdata.errors import InputError
-from synthdata.ingest.sources import LINE, NA_VALUES, Source
+from synthdata.ingest.sources import LINE, NA_VALUES, NUL_MARK, Source
 
-NUL_MARK = "\ufffe"  # a NUL byte read through pandas' C parser (which would cut the field at NUL)
 MALFORMED = "_malformed"  # DataFrame.attrs key: [(line, raw text)] of records skipped in this chunk
 ON_MALFORMED = ("quarantine", "error")
 

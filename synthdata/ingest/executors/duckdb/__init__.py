@@ -1,0 +1,1 @@
+"""The DuckDB executor: run, read (the input as DuckDB sees it), checks, dedup, write."""

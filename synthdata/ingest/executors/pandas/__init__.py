@@ -1,0 +1,1 @@
+"""The streaming (pandas) executor: run, checks (the reference validator), dedup, aggregate."""
