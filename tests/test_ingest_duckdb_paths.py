@@ -20,7 +20,7 @@ import synthdata.ingest.executors.duckdb.run as duck
 from synthdata.errors import InputError
 from synthdata.ingest import ingest
 from synthdata.ingest.executors.duckdb.dedup import Fingerprints, dedup_sql
-from synthdata.ingest.sources.csv import blank_lines, scan_bytes
+from synthdata.ingest.sources.csvtext import blank_lines, scan_bytes
 
 # events without inline attributes: the fused path (de-duplicated inside the aggregation)
 SCHEMA = (

@@ -25,8 +25,8 @@ from synthdata.ingest.infer import infer_schema
 from synthdata.ingest.layouts import LAYOUTS, main_specs, resolve_input
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import IngestReport, RejectsWriter
-from synthdata.ingest.sources import Source, is_glob, is_sql_url, mask_url, open_source
-from synthdata.ingest.sources.csv import MALFORMED
+from synthdata.ingest.sources import Source, SqlSource, is_glob, is_sql_url, mask_url, open_source
+from synthdata.ingest.sources.csvtext import MALFORMED
 from synthdata.log import get_logger, kv
 from synthdata.schema import Schema, schema_path_for
 
@@ -219,14 +219,13 @@ def ingest(
     if resolved == "events" and not in_schema.event_types:
         raise ConfigError("events layout needs `event_types` in the schema (the allowed event types)")
     specs = main_specs(resolved, in_schema, inp.sides)
-    header = src.kind != "csv" or bool(src._opts.get("header"))
     for s in specs:
         if s.input_name not in src.columns:
             raise InputError(
                 "required column missing",
                 path=src.label,
                 column=str(s.input_name),
-                row=1 if src.kind == "csv" and header else None,
+                row=src.header_line,
             )
 
     staging = Staging()
@@ -240,7 +239,7 @@ def ingest(
             out=staging.path(out),
             label=src.label,
             chunk_size=chunk_size,
-            first_row=2 if header else 1,
+            first_row=src.first_row,
             inferred=inferred,
             settings=dict(threads=threads, memory_limit=memory_limit, pad_short_records=pad_short_records),
         )
@@ -255,8 +254,7 @@ def ingest(
         staging.abort()
         raise
     finally:
-        if src.kind == "sql":
-            src._opts["engine"].dispose()
+        src.close()
     rep = res.report
     log.info(
         kv(
@@ -279,7 +277,7 @@ def _execute(src: Source, plan: Plan, engine: str, writer: RejectsWriter) -> tup
         from synthdata.ingest.executors.pandas.run import run_streaming
 
         return run_streaming(src, plan, plan.out.parent, writer), "pandas"
-    if src.kind == "sql":
+    if isinstance(src, SqlSource):
         from synthdata.ingest.executors.pushdown.run import run_pushdown
 
         return run_pushdown(src, plan, writer)

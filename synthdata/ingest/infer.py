@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from synthdata.errors import InputError
-from synthdata.ingest.sources import LINE, Source
+from synthdata.ingest.sources import LINE, CsvSource, Source
 from synthdata.schema import ColumnSpec, DType, PositiveRule, Role, Schema
 
 _USER = {
@@ -295,8 +295,8 @@ def infer_schema(sample: pd.DataFrame, source: Source, *, origin: str) -> Schema
             positive = PositiveRule(column=sp.name, min=4.0 if sp.max <= 5 else float(sp.max * 0.8))
     layout = "events" if event_types is not None else "interactions"
     csv_opts: dict[str, Any] = {}
-    if source.kind == "csv":
-        csv_opts = {"sep": source._opts["sep"], "header": bool(source._opts["header"])}
+    if isinstance(source, CsvSource):
+        csv_opts = {"sep": source.sep, "header": source.header}
     return Schema(layout=layout, columns=specs, event_types=event_types, positive=positive, csv=csv_opts)
 
 

@@ -21,7 +21,7 @@ from synthdata.ingest.infer import _ITEM, _USER, clean_name, infer_attribute_spe
 from synthdata.ingest.report import RejectsWriter, Tally
 from synthdata.ingest.rules import ATTRIBUTE_CONFLICT
 from synthdata.ingest.sources import LINE, open_source
-from synthdata.ingest.sources.csv import MALFORMED, with_malformed
+from synthdata.ingest.sources.csvtext import MALFORMED, with_malformed
 from synthdata.schema import ColumnSpec, Role
 
 
@@ -85,7 +85,7 @@ def load_attributes(
                     "required attribute column missing",
                     path=src.label,
                     column=str(s.input_name),
-                    row=1 if src.raw_text and src._opts.get("header") else None,
+                    row=src.header_line,
                 )
         tally.rows_in += len(raw)
         chk = validate_chunk(raw, [key, *specs], None, now)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -20,7 +21,39 @@ import sqlalchemy as sa
 
 from synthdata.db import mask_url, validate_identifier
 from synthdata.errors import InputError
-from synthdata.ingest.sources import LINE, Source
+from synthdata.ingest.sources.base import LINE, Source
+
+
+@dataclass
+class SqlSource(Source):
+    """A database table or one-statement query: `sql` (the statement sent, verbatim), read through
+    `engine` in a read-only transaction; `url` (unmasked) only to mask it out of driver messages."""
+
+    engine: sa.Engine
+    sql: str
+    url: str = field(repr=False)
+    table: str | None = None
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        start = 1
+        with read_only(self.engine, self.label, self.url) as conn:
+            res = conn.execution_options(stream_results=True, no_parameters=True).exec_driver_sql(self.sql)
+            cols = list(res.keys())
+            try:
+                for rows in res.partitions(self.chunk_size):
+                    df = pd.DataFrame.from_records(rows, columns=cols, coerce_float=True)
+                    df[LINE] = range(start, start + len(df))
+                    start += len(df)
+                    yield df
+            except sa.exc.SQLAlchemyError as e:
+                msg = db_message(e, self.url)
+                raise InputError(f"cannot read from database: {msg}", path=self.label) from None
+            except (ValueError, OverflowError) as e:
+                msg = str(e).splitlines()[0].replace(self.url, mask_url(self.url))
+                raise InputError(f"cannot read from database: {msg}", path=self.label) from None
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def single_statement(query: str, label: str) -> str:
@@ -122,7 +155,7 @@ def quote_table(engine: sa.Engine, table: str) -> str:
     return ".".join(prep.quote_identifier(p) for p in (schema, name) if p is not None)
 
 
-def open_sql(url: str, *, table: str | None, query: str | None, chunk_size: int = 200_000) -> Source:
+def open_sql(url: str, *, table: str | None, query: str | None, chunk_size: int = 200_000) -> SqlSource:
     label = mask_url(url)
     if (table is None) == (query is None):
         raise InputError("a SQL source needs exactly one of --table or --query", path=label)
@@ -141,31 +174,6 @@ def open_sql(url: str, *, table: str | None, query: str | None, chunk_size: int 
     except Exception:
         engine.dispose()
         raise
-    return Source(
-        label=label,
-        columns=cols,
-        chunk_size=chunk_size,
-        kind="sql",
-        _opts={"engine": engine, "sql": sql, "url": url, "table": table},
+    return SqlSource(
+        label=label, columns=cols, chunk_size=chunk_size, engine=engine, sql=sql, url=url, table=table
     )
-
-
-def sql_chunks(src: Source) -> Iterator[pd.DataFrame]:
-    engine, url = src._opts["engine"], src._opts["url"]
-    start = 1
-    with read_only(engine, src.label, url) as conn:
-        res = conn.execution_options(stream_results=True, no_parameters=True).exec_driver_sql(
-            src._opts["sql"]
-        )
-        cols = list(res.keys())
-        try:
-            for rows in res.partitions(src.chunk_size):
-                df = pd.DataFrame.from_records(rows, columns=cols, coerce_float=True)
-                df[LINE] = range(start, start + len(df))
-                start += len(df)
-                yield df
-        except sa.exc.SQLAlchemyError as e:
-            raise InputError(f"cannot read from database: {db_message(e, url)}", path=src.label) from None
-        except (ValueError, OverflowError) as e:
-            msg = str(e).splitlines()[0].replace(url, mask_url(url))
-            raise InputError(f"cannot read from database: {msg}", path=src.label) from None

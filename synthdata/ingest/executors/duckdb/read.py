@@ -5,6 +5,7 @@ short and long records) is made equal, see README "Engines"."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -15,12 +16,13 @@ import pyarrow as pa
 from synthdata.errors import InputError
 from synthdata.ingest.executors.duckdb.checks import ident, lit
 from synthdata.ingest.report import Tally
-from synthdata.ingest.sources import LINE, NA_VALUES, Source
-from synthdata.ingest.sources.csv import (
+from synthdata.ingest.sources import LINE, NA_VALUES, CsvSource, ParquetSource, Source
+from synthdata.ingest.sources.csvtext import (
     MALFORMED,
-    _raise_decode,
+    ByteScan,
     blank_lines,
     malformed_rejects,
+    raise_decode,
     scan_bytes,
     split_record,
 )
@@ -40,14 +42,37 @@ def raw_name(src: Source, c: object) -> str:
     return f"c{c}" if isinstance(c, int) else str(c)
 
 
+@dataclass
+class CsvRead:
+    """A CSV file read by DuckDB's own reader: the `read_csv` options giving pandas' conventions,
+    and one scan of the file's bytes (NUL bytes, physical lines)."""
+
+    src: CsvSource
+    options: str
+    scan: ByteScan
+
+    def sql(self, errors: str) -> str:
+        """DuckDB's CSV scan of the source; `errors`: what to do with malformed records (store
+        them in `reject_errors`, or only skip them)."""
+        return f"read_csv({lit(str(self.src.path))}, {self.options}, {errors})"
+
+
+@dataclass
+class DuckInput:
+    """The input as DuckDB reads it: `sql` (rows, with `_line` where they carry it), `line_sql` (the
+    line number over `chk`'s rowid for a CSV read by DuckDB, else None) and `csv` (that read)."""
+
+    sql: str
+    line_sql: str | None = None
+    csv: CsvRead | None = None
+
+
 # --- reading -------------------------------------------------------------------------------------
-def source_sql(
-    con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any
-) -> tuple[str, str | None]:
-    """(SQL of the input as read, expression of its line number over `chk` or None when the input
-    carries `_line`). Also creates `extra_raw`: rows DuckDB's CSV reader skips that pandas reads
-    (blank lines; records with too few fields under `pad_short_records`, padded), and `skips`
-    (lines not in the reader's output). Malformed records are rejected here."""
+def source_sql(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> DuckInput:
+    """The input as DuckDB reads it (see `DuckInput`). Also creates `extra_raw`: rows DuckDB's CSV
+    reader skips that pandas reads (blank lines; records with too few fields under
+    `pad_short_records`, padded), and `skips` (lines not in the reader's output). Malformed records
+    are rejected here."""
     names = [raw_name(src, c) for c in src.columns]
     con.execute("CREATE TABLE skips (a BIGINT, j BIGINT)")
     con.execute(
@@ -55,38 +80,30 @@ def source_sql(
         + ", ".join(f"{ident(n)} VARCHAR" for n in names)
         + f", {ident(LINE)} BIGINT)"
     )
-    if src.kind == "parquet":
-        return _parquet_view(con, src), None
-    o = src._opts
-    enc = _ENCODINGS.get(str(o["encoding"]).lower())
-    if enc is None or len(o["sep"].encode()) > 4:
+    if isinstance(src, ParquetSource):
+        return DuckInput(_parquet_view(con, src))
+    enc = _ENCODINGS.get(src.encoding.lower()) if isinstance(src, CsvSource) else None
+    if not isinstance(src, CsvSource) or enc is None or len(src.sep.encode()) > 4:
         _chunks_table(con, src, main, rejects)
-        return "raw", None
+        return DuckInput("raw")
     columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
     na = "[" + ", ".join(lit(v) for v in NA_VALUES) + "]"
     opts = (
-        f"columns = {columns}, auto_detect = false, header = {lit(bool(o['header']))}, "
-        f"delim = {lit(o['sep'])}, quote = '\"', escape = '\"', nullstr = {na}, allow_quoted_nulls = true, "
+        f"columns = {columns}, auto_detect = false, header = {lit(src.header)}, "
+        f"delim = {lit(src.sep)}, quote = '\"', escape = '\"', nullstr = {na}, allow_quoted_nulls = true, "
         f"null_padding = false, strict_mode = true, encoding = {lit(enc)}, max_line_size = 16777216"
     )
-    first = 2 if o["header"] else 1
-    o["scan"] = scan_bytes(o["path"])  # NUL bytes, physical lines
-    o["read_csv_opts"] = opts
-    return _read_csv(o, "store_rejects = true"), f"{first} + chk.rowid + coalesce(s.j, 0)"
+    read = CsvRead(src, opts, scan_bytes(src.path))
+    line_sql = f"{src.first_row} + chk.rowid + coalesce(s.j, 0)"
+    return DuckInput(read.sql("store_rejects = true"), line_sql, read)
 
 
-def _read_csv(o: dict, errors: str) -> str:
-    """DuckDB's CSV scan of the source with pandas' conventions; `errors`: what to do with
-    malformed records (store them in `reject_errors`, or only skip them)."""
-    return f"read_csv({lit(str(o['path']))}, {o['read_csv_opts']}, {errors})"
-
-
-def reread_suspects(con: duckdb.DuckDBPyConnection, src: Source) -> None:
+def reread_suspects(con: duckdb.DuckDBPyConnection, read: CsvRead) -> None:
     """Table `sus`: the raw text of the CSV rows the checks could not vouch for, with their `rid`
     (rowid in `chk`). `chk` keeps typed values only (raw columns beside them took a third of its
     memory, which the de-duplication needs), so the file is read again, aligned with `chk` by
     position: the same reader, skipping the same malformed records without storing them twice."""
-    again = _read_csv(src._opts, "ignore_errors = true")
+    src, again = read.src, read.sql("ignore_errors = true")
     raw = ", ".join(
         f"r.{ident(raw_name(src, c))} AS {ident('_raw_' + raw_name(src, c))}" for c in src.columns
     )
@@ -96,25 +113,25 @@ def reread_suspects(con: duckdb.DuckDBPyConnection, src: Source) -> None:
     )
 
 
-def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects: Any) -> None:
+def after_csv_read(con: duckdb.DuckDBPyConnection, read: CsvRead, main: Tally, rejects: Any) -> None:
     """Once `chk` is built from a CSV: reject malformed records, queue skipped rows for the validator."""
-    o = src._opts
+    src = read.src
     names = [raw_name(src, c) for c in src.columns]
     errs = con.execute(
         "SELECT line, any_value(error_type), any_value(csv_line) FROM reject_errors "
         "GROUP BY line ORDER BY line"
     ).fetchall()
     if any(e[1] == "INVALID ENCODING" for e in errs):
-        _raise_decode(o["path"], o["encoding"], o["explicit_encoding"])
-    first = 2 if o["header"] else 1
-    blanks = _blank_lines(con, o, len(errs))
+        raise_decode(src.path, src.encoding, src.explicit_encoding)
+    first = src.first_row
+    blanks = _blank_lines(con, read, len(errs))
     blanks = [b for b in blanks if b >= first]
-    pad = bool(o.get("pad_short_records"))  # records with too few fields: padded, or malformed
+    pad = src.pad_short_records  # records with too few fields: padded, or malformed
     short = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if pad and e[1] == "MISSING COLUMNS"]
     bad = [(int(e[0]), (e[2] or "").strip("\r\n")) for e in errs if not (pad and e[1] == "MISSING COLUMNS")]
-    if bad and o.get("on_malformed") == "error":
+    if bad and src.on_malformed == "error":
         line, text = bad[0]
-        n = len(split_record(text, o["sep"]))
+        n = len(split_record(text, src.sep))
         raise InputError(
             f"malformed CSV record: Expected {len(names)} fields in line {line}, saw {n} "
             "(--on-malformed error)",
@@ -131,7 +148,7 @@ def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rej
         con.executemany("INSERT INTO skips VALUES (?, ?)", adj)
     extra = [(b, [None] * len(names)) for b in blanks]
     for line, text in short:
-        vals = split_record(text, o["sep"])
+        vals = split_record(text, src.sep)
         vals = [None if v in NA_VALUES else v for v in vals]
         extra.append((line, vals + [None] * (len(names) - len(vals))))
     if extra:
@@ -141,21 +158,21 @@ def after_csv_read(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rej
         )
 
 
-def _blank_lines(con: duckdb.DuckDBPyConnection, o: dict, n_errors: int) -> list[int]:
+def _blank_lines(con: duckdb.DuckDBPyConnection, read: CsvRead, n_errors: int) -> list[int]:
     """Blank lines, which DuckDB's reader skips without a word. When every physical line is the
     header, a record DuckDB read or a line it rejected, there is none, and the slow search for
     them is skipped (a record spanning lines or a lone CR also makes the counts differ, and then
     the search runs)."""
-    scan = o["scan"]
-    read = con.execute("SELECT count(*) FROM chk").fetchall()[0][0]
-    one_byte_lf = _ENCODINGS.get(str(o["encoding"]).lower()) in ("utf-8", "latin-1")
-    if one_byte_lf and not scan.lone_cr and scan.lines == int(bool(o["header"])) + read + n_errors:
+    scan, src = read.scan, read.src
+    n_read = con.execute("SELECT count(*) FROM chk").fetchall()[0][0]
+    one_byte_lf = _ENCODINGS.get(src.encoding.lower()) in ("utf-8", "latin-1")
+    if one_byte_lf and not scan.lone_cr and scan.lines == int(src.header) + n_read + n_errors:
         return []
-    return blank_lines(o["path"])
+    return blank_lines(src.path)
 
 
-def _parquet_view(con: duckdb.DuckDBPyConnection, src: Source) -> str:
-    files, rows = src._opts["files"], src._opts["rows"]
+def _parquet_view(con: duckdb.DuckDBPyConnection, src: ParquetSource) -> str:
+    files, rows = src.files, src.rows
     offs = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
     con.register("offsets_df", pd.DataFrame({"filename": [str(f) for f in files], "off": offs}))
     con.execute("CREATE TABLE file_offsets AS SELECT * FROM offsets_df")
@@ -171,14 +188,14 @@ def _parquet_view(con: duckdb.DuckDBPyConnection, src: Source) -> str:
 def unlined_sql(src: Source, lined: str) -> str:
     """The input without line numbers, for the clean rows' aggregation: a Parquet scan without the
     file-name join that numbering needs (that join was a tenth of the ingest's time)."""
-    if src.kind != "parquet" or lined == "raw":
+    if not isinstance(src, ParquetSource) or lined == "raw":
         return lined
     return f"(SELECT {', '.join(ident(c) for c in src.columns)} FROM {_read_parquet(src, '')})"
 
 
-def _read_parquet(src: Source, extra: str) -> str:
-    flist = "[" + ", ".join(lit(str(f)) for f in src._opts["files"]) + "]"
-    hive = lit(src._opts.get("root") is not None)
+def _read_parquet(src: ParquetSource, extra: str) -> str:
+    flist = "[" + ", ".join(lit(str(f)) for f in src.files) + "]"
+    hive = lit(src.root is not None)
     return (
         f"read_parquet({flist}, {extra}hive_partitioning = {hive}, "
         "hive_types_autocast = false, union_by_name = true)"

@@ -37,7 +37,8 @@ from synthdata.ingest.output import arrow_schema, canonical
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import Tally
 from synthdata.ingest.rules import ATTRIBUTE_CONFLICT
-from synthdata.ingest.sources import LINE, Source
+from synthdata.ingest.sources import LINE, CsvSource, Source
+from synthdata.ingest.sources.parquet import arrow_to_pandas
 from synthdata.schema import ColumnSpec, DType, Role
 
 
@@ -87,7 +88,7 @@ def duckdb_budget(limit: str) -> str:
 
 def run_duckdb(src: Source, plan: Plan, rejects: Any) -> Outcome:
     tmp = plan.out.parent / f".{plan.out.stem}.duckdb-tmp.{time.monotonic_ns()}"
-    con = connect(plan, tmp, ordered=src.kind == "csv")
+    con = connect(plan, tmp, ordered=isinstance(src, CsvSource))
     try:
         return _run(con, src, plan, HeldRejects(rejects))
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as e:
@@ -100,7 +101,8 @@ def run_duckdb(src: Source, plan: Plan, rejects: Any) -> Outcome:
 def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) -> Outcome:
     main = Tally(source=src.label)
     L = ident(LINE)
-    src_sql, line_sql = source_sql(con, src, main, rejects)  # the input as read (+ _line for Parquet)
+    inp = source_sql(con, src, main, rejects)  # the input as read (+ _line for Parquet)
+    src_sql, line_sql = inp.sql, inp.line_sql
     types = dict(
         con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {src_sql})").fetchall()
     )
@@ -110,8 +112,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     key = ", ".join(ident(n) for n in plan.names)
     for s in plan.specs:
         col = raw_name(src, s.input_name)
-        scan = src._opts.get("scan")
-        nul = src.kind != "csv" or scan is None or scan.has_nul
+        nul = inp.csv is None or inp.csv.scan.has_nul
         v, cond, p = column_checks(s, ident(col), types[col], plan.now, plan.schema.event_types, nul)
         if enum and s.role == Role.EVENT_TYPE and types[col].upper() == "VARCHAR":
             v = f"TRY_CAST({ident(col)} AS {EVENTS})"  # certain rows hold one of the types exactly
@@ -155,8 +156,8 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
     else:  # CSV lines come from the stored order (rowid)
         con.execute(f"CREATE TABLE chk AS {checked}")
         con.execute("CREATE VIEW clean AS SELECT * EXCLUDE (_ok) FROM chk WHERE _ok")
-    if line_sql is not None and src.kind == "csv":
-        after_csv_read(con, src, main, rejects)
+    if inp.csv is not None:
+        after_csv_read(con, inp.csv, main, rejects)
     join, line_expr = _line_numbers(con, line_sql, "chk.rowid")
     con.execute(f"CREATE VIEW chkl AS SELECT chk.*, {line_expr} AS _lineno FROM chk {join}")
     if line_sql is not None:
@@ -165,7 +166,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
         if fps is not None:
             fps.add(con, f"SELECT hash({key}) FROM clean")
         if n_ok < n_raw:
-            reread_suspects(con, src)
+            reread_suspects(con, inp.csv)
         else:
             empty = ", ".join(f"{ident('_raw_' + c)} VARCHAR" for c in raw_names)
             con.execute(f"CREATE TABLE sus ({empty}, rid BIGINT)")
@@ -257,8 +258,6 @@ def _line_numbers(con: duckdb.DuckDBPyConnection, line_sql: str | None, rowid: s
 
 
 def _to_pandas(batch: pa.RecordBatch, src: Source) -> pd.DataFrame:
-    from synthdata.ingest.sources import arrow_to_pandas
-
     df = arrow_to_pandas(batch)
     df.columns = [*src.columns, LINE]
     return df

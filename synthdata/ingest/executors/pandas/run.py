@@ -27,7 +27,7 @@ from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import Tally, time_span
 from synthdata.ingest.rules import ATTRIBUTE_CONFLICT
 from synthdata.ingest.sources import LINE, Source
-from synthdata.ingest.sources.csv import MALFORMED, malformed_rejects
+from synthdata.ingest.sources.csvtext import MALFORMED, malformed_rejects
 
 
 def run_streaming(src: Source, plan: Plan, spill_dir: Path, rejects: Any) -> Outcome:

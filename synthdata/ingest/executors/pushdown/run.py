@@ -27,7 +27,7 @@ from synthdata.ingest.executors.pushdown.dialects import PUSHDOWN
 from synthdata.ingest.executors.pushdown.write import write_output
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import Tally
-from synthdata.ingest.sources import LINE, Source
+from synthdata.ingest.sources import LINE, SqlSource
 from synthdata.ingest.sources.sql import read_only
 from synthdata.log import get_logger, kv
 from synthdata.schema import DType
@@ -35,7 +35,7 @@ from synthdata.schema import DType
 log = get_logger("ingest")
 
 
-def run_pushdown(src: Source, plan: Plan, rejects: Any) -> tuple[Outcome, str]:
+def run_pushdown(src: SqlSource, plan: Plan, rejects: Any) -> tuple[Outcome, str]:
     from synthdata.ingest.executors.pandas.run import run_streaming
 
     try:
@@ -52,8 +52,8 @@ def _kinds(conn: sa.Connection, base: str, kinds: Any) -> dict[str, str]:
     return {d[0]: kinds.get(d[1], "other") for d in desc}
 
 
-def _pushdown(src: Source, plan: Plan, rejects: Any) -> Outcome:
-    engine, url, base = src._opts["engine"], src._opts["url"], src._opts["sql"]
+def _pushdown(src: SqlSource, plan: Plan, rejects: Any) -> Outcome:
+    engine, url, base = src.engine, src.url, src.sql
     profile = PUSHDOWN.get(engine.dialect.name)
     if profile is None:
         raise Fallback(f"no push-down profile for {engine.dialect.name} (executors/pushdown/dialects.py)")
