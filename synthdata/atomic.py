@@ -11,6 +11,8 @@ link is replaced and the file it pointed to is left untouched. A crash leaves at
     atomic_write_text("out/metrics.json", text)   # small text/bytes outputs
     with atomic_open("out/data.csv", "w") as f:   # a file object
         f.write(...)
+    staging = Staging()                           # several outputs that land together
+    write_parquet(..., staging.path(Path("out/clean.parquet"))); staging.commit()  # or .abort()
 """
 
 from __future__ import annotations
@@ -67,6 +69,54 @@ def commit(tmp: Path, dst: Path, *, durable: bool = True) -> None:
     os.replace(tmp, dst)
     if durable:
         _fsync_dir(dst.parent)
+
+
+class Staging:
+    """Several outputs written under temporary names, then renamed into place together.
+
+    `path(final)` hands out a temporary name beside `final` (creating missing folders); `add(tmp,
+    final)` registers a file written elsewhere on the same filesystem (e.g. in a private staging
+    folder). `commit()` renames each onto its final path in the order given (a rename replaces a link
+    instead of writing through it); `abort()` removes every temporary file and the folders `path` or
+    `folder` created, deepest first. Used by ingestion (clean table, rejects, schema, report) and the
+    pipeline's stage cache (a stage's artefacts and side files).
+    """
+
+    def __init__(self, *, durable: bool = True) -> None:
+        self.durable = durable
+        self.pairs: list[tuple[Path, Path]] = []
+        self.made: list[Path] = []
+
+    def folder(self, d: Path) -> None:
+        """Create `d` and its missing parents; `abort` removes them again if they stay empty."""
+        missing = [p for p in [d, *d.parents] if not p.exists()]
+        d.mkdir(parents=True, exist_ok=True)
+        self.made += missing
+
+    def path(self, final: Path) -> Path:
+        """A temporary path beside `final` to write to; renamed onto `final` by `commit`."""
+        self.folder(final.parent)
+        tmp = temp_path_for(final)
+        self.pairs.append((tmp, final))
+        return tmp
+
+    def add(self, tmp: Path, final: Path) -> None:
+        """Rename `tmp` (already written, same filesystem as `final`) onto `final` at `commit`."""
+        self.pairs.append((tmp, final))
+
+    def commit(self, *, missing_ok: bool = True) -> None:
+        """Rename every staged file into place; with `missing_ok`, a temp never written is skipped."""
+        for tmp, final in self.pairs:
+            if missing_ok and not tmp.exists():
+                continue
+            commit(tmp, final, durable=self.durable)
+
+    def abort(self) -> None:
+        for tmp, _ in self.pairs:
+            tmp.unlink(missing_ok=True)
+        for d in self.made:  # deepest first
+            with contextlib.suppress(OSError):
+                d.rmdir()
 
 
 @contextlib.contextmanager

@@ -3,7 +3,9 @@
 Why a helper module: every engine this project opens must behave the same way under concurrency
 (SQLite in WAL mode with a busy timeout and ``BEGIN IMMEDIATE`` write transactions, so two pipelines
 never hit "database is locked" half-way through a transaction), and every URL that reaches a log,
-a report or the registry must have its password masked (`synthdata.masking`, re-exported here).
+a report or the registry must have its password masked. Masking lives in `synthdata.masking`;
+import it from there (ingest/sources/__init__.py, ingest/sources/sql.py and benchmarks/export_bench.py
+still take `mask_url` from this module until they switch).
 """
 
 from __future__ import annotations
@@ -16,11 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from synthdata.errors import ConfigError, InputError
-from synthdata.masking import MASK as MASK  # re-exported: callers import masking from here too
-from synthdata.masking import encode_raw_userinfo as encode_raw_userinfo
-from synthdata.masking import is_secret_param as is_secret_param
-from synthdata.masking import mask_text as mask_text
-from synthdata.masking import mask_url as mask_url
+from synthdata.masking import encode_raw_userinfo, mask_url  # for this module's own use, not a re-export
 
 DEFAULT_REGISTRY_URL = "sqlite:///./synthdata.db"
 SQLITE_BUSY_TIMEOUT_MS = 60_000

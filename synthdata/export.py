@@ -38,9 +38,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from synthdata.db import check_driver, create_engine, mask_text, mask_url, validate_identifier
+from synthdata.db import check_driver, create_engine, validate_identifier
 from synthdata.errors import InputError, SynthdataError
 from synthdata.log import get_logger, kv, progress
+from synthdata.masking import mask_text, mask_url
 
 IfExists = Literal["fail", "replace", "append"]
 BACKENDS = ("postgresql", "sqlite")
@@ -137,8 +138,8 @@ def _normalise(batch: pa.RecordBatch) -> pa.RecordBatch:
 def _utc_naive(batch: pa.RecordBatch) -> pa.RecordBatch:
     """tz-aware timestamps -> naive UTC wall time in microseconds (PostgreSQL's precision).
 
-    Arrow formats zoned timestamps ~15x slower than naive ones; the COPY runs with the session time
-    zone set to UTC, so naive UTC text denotes exactly the same instants.
+    Arrow formats zoned timestamps far more slowly than naive ones (benchmarks/export_bench.py); the
+    COPY runs with the session time zone set to UTC, so naive UTC text denotes exactly the same instants.
     """
     cols = []
     for c in batch.columns:
@@ -182,7 +183,7 @@ def _copy_postgres(conn: sa.Connection, qtable: str, qcols: list[str], src: _Sou
 def _sqlite_columns(batch: pa.RecordBatch) -> list[list[object]]:
     """Arrow columns as Python lists in the storage format SQLAlchemy's SQLite types read back.
 
-    Timestamps become UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` (Arrow's cast, ~20x faster than strftime).
+    Timestamps become UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` (Arrow's cast: much faster than strftime).
     """
     out: list[list[object]] = []
     for col in _utc_naive(_normalise(batch)).columns:
@@ -281,17 +282,11 @@ def export_table(
     """
     u, schema_name, table_name = check_options(url, table, if_exists, chunk_size)
     masked = mask_url(u)
-    backend = u.get_backend_name()
     src = _Source(source, chunk_size)
-    for name in src.schema.names:
-        validate_identifier(name, what="column name", dialect=u)
-    columns = [sa.Column(f.name, _sa_type(f)) for f in src.schema]
-    if not columns:
-        raise InputError("export source has no columns")
-
-    staging_name = f"_sd_stage_{uuid.uuid4().hex[:12]}"
+    columns = _columns_of(src, u)
     engine = create_engine(u, wal=False)
     dbapi_error = getattr(engine.dialect.loaded_dbapi, "Error", sa.exc.SQLAlchemyError)  # raw COPY errors
+    staging = sa.Table(f"_sd_stage_{uuid.uuid4().hex[:12]}", sa.MetaData(), *columns, schema=schema_name)
     t0 = time.perf_counter()
     try:
         with engine.connect() as probe:
@@ -310,54 +305,12 @@ def export_table(
                 chunk_size=chunk_size,
             )
         )
-        meta = sa.MetaData()
-        staging = sa.Table(staging_name, meta, *columns, schema=schema_name)
-        prep = engine.dialect.identifier_preparer
-        q_staging = prep.format_table(staging)
-        q_target = prep.format_table(sa.Table(table_name, sa.MetaData(), schema=schema_name))
-        q_cols = [prep.quote(c.name) for c in columns]
+        target = _Target.of(engine, table, table_name, schema_name, masked, if_exists, staging)
         with engine.begin() as conn:  # ONE transaction: any failure or kill rolls all of it back
             if exists and if_exists == "replace":
-                deps = dependents(conn, q_target)
-                if deps:
-                    raise InputError(
-                        f"cannot replace {table!r} at {masked}: {', '.join(deps)} depend(s) on it and "
-                        "dropping the table would break them; drop or change them first, or use "
-                        "--if-exists append; nothing was written"
-                    )
-            staging.create(conn)
-            writer = _copy_postgres if backend == "postgresql" else _insert_sqlite
-            written = writer(conn, q_staging, q_cols, src)
-            staged = conn.execute(sa.text(f"SELECT count(*) FROM {q_staging}")).scalar_one()
-            if not (written == staged == src.rows):
-                raise ExportError(
-                    f"row count mismatch: source {src.rows}, sent {written}, staged {staged}; rolled back"
-                )
-            exists = sa.inspect(conn).has_table(table_name, schema=schema_name)
-            if exists and if_exists == "append":
-                target_cols = {
-                    c["name"] for c in sa.inspect(conn).get_columns(table_name, schema=schema_name)
-                }
-                missing = [c.name for c in columns if c.name not in target_cols]
-                if missing:
-                    raise InputError(f"cannot append to {table!r}: it has no column(s) {', '.join(missing)}")
-                col_list = ", ".join(q_cols)
-                insert = f"INSERT INTO {q_target} ({col_list}) SELECT {col_list} FROM {q_staging}"
-                inserted = conn.execute(sa.text(insert)).rowcount
-                conn.execute(sa.text(f"DROP TABLE {q_staging}"))
-                if inserted != src.rows:
-                    raise ExportError(f"row count mismatch: inserted {inserted} of {src.rows}; rolled back")
-            else:
-                if exists and if_exists == "fail":
-                    raise InputError(f"table {table!r} was created concurrently at {masked}; nothing written")
-                if exists:  # replace
-                    conn.execute(sa.text(f"DROP TABLE {q_target}"))
-                conn.execute(sa.text(f"ALTER TABLE {q_staging} RENAME TO {prep.quote(table_name)}"))
-                final = conn.execute(sa.text(f"SELECT count(*) FROM {q_target}")).scalar_one()
-                if final != src.rows:
-                    raise ExportError(
-                        f"row count mismatch: target has {final} rows, expected {src.rows}; rolled back"
-                    )
+                _refuse_dependents(conn, target)
+            _stage_rows(conn, target, staging, src)
+            _swap_in(conn, target, src.rows)
     except SynthdataError:
         raise
     except (sa.exc.SQLAlchemyError, dbapi_error) as e:
@@ -367,13 +320,120 @@ def export_table(
         ) from None
     finally:
         engine.dispose()
-    seconds = time.perf_counter() - t0
-    result = ExportResult(table=table, url=masked, rows=src.rows, seconds=seconds, if_exists=if_exists)
+    return _finished(target, src.rows, time.perf_counter() - t0)
+
+
+def _columns_of(src: _Source, url: sa.URL) -> list[sa.Column]:
+    """The staging table's columns: source names checked as identifiers, Arrow types mapped."""
+    for name in src.schema.names:
+        validate_identifier(name, what="column name", dialect=url)
+    columns = [sa.Column(f.name, _sa_type(f)) for f in src.schema]
+    if not columns:
+        raise InputError("export source has no columns")
+    return columns
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The table an export writes to, and the quoted names its SQL statements use."""
+
+    table: str  # as given by the user (for messages)
+    name: str  # table name without schema
+    schema: str | None
+    url: str  # masked
+    if_exists: str
+    columns: list[str]  # the source's column names
+    q_target: str
+    q_staging: str
+    q_cols: list[str]  # the same, quoted
+
+    @classmethod
+    def of(
+        cls,
+        engine: sa.Engine,
+        table: str,
+        name: str,
+        schema: str | None,
+        url: str,
+        if_exists: str,
+        staging: sa.Table,
+    ) -> _Target:
+        prep = engine.dialect.identifier_preparer
+        return cls(
+            table=table,
+            name=name,
+            schema=schema,
+            url=url,
+            if_exists=if_exists,
+            columns=[c.name for c in staging.columns],
+            q_target=prep.format_table(sa.Table(name, sa.MetaData(), schema=schema)),
+            q_staging=prep.format_table(staging),
+            q_cols=[prep.quote(c.name) for c in staging.columns],
+        )
+
+
+def _refuse_dependents(conn: sa.Connection, t: _Target) -> None:
+    """``replace`` drops the target: refuse when views or foreign keys depend on it."""
+    deps = dependents(conn, t.q_target)
+    if deps:
+        raise InputError(
+            f"cannot replace {t.table!r} at {t.url}: {', '.join(deps)} depend(s) on it and "
+            "dropping the table would break them; drop or change them first, or use "
+            "--if-exists append; nothing was written"
+        )
+
+
+def _stage_rows(conn: sa.Connection, t: _Target, staging: sa.Table, src: _Source) -> None:
+    """Create the staging table and stream every source row into it; the counts must agree."""
+    staging.create(conn)
+    writer = _copy_postgres if conn.dialect.name == "postgresql" else _insert_sqlite
+    written = writer(conn, t.q_staging, t.q_cols, src)
+    staged = conn.execute(sa.text(f"SELECT count(*) FROM {t.q_staging}")).scalar_one()
+    if not (written == staged == src.rows):
+        raise ExportError(
+            f"row count mismatch: source {src.rows}, sent {written}, staged {staged}; rolled back"
+        )
+
+
+def _swap_in(conn: sa.Connection, t: _Target, rows: int) -> None:
+    """Move the staged rows into the target: append them, or rename the staging table into place."""
+    exists = sa.inspect(conn).has_table(t.name, schema=t.schema)
+    if exists and t.if_exists == "append":
+        _append_staged(conn, t, rows)
+        return
+    if exists and t.if_exists == "fail":
+        raise InputError(f"table {t.table!r} was created concurrently at {t.url}; nothing written")
+    if exists:  # replace
+        conn.execute(sa.text(f"DROP TABLE {t.q_target}"))
+    name = conn.dialect.identifier_preparer.quote(t.name)
+    conn.execute(sa.text(f"ALTER TABLE {t.q_staging} RENAME TO {name}"))
+    final = conn.execute(sa.text(f"SELECT count(*) FROM {t.q_target}")).scalar_one()
+    if final != rows:
+        raise ExportError(f"row count mismatch: target has {final} rows, expected {rows}; rolled back")
+
+
+def _append_staged(conn: sa.Connection, t: _Target, rows: int) -> None:
+    """``INSERT ... SELECT`` the staged rows into the existing target (which must have every column)."""
+    target_cols = {c["name"] for c in sa.inspect(conn).get_columns(t.name, schema=t.schema)}
+    missing = [c for c in t.columns if c not in target_cols]
+    if missing:
+        raise InputError(f"cannot append to {t.table!r}: it has no column(s) {', '.join(missing)}")
+    col_list = ", ".join(t.q_cols)
+    inserted = conn.execute(
+        sa.text(f"INSERT INTO {t.q_target} ({col_list}) SELECT {col_list} FROM {t.q_staging}")
+    ).rowcount
+    conn.execute(sa.text(f"DROP TABLE {t.q_staging}"))
+    if inserted != rows:
+        raise ExportError(f"row count mismatch: inserted {inserted} of {rows}; rolled back")
+
+
+def _finished(t: _Target, rows: int, seconds: float) -> ExportResult:
+    result = ExportResult(table=t.table, url=t.url, rows=rows, seconds=seconds, if_exists=t.if_exists)
     log.info(
         kv(
             event="export_done",
-            table=table,
-            url=masked,
+            table=t.table,
+            url=t.url,
             rows=result.rows,
             seconds=f"{seconds:.2f}",
             rows_per_s=f"{result.rows_per_s:.0f}",

@@ -14,24 +14,19 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
-
-def _is_datetime(s: pd.Series) -> bool:
-    return pd.api.types.is_datetime64_any_dtype(s)
+from synthdata.datetimes import epoch_values, is_datetime
 
 
 def numeric_values(s: pd.Series) -> np.ndarray:
     """Float view of a numeric, bool or datetime column (datetimes as ns since epoch); NaN for missing."""
-    if _is_datetime(s):
-        out = np.full(len(s), np.nan)
-        ok = s.notna().to_numpy()
-        out[ok] = s[ok].astype("int64").to_numpy().astype(np.float64)
-        return out
+    if is_datetime(s):
+        return epoch_values(s)
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def is_numeric_column(s: pd.Series) -> bool:
     """Scored by KS (numbers, datetimes) rather than TV (categories, bools, text)."""
-    return _is_datetime(s) or (
+    return is_datetime(s) or (
         pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
     )
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from synthdata.atomic import (
     TMP_PREFIX,
+    Staging,
     atomic_copy,
     atomic_open,
     atomic_path,
@@ -113,6 +114,40 @@ def test_copy_gives_a_fresh_inode(tmp_path: Path) -> None:
 def test_bad_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError), atomic_open(tmp_path / "x", "a"):
         pass
+
+
+def test_staging_lands_every_output_together_through_links(tmp_path: Path) -> None:
+    other = tmp_path / "other_run.parquet"
+    other.write_bytes(b"other run's data")
+    clean = tmp_path / "clean.parquet"
+    os.link(other, clean)  # a reused output: the new one must replace the link, not write through it
+    staging = Staging(durable=False)
+    staging.path(clean).write_bytes(b"new")
+    written_elsewhere = tmp_path / "private" / "report.json"
+    written_elsewhere.parent.mkdir()
+    written_elsewhere.write_text("{}")
+    staging.add(written_elsewhere, tmp_path / "report.json")
+    staging.path(tmp_path / "rejects.parquet")  # never written: skipped unless missing_ok=False
+    assert clean.read_bytes() == b"other run's data"  # nothing lands before commit
+    staging.commit()
+    assert clean.read_bytes() == b"new" and other.read_bytes() == b"other run's data"
+    assert (tmp_path / "report.json").read_text() == "{}" and not written_elsewhere.exists()
+    assert not (tmp_path / "rejects.parquet").exists() and _leftovers(tmp_path) == []
+
+
+def test_staging_commit_can_require_every_output(tmp_path: Path) -> None:
+    staging = Staging(durable=False)
+    staging.add(tmp_path / "never_written.parquet", tmp_path / "out.parquet")
+    with pytest.raises(FileNotFoundError):
+        staging.commit(missing_ok=False)
+
+
+def test_staging_abort_removes_temps_and_the_folders_it_made(tmp_path: Path) -> None:
+    staging = Staging()
+    staging.path(tmp_path / "new" / "deeper" / "out.parquet").write_bytes(b"half")
+    staging.path(tmp_path / "kept.parquet").write_bytes(b"half")
+    staging.abort()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 @settings(max_examples=30, deadline=None)

@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from synthdata.cli.app import app
-from synthdata.db import mask_url
 from synthdata.errors import ConfigError
 from synthdata.ingest import IngestResult, ingest, rejects_to_table
 from synthdata.ingest.api import check_rejects_target
+from synthdata.masking import mask_url
 
 
 def print_report(res: IngestResult, console: Console | None = None) -> None:

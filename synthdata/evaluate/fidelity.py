@@ -174,7 +174,7 @@ def detection_auc(
         max_iter=100, categorical_features=np.array(is_cat), random_state=seed
     )
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    # One OpenMP thread: on a shared small machine many threads spin and run ~7× slower.
+    # One OpenMP thread: on a shared small machine many threads spin and run several times slower.
     with threadpool_limits(1):
         auc = float(np.mean(cross_val_score(clf, x, y, cv=cv, scoring="roc_auc")))
     return {"detection_auc": auc, "detection_score": 1.0 - (2.0 * max(auc, 0.5) - 1.0), "rows_per_class": n}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from synthdata.datetimes import is_datetime
 from synthdata.errors import InputError
 from synthdata.log import get_logger, kv
 from synthdata.schema import Schema
@@ -30,7 +31,7 @@ def _kind(s: pd.Series) -> str:
         return "bool"
     if pd.api.types.is_numeric_dtype(s):
         return "number"
-    if pd.api.types.is_datetime64_any_dtype(s):
+    if is_datetime(s):
         return "datetime"
     return "text"
 

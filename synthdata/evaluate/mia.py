@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthdata.datetimes import is_datetime
 from synthdata.evaluate.rowcode import RowEncoder, compared_columns
 from synthdata.schema import Schema
 
@@ -55,11 +56,7 @@ def mia(
     max_synthetic_rows: int = 20_000,
 ) -> dict[str, float]:
     """privacy.mia_auc_dcr, privacy.mia_auc_density_ratio and privacy.mia_auc (their max)."""
-    cols = [
-        c
-        for c in compared_columns(schema, train, holdout, synthetic)
-        if not pd.api.types.is_datetime64_any_dtype(train[c])
-    ]
+    cols = [c for c in compared_columns(schema, train, holdout, synthetic) if not is_datetime(train[c])]
     nan = {"mia_auc": float("nan"), "mia_auc_dcr": float("nan"), "mia_auc_density_ratio": float("nan")}
     if len(holdout) < 4 or len(synthetic) == 0 or len(train) == 0 or not cols:
         return nan

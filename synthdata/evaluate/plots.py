@@ -3,38 +3,22 @@ per-column distributions and popularity curves."""
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthdata.evaluate.terminal import COLOURS, HEADLINE, _num, run_view
+from synthdata.datetimes import is_datetime
+from synthdata.evaluate.terminal import COLOURS, HEADLINE, metric_number, run_view
+from synthdata.plotting import png_base64, pyplot
 from synthdata.schema import DType, Schema
 
 _NS_PER_YEAR = 365.2425 * 86_400 * 1e9
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    _plt().close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def metric_bars(metrics: dict[str, Any], k: int) -> str:
     """Real vs augmented (vs popularity) per segment, whiskers = 95% bootstrap CI."""
-    plt = _plt()
+    plt = pyplot()
     rec = metrics["recsys"]
     view = run_view(rec)
     runs = list(view)
@@ -45,10 +29,10 @@ def metric_bars(metrics: dict[str, Any], k: int) -> str:
     for ax, seg in zip(axes[0], segs, strict=True):
         for j, run in enumerate(runs):
             d = view[run][seg]
-            mean = np.array([_num(d[m]["mean"]) for m in HEADLINE])
+            mean = np.array([metric_number(d[m]["mean"]) for m in HEADLINE])
             err = np.array(
                 [
-                    [mean[i] - _num(d[m]["ci_low"]), _num(d[m]["ci_high"]) - mean[i]]
+                    [mean[i] - metric_number(d[m]["ci_low"]), metric_number(d[m]["ci_high"]) - mean[i]]
                     for i, m in enumerate(HEADLINE)
                 ]
             ).T
@@ -65,11 +49,11 @@ def metric_bars(metrics: dict[str, Any], k: int) -> str:
         ax.set_xticks(x, [f"{m}@{k}" for m in HEADLINE], fontsize=8)
         ax.set_title(f"{seg} (n={rec['real'][seg]['n_users']} users)")
     axes[0][0].legend(fontsize=8)
-    return _png(fig)
+    return png_base64(fig, dpi=90)
 
 
 def delta_plot(metrics: dict[str, Any]) -> str | None:
-    plt = _plt()
+    plt = pyplot()
     delta = metrics["recsys"].get("delta") or {}
     if not delta:
         return None
@@ -77,15 +61,15 @@ def delta_plot(metrics: dict[str, Any]) -> str | None:
     fig, ax = plt.subplots(figsize=(7, 3.2))
     for j, seg in enumerate(segs):
         xs = np.arange(len(HEADLINE)) + (j - (len(segs) - 1) / 2) * 0.25
-        mean = np.array([_num(delta[seg][m]["mean"]) for m in HEADLINE])
-        lo = np.array([_num(delta[seg][m]["ci_low"]) for m in HEADLINE])
-        hi = np.array([_num(delta[seg][m]["ci_high"]) for m in HEADLINE])
+        mean = np.array([metric_number(delta[seg][m]["mean"]) for m in HEADLINE])
+        lo = np.array([metric_number(delta[seg][m]["ci_low"]) for m in HEADLINE])
+        hi = np.array([metric_number(delta[seg][m]["ci_high"]) for m in HEADLINE])
         ax.errorbar(xs, mean, yerr=np.nan_to_num([mean - lo, hi - mean]), fmt="o", capsize=3, label=seg)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(np.arange(len(HEADLINE)), HEADLINE)
     ax.set_title("augmented − real (paired, 95% CI)")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png_base64(fig, dpi=90)
 
 
 def column_overlays(
@@ -94,7 +78,7 @@ def column_overlays(
     """Per-column real vs synthetic distributions: histograms for numbers/dates, bars for categories."""
     from synthdata.evaluate.fidelity import _numeric, split_columns
 
-    plt = _plt()
+    plt = pyplot()
     numeric, categorical = split_columns(schema, real, synthetic)
     flags = [c for c in categorical if schema.column(c).dtype == DType.BOOL]  # least telling: shown last
     cols = (numeric + [c for c in categorical if c not in flags] + flags)[:max_columns]
@@ -111,7 +95,7 @@ def column_overlays(
             r, s = r[~np.isnan(r)], s[~np.isnan(s)]
             if r.size == 0:
                 continue
-            if pd.api.types.is_datetime64_any_dtype(real[c]):  # ns since epoch → fractional year
+            if is_datetime(real[c]):  # ns since epoch → fractional year
                 r, s = 1970 + r / _NS_PER_YEAR, 1970 + s / _NS_PER_YEAR
                 c = f"{c} (year)"
             bins = np.histogram_bin_edges(np.concatenate([r, s]), bins=30)
@@ -136,12 +120,12 @@ def column_overlays(
         ax.set_title(c, fontsize=9)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return png_base64(fig, dpi=90)
 
 
 def popularity_curves(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> str:
     """Sorted item popularity and user activity (share of rows, log scale): long tails side by side."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     for ax, col, what in (
         (axes[0], schema.item_col, "item popularity"),
@@ -157,4 +141,4 @@ def popularity_curves(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schem
         ax.set_ylabel("share of rows")
         ax.set_title(what)
         ax.legend(fontsize=8)
-    return _png(fig)
+    return png_base64(fig, dpi=90)

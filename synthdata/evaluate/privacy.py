@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from synthdata.evaluate.mia import mia
-from synthdata.evaluate.rowcode import RowEncoder, compared_columns, row_hashes
+from synthdata.evaluate.rowcode import RowEncoder, compared_columns, normalised_row_hashes
 from synthdata.schema import Schema
 
 
@@ -27,7 +27,8 @@ def exact_copy_rate(synthetic: pd.DataFrame, reference: pd.DataFrame, schema: Sc
     if len(synthetic) == 0:
         return float("nan")
     cols = compared_columns(schema, synthetic, reference)
-    return float(np.isin(row_hashes(synthetic, cols, schema), row_hashes(reference, cols, schema)).mean())
+    synthetic_rows = normalised_row_hashes(synthetic, cols, schema)
+    return float(np.isin(synthetic_rows, normalised_row_hashes(reference, cols, schema)).mean())
 
 
 def _nearest(ref: sp.csr_matrix, query: sp.csr_matrix) -> np.ndarray:

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from synthdata.datetimes import epoch_values, is_datetime
+from synthdata.rowhash import row_hashes
 from synthdata.schema import DType, Role, Schema
 
 
@@ -20,11 +22,8 @@ def normalised(df: pd.DataFrame, cols: list[str], schema: Schema) -> pd.DataFram
     for c in cols:
         s = df[c]
         spec = schema.column(c)
-        if pd.api.types.is_datetime64_any_dtype(s):
-            v = np.full(len(s), np.nan)
-            ok = s.notna().to_numpy()
-            v[ok] = s[ok].astype("int64").to_numpy().astype(np.float64)
-            out[c] = v
+        if is_datetime(s):
+            out[c] = epoch_values(s)
         elif spec.role not in (Role.USER_ID, Role.ITEM_ID) and (
             spec.dtype in (DType.INT, DType.FLOAT, DType.BOOL) or pd.api.types.is_numeric_dtype(s)
         ):
@@ -34,8 +33,9 @@ def normalised(df: pd.DataFrame, cols: list[str], schema: Schema) -> pd.DataFram
     return pd.DataFrame(out)
 
 
-def row_hashes(df: pd.DataFrame, cols: list[str], schema: Schema) -> np.ndarray:
-    return pd.util.hash_pandas_object(normalised(df, cols, schema), index=False).to_numpy()
+def normalised_row_hashes(df: pd.DataFrame, cols: list[str], schema: Schema) -> np.ndarray:
+    """Row hashes of `cols` that do not depend on the dtypes each table happens to use."""
+    return row_hashes(normalised(df, cols, schema))
 
 
 class RowEncoder:

@@ -38,14 +38,15 @@ def verdict_line(metrics: dict[str, Any]) -> str:
     return f"verdict: {parts}  (chosen α = {alpha}; seeds = {metrics.get('config', {}).get('seeds')})"
 
 
-def _num(v: Any) -> float:
+def metric_number(v: Any) -> float:
     """metrics.json stores NaN as null (strict JSON): read both back as NaN."""
     return float("nan") if v is None else float(v)
 
 
 def _ci_text(d: dict, sign: str) -> str:
     f = f"{{:{sign}.4f}}"
-    return f"{f.format(_num(d['mean']))} [{f.format(_num(d['ci_low']))}, {f.format(_num(d['ci_high']))}]"
+    mean, low, high = (f.format(metric_number(d[k])) for k in ("mean", "ci_low", "ci_high"))
+    return f"{mean} [{low}, {high}]"
 
 
 def summary_table(metrics: dict[str, Any]):
@@ -71,9 +72,9 @@ def summary_table(metrics: dict[str, Any]):
         for m in (*HEADLINE, "f1_of_means"):
             cells = [_ci_text(view[r][seg][m], "") for r in runs]
             dd = rec.get("delta", {}).get(seg, {}).get(m)
-            dcell = f"{_ci_text(dd, '+')} ({_num(dd['p_value']):.3f})" if dd else "–"
+            dcell = f"{_ci_text(dd, '+')} ({metric_number(dd['p_value']):.3f})" if dd else "–"
             dcs = [d[seg][m] for d in rec.get("delta_control", {}).values() if m in d.get(seg, {})]
-            ccell = _ci_text(min(dcs, key=lambda d: _num(d["mean"])), "+") if dcs else "–"
+            ccell = _ci_text(min(dcs, key=lambda d: metric_number(d["mean"])), "+") if dcs else "–"
             label = {
                 "precision": f"{seg} (n={rec['real'][seg]['n_users']})",
                 "recall": f"verdict: {verdict}",
@@ -102,7 +103,7 @@ def verdict_table(metrics: dict[str, Any]):
     for r in view:
         t.add_column(r.replace("control.", "ctl."), justify="right")
     for seg in ("all", "cold", "warm"):
-        cells = [f"{_num(view[r][seg][metric]['mean']):.4f}" for r in view]
+        cells = [f"{metric_number(view[r][seg][metric]['mean']):.4f}" for r in view]
         t.add_row(seg, rec.get("verdict", {}).get(seg, "–"), *cells)
     return t
 
@@ -133,11 +134,11 @@ def item_table(metrics: dict[str, Any]):
             cells = [
                 _ci_text(summary[r][seg][m], "")
                 if m != "coverage"
-                else f"{_num(summary[r][seg][m]['mean']):.4f}"
+                else f"{metric_number(summary[r][seg][m]['mean']):.4f}"
                 for r in runs
             ]
             d = items.get("delta", {}).get("real", {}).get(seg, {}).get(m)
-            dcell = f"{_ci_text(d, '+')} ({_num(d['p_value']):.3f})" if d else "–"
+            dcell = f"{_ci_text(d, '+')} ({metric_number(d['p_value']):.3f})" if d else "–"
             t.add_row(f"{seg} (n={n})" if m == "recall" else "", label, *cells, dcell)
         t.add_section()
     return t

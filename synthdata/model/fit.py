@@ -25,6 +25,7 @@ from synthdata.model.checkpoint import load_checkpoint, read_model
 from synthdata.model.family import Family, Fitted, GenerativeNet
 from synthdata.model.seeds import seed_for
 from synthdata.model.training import CKPT_KEY, LogProgress, ddp_strategy
+from synthdata.rowhash import row_hashes
 from synthdata.schema import Schema
 
 
@@ -58,7 +59,7 @@ quiet_lightning()  # notebooks and scripts too, not only the CLI
 def data_fingerprint(df: pd.DataFrame) -> str:
     """Content hash of a table (values, column names and dtypes): what a checkpoint was made for."""
     h = hashlib.sha256(json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    h.update(row_hashes(df).tobytes())
     return h.hexdigest()[:32]
 
 

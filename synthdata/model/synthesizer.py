@@ -19,7 +19,8 @@ the checkpoint was made for another table, schema, model or hyperparameters). `i
 warm-starts from a saved model of the same schema; another schema needs `warm_start_partial=True`
 and logs a WARNING listing the tensors copied and not copied.
 
-Fitting imports Lightning; loading and sampling do not (a `generate` starts in about a second).
+Fitting imports Lightning; loading and sampling do not, so `generate` starts quickly (measured by
+`benchmarks/model_startup.py`; recorded figures belong in `benchmarks/results/`, not here).
 """
 
 from __future__ import annotations
@@ -71,7 +72,6 @@ class Synthesizer:
         self.schema = schema
         self.epochs, self.batch_size, self.max_minutes, self.seed = epochs, batch_size, max_minutes, seed
         self.accelerator, self.devices, self.strategy = accelerator, devices, strategy
-        self.hp = dict(hp)
         self.fitted: Fitted | None = None
         self._arrow_schema: bytes | None = None
         self.meta: dict[str, Any] = {}
@@ -104,7 +104,7 @@ class Synthesizer:
         """torch intra-op threads for fit/sample, restored afterwards.
 
         Default 1: the networks are small, so extra threads gain little on CPU, and on a shared box an
-        oversubscribed OpenMP pool made a 2-thread epoch ~40× slower than a 1-thread one. Scale out
+        oversubscribed OpenMP pool made epochs many times slower than one thread. Scale out
         with `devices`/`strategy` (processes) or a GPU instead.
         """
         prev = torch.get_num_threads()

@@ -4,8 +4,9 @@ from synthdata.pipeline import load_config, run_pipeline
 result = run_pipeline(load_config("pipelines/demo.yaml"))
 
 Modules, left to right: `config` (the YAML), `signals` (SIGTERM → resumable stop), `manifest` (run
-ids, hashes, manifest.json), `cache` (run or reuse a stage; outputs renamed into place), `stages`
-(the stage bodies), `gates`, `lifecycle` (`Pipeline`, `run_pipeline`).
+ids, hashes, manifest.json), `context` (what a stage body sees: `StageContext`), `cache` (run or reuse
+a stage; outputs renamed into place), `stages` (the stage bodies), `gates`, `lifecycle` (`Pipeline`,
+`run_pipeline`).
 """
 
 from synthdata.pipeline.config import PipelineConfig, load_config, parse_config

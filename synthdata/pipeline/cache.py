@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import synthdata
-from synthdata.atomic import atomic_copy, commit
-from synthdata.db import mask_url
+from synthdata.atomic import Staging, atomic_copy
 from synthdata.log import get_logger, kv
+from synthdata.masking import mask_url
 from synthdata.pipeline.config import PipelineConfig
+from synthdata.pipeline.context import StageOutput
 from synthdata.pipeline.manifest import (
     ARTEFACTS,
     REUSABLE,
@@ -42,9 +43,6 @@ from synthdata.registry import Registry, file_sha256
 log = get_logger("pipeline")
 
 STAGING_PREFIX = ".staging-"
-
-# What a stage body returns: the artefact names it wrote (via `StageCache.out`) and a note.
-StageOutput = tuple[list[str], str | None]
 
 
 def link(src: Path, dst: Path) -> None:
@@ -147,38 +145,51 @@ class StageCache:
         self.registry.start_stage(self.run_id, stage, h)
         reused = self._reuse(stage, h) if h is not None else None
         if reused is not None:
-            why, src, names = reused
-            outputs = {
-                n: {"file": self.path(n).name, "sha256": self.hashes[n], "bytes": self.path(n).stat().st_size}
-                for n in names
-            }
-            rec = StageRecord(
-                "skipped",
-                h,
-                outputs,
-                reused_from=src,
-                message=why,
-                started_at=started.isoformat(),
-                finished_at=datetime.now(UTC).isoformat(),
-                seconds=0.0,
+            return self._skip_reused(stage, h, started, *reused)
+        return self._run(stage, h, started, fn)
+
+    def _set_record(self, stage: str, rec: StageRecord) -> None:
+        self.manifest.stages[stage] = rec
+        self.manifest.save(self.run_dir)
+
+    def _skip_reused(
+        self, stage: str, h: str | None, started: datetime, why: str, src: str | None, names: list[str]
+    ) -> StageRecord:
+        """Record a stage whose outputs were found intact (this run's or another run's, see `_reuse`)."""
+        outputs = {
+            n: {"file": self.path(n).name, "sha256": self.hashes[n], "bytes": self.path(n).stat().st_size}
+            for n in names
+        }
+        rec = StageRecord(
+            "skipped",
+            h,
+            outputs,
+            reused_from=src,
+            message=why,
+            started_at=started.isoformat(),
+            finished_at=datetime.now(UTC).isoformat(),
+            seconds=0.0,
+        )
+        self._set_record(stage, rec)
+        self.registry.finish_stage(self.run_id, stage, "skipped", message=why, reused_from=src)
+        log.info(
+            kv(
+                event="stage_skipped",
+                run=self.run_id,
+                stage=stage,
+                why=why.replace(" ", "_"),
+                input_hash=(h or "")[:12],
             )
-            self.manifest.stages[stage] = rec
-            self.manifest.save(self.run_dir)
-            self.registry.finish_stage(self.run_id, stage, "skipped", message=why, reused_from=src)
-            log.info(
-                kv(
-                    event="stage_skipped",
-                    run=self.run_id,
-                    stage=stage,
-                    why=why.replace(" ", "_"),
-                    input_hash=(h or "")[:12],
-                )
-            )
-            return rec
+        )
+        return rec
+
+    def _run(
+        self, stage: str, h: str | None, started: datetime, fn: Callable[[], StageOutput]
+    ) -> StageRecord:
+        """Run the stage body in a private staging folder; its outputs land only when it succeeds."""
         log.info(kv(event="stage_start", run=self.run_id, stage=stage, input_hash=(h or "-")[:12]))
         self._drop_previous_outputs(stage)
-        self.manifest.stages[stage] = StageRecord("running", h, started_at=started.isoformat())
-        self.manifest.save(self.run_dir)
+        self._set_record(stage, StageRecord("running", h, started_at=started.isoformat()))
         t0 = time.perf_counter()
         staging = self.run_dir / f"{STAGING_PREFIX}{stage}-{secrets.token_hex(4)}"
         staging.mkdir()
@@ -187,22 +198,10 @@ class StageCache:
             raise_if_terminated()
             names, message = fn()
             raise_if_terminated()
-            for n in names:  # rename into place: a new directory entry, never a write into a link
-                commit(self.out(n), self.path(n), durable=False)
-            for f in sorted(staging.iterdir()):  # side files (e.g. an inferred schema) land beside them
-                if f.is_file() and not f.name.startswith("."):  # hidden: a writer's temp/spill file
-                    commit(f, self.run_dir / f.name, durable=False)
+            self._publish(staging, names)
             outputs = self._record_outputs(names)
         except BaseException as e:
-            msg = f"{type(e).__name__}: {e}"
-            self.manifest.stages[stage] = StageRecord(
-                "failed", h, message=mask_url(msg), started_at=started.isoformat()
-            )
-            self.manifest.save(self.run_dir)
-            self.registry.finish_stage(self.run_id, stage, "failed", message=msg)
-            log.error(
-                kv(event="stage_failed", run=self.run_id, stage=stage, error=mask_url(msg).replace("\n", " "))
-            )
+            self._record_failure(stage, h, started, f"{type(e).__name__}: {e}")
             raise
         finally:
             self._staging = None
@@ -217,18 +216,34 @@ class StageCache:
             finished_at=datetime.now(UTC).isoformat(),
             seconds=round(secs, 3),
         )
-        self.manifest.stages[stage] = rec
-        self.manifest.save(self.run_dir)
+        self._set_record(stage, rec)
         self.registry.finish_stage(self.run_id, stage, "succeeded", message=message)
         log.info(kv(event="stage_done", run=self.run_id, stage=stage, seconds=f"{secs:.2f}"))
         return rec
+
+    def _publish(self, staging: Path, names: list[str]) -> None:
+        """Rename the stage's outputs into place, then its side files (e.g. an inferred schema) beside
+        them: each a new directory entry, never a write into a file another run shares by hard link."""
+        moves = Staging(durable=False)
+        for n in names:
+            moves.add(self.out(n), self.path(n))
+        outputs = {tmp for tmp, _ in moves.pairs}
+        for f in sorted(staging.iterdir()):
+            # hidden files are a writer's temp/spill files, never an output
+            if f.is_file() and not f.name.startswith(".") and f not in outputs:
+                moves.add(f, self.run_dir / f.name)
+        moves.commit(missing_ok=False)  # an output the stage named but did not write is an error
+
+    def _record_failure(self, stage: str, h: str | None, started: datetime, msg: str) -> None:
+        masked = mask_url(msg)
+        self._set_record(stage, StageRecord("failed", h, message=masked, started_at=started.isoformat()))
+        self.registry.finish_stage(self.run_id, stage, "failed", message=msg)
+        log.error(kv(event="stage_failed", run=self.run_id, stage=stage, error=masked.replace("\n", " ")))
 
     def skip_stage(self, stage: str, why: str) -> None:
         """Record a stage as skipped without running it (export disabled, gate failed)."""
         self.registry.start_stage(self.run_id, stage, None)
         self.registry.finish_stage(self.run_id, stage, "skipped", message=why)
-        self.manifest.stages[stage] = StageRecord(
-            "skipped", None, message=why, finished_at=datetime.now(UTC).isoformat()
-        )
-        self.manifest.save(self.run_dir)
+        finished = datetime.now(UTC).isoformat()
+        self._set_record(stage, StageRecord("skipped", None, message=why, finished_at=finished))
         log.info(kv(event="stage_skipped", run=self.run_id, stage=stage, why=why.replace(" ", "_")))

@@ -18,9 +18,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from synthdata.db import check_driver, encode_raw_userinfo, looks_like_url, mask_text, validate_identifier
+from synthdata.db import check_driver, looks_like_url, validate_identifier
 from synthdata.errors import ConfigError, SynthdataError
 from synthdata.evaluate.config import EvalConfig
+from synthdata.masking import encode_raw_userinfo, mask_text
 from synthdata.schema import format_validation_error
 
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -22,13 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from synthdata.atomic import ensure_writable
-from synthdata.db import check_driver, mask_url, sqlite_file
+from synthdata.db import check_driver, sqlite_file
 from synthdata.errors import ConfigError, GateFailed, InputError, SynthdataError
 from synthdata.export import ExportResult
 from synthdata.log import get_logger, kv, setup_logging
+from synthdata.masking import mask_url
 from synthdata.pipeline import stages
-from synthdata.pipeline.cache import StageCache, StageOutput
+from synthdata.pipeline.cache import StageCache
 from synthdata.pipeline.config import PipelineConfig
+from synthdata.pipeline.context import StageOutput
 from synthdata.pipeline.gates import GateResult, evaluate_gates
 from synthdata.pipeline.manifest import (
     DEFAULT_RUNS_DIR,
@@ -108,36 +110,7 @@ class Pipeline(StageCache):
 
     # -- run ---------------------------------------------------------------------------------------
     def run(self) -> RunResult:
-        cfg_dump = self.cfg.model_dump(mode="json", by_alias=True)
-        if self.resumed:  # refuses a run another live process still runs; takes over a stale one
-            self.registry.claim_run(self.run_id)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        setup_logging("INFO", file=self.run_dir / "run.log")
-        if self.resumed:
-            self.registry.set_params(self.run_id, cfg_dump)
-        else:
-            self.registry.create_run(
-                self.run_id,
-                name=self.cfg.name,
-                config=cfg_dump,
-                config_path=self.config_path,
-                config_hash=self.config_hash,
-                run_dir=str(self.run_dir),
-                warm_start_from=self.warm_start_from,
-            )
-        self.clear_staging()
-        self.manifest.save(self.run_dir)
-        log.info(
-            kv(
-                event="run_start",
-                run=self.run_id,
-                name=self.cfg.name,
-                dir=self.run_dir,
-                resumed=self.resumed,
-                registry=self.registry.masked_url,
-                config_hash=self.config_hash[:12],
-            )
-        )
+        self._open()
         result = RunResult(self.run_id, self.run_dir, "running", 1, self.manifest.stages)
         t0 = time.perf_counter()
         try:
@@ -173,6 +146,39 @@ class Pipeline(StageCache):
             )
         )
         return result
+
+    def _open(self) -> None:
+        """Register the run (or take over the resumed one), create its folder and start its log."""
+        cfg_dump = self.cfg.model_dump(mode="json", by_alias=True)
+        if self.resumed:  # refuses a run another live process still runs; takes over a stale one
+            self.registry.claim_run(self.run_id)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        setup_logging("INFO", file=self.run_dir / "run.log")
+        if self.resumed:
+            self.registry.set_params(self.run_id, cfg_dump)
+        else:
+            self.registry.create_run(
+                self.run_id,
+                name=self.cfg.name,
+                config=cfg_dump,
+                config_path=self.config_path,
+                config_hash=self.config_hash,
+                run_dir=str(self.run_dir),
+                warm_start_from=self.warm_start_from,
+            )
+        self.clear_staging()
+        self.manifest.save(self.run_dir)
+        log.info(
+            kv(
+                event="run_start",
+                run=self.run_id,
+                name=self.cfg.name,
+                dir=self.run_dir,
+                resumed=self.resumed,
+                registry=self.registry.masked_url,
+                config_hash=self.config_hash[:12],
+            )
+        )
 
     def _run_stages(self, result: RunResult) -> None:
         s = self.cfg.source

@@ -1,35 +1,33 @@
 """The stage bodies: ingest, split, train, generate, evaluate, export.
 
-Each takes the running `Pipeline` and returns ``(artefact names written, note)``. Inputs are read
-from ``p.path(name)`` (the run directory); outputs are written to ``p.out(name)`` (the stage's private
+Each takes the running pipeline as a `StageContext` (context.py: the stages never import the
+`Pipeline` class that runs them) and returns ``(artefact names written, note)``. Inputs are read from
+``p.path(name)`` (the run directory); outputs are written to ``p.out(name)`` (the stage's private
 staging folder), which the stage cache renames into place only when the stage succeeds — so a stage
 never writes into a file another run shares by hard link.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from synthdata.atomic import atomic_path, atomic_write_text
 from synthdata.log import get_logger, is_interactive, kv
-from synthdata.pipeline.cache import StageOutput
+from synthdata.pipeline.context import ExportHolder, StageContext, StageOutput
 from synthdata.pipeline.manifest import CHECKPOINTS
 from synthdata.pipeline.signals import cooperative_sigterm, stop_on_signal
 from synthdata.schema import Schema, schema_path_for
 
-if TYPE_CHECKING:
-    from synthdata.pipeline.lifecycle import Pipeline, RunResult
-
 log = get_logger("pipeline")
 
 
-def schema_of(p: Pipeline) -> Schema:
+def schema_of(p: StageContext) -> Schema:
     return Schema.from_yaml(p.path("schema"))
 
 
-def ingest(p: Pipeline) -> StageOutput:
+def ingest(p: StageContext) -> StageOutput:
     from synthdata.ingest import ingest as run_ingest
     from synthdata.ingest import rejects_to_table
 
@@ -65,7 +63,7 @@ def ingest(p: Pipeline) -> StageOutput:
     return ["clean", "schema", "rejects", "ingest_report"], note
 
 
-def split(p: Pipeline) -> StageOutput:
+def split(p: StageContext) -> StageOutput:
     from synthdata.split import split as run_split
 
     df = pd.read_parquet(p.path("clean"))
@@ -79,7 +77,7 @@ def split(p: Pipeline) -> StageOutput:
     return ["train", "test"], f"train_rows={len(train)} test_rows={len(test)}"
 
 
-def train(p: Pipeline, h: str) -> StageOutput:
+def train(p: StageContext, h: str) -> StageOutput:
     import shutil
 
     t = p.cfg.train
@@ -123,7 +121,7 @@ def train(p: Pipeline, h: str) -> StageOutput:
     return ["model"], " ".join(parts)
 
 
-def generate(p: Pipeline) -> StageOutput:
+def generate(p: StageContext) -> StageOutput:
     import pyarrow.parquet as pq
 
     from synthdata.model.synthesizer import Synthesizer
@@ -139,7 +137,7 @@ def generate(p: Pipeline) -> StageOutput:
     return ["synth"], f"rows={rows}"
 
 
-def _generate_users(p: Pipeline, syn: Any, u: dict[str, Any], kw: dict[str, Any]) -> StageOutput:
+def _generate_users(p: StageContext, syn: Any, u: dict[str, Any], kw: dict[str, Any]) -> StageOutput:
     from synthdata.evaluate.augment import cold_item_users, cold_users
 
     train = pd.read_parquet(p.path("train"))
@@ -162,7 +160,7 @@ def _generate_users(p: Pipeline, syn: Any, u: dict[str, Any], kw: dict[str, Any]
     return ["synth"], f"rows={rows} {what}={len(like)} neighbours_each={u['neighbours']}"
 
 
-def _synthesizer_factory(p: Pipeline):
+def _synthesizer_factory(p: StageContext):
     """Unfitted synthesizers configured exactly like the train stage's (for the tuning synthesizer)."""
     from synthdata.model.synthesizer import Synthesizer
 
@@ -186,7 +184,7 @@ def _synthesizer_factory(p: Pipeline):
     return make
 
 
-def evaluate(p: Pipeline) -> StageOutput:
+def evaluate(p: StageContext) -> StageOutput:
     """Score the run; by default the augmented model is tuned with rows from a second synthesizer fitted
     on the inner training split only (`evaluate.tune_synthesizer`), so tuning is leak-free."""
     from synthdata.evaluate import evaluate as run_evaluate
@@ -218,7 +216,7 @@ def evaluate(p: Pipeline) -> StageOutput:
     return ["metrics", "report"], f"verdict {verdict or 'none'}; {note}"
 
 
-def export(p: Pipeline, result: RunResult) -> StageOutput:
+def export(p: StageContext, result: ExportHolder) -> StageOutput:
     from synthdata.export import export_table
 
     ex = p.cfg.export

@@ -6,9 +6,7 @@ are embedded PNGs so the file can be mailed or attached to a ticket as is).
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from synthdata.atomic import atomic_write_text
+from synthdata.plotting import png_base64, pyplot
 from synthdata.registry.records import MetricInfo, RunInfo
 
 _MISSING = object()
@@ -112,19 +111,9 @@ def fmt_delta(d: float | None, sig: bool | None = None) -> str:
     return f"{d:+.4g}" + ("*" if sig else "")
 
 
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def plots(cmp: Comparison, max_metrics: int = 16) -> list[tuple[str, str]]:
     """(title, base64 PNG) pairs: metrics with CIs as grouped bars with error bars; stage durations."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     out: list[tuple[str, str]] = []
     with_ci = [
         m
@@ -154,8 +143,7 @@ def plots(cmp: Comparison, max_metrics: int = 16) -> list[tuple[str, str]]:
         ax.set_xticks(range(len(chosen)), [m.key for m in chosen], rotation=60, ha="right", fontsize=7)
         ax.set_title("metrics (error bars: confidence intervals)")
         ax.legend(fontsize=7)
-        out.append(("Metrics", _png(fig)))
-        plt.close(fig)
+        out.append(("Metrics", png_base64(fig, dpi=110)))
     stage_names = list(dict.fromkeys(s.name for r in cmp.runs for s in r.stages))
     if stage_names:
         fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -172,8 +160,7 @@ def plots(cmp: Comparison, max_metrics: int = 16) -> list[tuple[str, str]]:
         ax.set_ylabel("seconds")
         ax.set_title("stage durations")
         ax.legend(fontsize=7)
-        out.append(("Stage durations", _png(fig)))
-        plt.close(fig)
+        out.append(("Stage durations", png_base64(fig, dpi=110)))
     return out
 
 

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from synthdata.db import looks_like_url, mask_text, mask_url
+from synthdata.db import looks_like_url
+from synthdata.masking import mask_text, mask_url
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -51,7 +52,8 @@ _CI_PAIRS = (("ci_low", "ci_high"), ("lo", "hi"), ("low", "high"), ("lower", "up
 _POINT_KEYS = ("mean", "value", "estimate")
 
 
-def _num(x: Any) -> float | None:
+def _as_float(x: Any) -> float | None:
+    """A number (bools count) as a float; anything else None."""
     if isinstance(x, bool):
         return float(x)
     if isinstance(x, int | float):
@@ -61,15 +63,19 @@ def _num(x: Any) -> float | None:
 
 def _ci_of(d: Mapping[str, Any]) -> tuple[float | None, float | None, set[str]] | None:
     ci = d.get("ci")
-    if isinstance(ci, list | tuple) and len(ci) == 2 and all(_num(c) is not None or c is None for c in ci):
+    if (
+        isinstance(ci, list | tuple)
+        and len(ci) == 2
+        and all(_as_float(c) is not None or c is None for c in ci)
+    ):
         return (
-            _num(ci[0]) if ci[0] is not None else None,
-            _num(ci[1]) if ci[1] is not None else None,
+            _as_float(ci[0]) if ci[0] is not None else None,
+            _as_float(ci[1]) if ci[1] is not None else None,
             {"ci"},
         )
     for lo, hi in _CI_PAIRS:
-        if lo in d and hi in d and _num(d[lo]) is not None and _num(d[hi]) is not None:
-            return _num(d[lo]), _num(d[hi]), {lo, hi}
+        if lo in d and hi in d and _as_float(d[lo]) is not None and _as_float(d[hi]) is not None:
+            return _as_float(d[lo]), _as_float(d[hi]), {lo, hi}
     return None
 
 
@@ -94,9 +100,13 @@ def flatten_metrics(
             consumed: set[str] = set()
             if ci is not None:
                 lo, hi, consumed = ci
-                point = next((p for p in _POINT_KEYS if _num(node.get(p)) is not None), None)
+                point = next((p for p in _POINT_KEYS if _as_float(node.get(p)) is not None), None)
                 if point is not None:
-                    out[f"{key}.{point}" if key else point] = (clean(_num(node[point])), clean(lo), clean(hi))
+                    out[f"{key}.{point}" if key else point] = (
+                        clean(_as_float(node[point])),
+                        clean(lo),
+                        clean(hi),
+                    )
                     consumed = consumed | {point}
                 else:
                     consumed = set()
@@ -107,7 +117,7 @@ def flatten_metrics(
             for i, v in enumerate(node):
                 walk(v, f"{key}.{i}")
         else:
-            x = _num(node)
+            x = _as_float(node)
             if x is not None and key:
                 out[key] = (clean(x), None, None)
 

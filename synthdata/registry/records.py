@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, overload
 
-from synthdata.db import mask_text
+from synthdata.masking import mask_text
 from synthdata.registry.flatten import mask_value
 from synthdata.registry.liveness import Liveness
 from synthdata.registry.models import Artefact, Run, Stage

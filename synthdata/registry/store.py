@@ -17,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from synthdata.db import DEFAULT_REGISTRY_URL, create_engine, mask_text, mask_url, parse_url, sqlite_file
+from synthdata.db import DEFAULT_REGISTRY_URL, create_engine, parse_url, sqlite_file
+from synthdata.masking import mask_text, mask_url
 from synthdata.registry import migrate
 from synthdata.registry.flatten import file_sha256, flatten_metrics, flatten_params
 from synthdata.registry.liveness import HOST
@@ -154,10 +155,6 @@ class Registry:
             )
             if config:
                 s.add_all(Param(run_id=run_id, key=k, value=v) for k, v in flatten_params(config).items())
-
-    def has_run(self, run_id: str) -> bool:
-        with self._sessions() as s:
-            return s.get(Run, run_id) is not None
 
     def set_params(self, run_id: str, config: Mapping[str, Any]) -> None:
         """Replace the run's parameters (a resumed run may carry an edited config)."""

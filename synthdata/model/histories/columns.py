@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthdata.datetimes import is_datetime
 from synthdata.model.checkpoint import Tensors, get_array, json_value, put_array, py_value
-from synthdata.model.rows.columns import is_datetime, numbers
+from synthdata.model.rows.columns import numbers
 from synthdata.schema import DType, Schema
 
 ITEM_Q = np.linspace(0, 1, 11)

@@ -77,13 +77,14 @@ class HistoryModule(SynthModule):
         self.tensors = {k: v.to(self.device) for k, v in t.items()} | {"attrs": dm.attrs.to(self.device)}
         self.seed_rank()
 
-    def _x(self, users: torch.Tensor) -> tuple[HistoryBatch, torch.Tensor]:
+    def _batch_of(self, users: torch.Tensor) -> tuple[HistoryBatch, torch.Tensor]:
+        """The training histories and attribute rows of `users`."""
         t = self.tensors
         return HistoryBatch.from_csr(t["indptr"], t["indices"], users, self.net.n_items), t["attrs"][users]
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         (users,) = batch
-        x, a = self._x(users.to(self.device))
+        x, a = self._batch_of(users.to(self.device))
         total = max(1, int(self.trainer.estimated_stepping_batches))
         losses = self.net.loss(x, a, int(self.global_step), total)
         (opt,) = self.optimizer_list()
@@ -104,7 +105,7 @@ class HistoryModule(SynthModule):
         hits, total = 0.0, 0
         for s in range(0, val.numel(), 256):
             users = val[s : s + 256]
-            x, a = self._x(users)
+            x, a = self._batch_of(users)
             scores = x.mask_(self.net.score(x, a))
             top = scores.topk(min(k, scores.shape[1]), dim=1).indices
             held = torch.isin(t["held_rows"], users)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from synthdata.datetimes import epoch_seconds, from_epoch_seconds, is_datetime
 from synthdata.errors import InputError
 from synthdata.log import get_logger, kv
 from synthdata.schema import Role
@@ -95,21 +96,14 @@ class IdCatalogue:
         return len(self.values)
 
 
-def is_datetime(s: pd.Series) -> bool:
-    return isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s.dtype)
-
-
 def to_seconds(s: pd.Series) -> np.ndarray:
+    """Epoch seconds of a column the schema says is datetime; other dtypes are an input error."""
     if not is_datetime(s):  # e.g. raw epoch integers in a table that never went through ingest
         raise InputError(
             f"column {s.name!r} holds {s.dtype} values but the schema says datetime: "
             "clean the table with `synthdata ingest` (or fix the schema)"
         )
-    if s.dt.tz is None:
-        s = s.dt.tz_localize("UTC")
-    return ((s - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
+    return epoch_seconds(s)
 
 
 def numbers(s: pd.Series, datetime: bool) -> np.ndarray:
@@ -145,9 +139,9 @@ def restore_dtypes(out: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
     for name, dtype in dtypes.items():
         s = out[name]
         try:
-            if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+            if is_datetime(dtype):
                 if not is_datetime(s):
-                    s = pd.to_datetime(pd.to_numeric(s), unit="s", utc=True)
+                    s = from_epoch_seconds(s)
                 if getattr(dtype, "tz", None) is None:
                     s = s.dt.tz_localize(None)
                 out[name] = s.astype(dtype)

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synthdata.datetimes import is_datetime
+
 IDENTITY_WEIGHT = 0.25
 ATTRIBUTE_WEIGHT = 0.5
 
@@ -30,7 +32,7 @@ def _attribute_features(attrs: pd.DataFrame) -> np.ndarray:
     for col in attrs.columns:
         s = attrs[col]
         if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
-            if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
+            if is_datetime(s):
                 continue
             codes, uniq = pd.factorize(s.astype(object), use_na_sentinel=True)
             if len(uniq) < 2 or len(uniq) > 64:

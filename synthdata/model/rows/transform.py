@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthdata.datetimes import is_datetime
 from synthdata.errors import InputError
 from synthdata.model.rows.columns import (
     NULL_TOKEN,
@@ -36,7 +37,6 @@ from synthdata.model.rows.columns import (
     IdCatalogue,
     SpanInfo,
     codes_of,
-    is_datetime,
     log_gap,
     numbers,
     restore_dtypes,
