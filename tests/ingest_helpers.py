@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import synthdata.ingest.api as ingest_api
 from synthdata.cli import main
 
 
@@ -33,7 +34,8 @@ def rejects(path: Path) -> pd.DataFrame:
 
 @pytest.fixture(params=["duckdb", "pandas"])
 def both_engines(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test once per executor (the default engine is taken from SYNTHDATA_INGEST_ENGINE):
-    the existing ingest tests are the contract both executors must meet."""
-    monkeypatch.setenv("SYNTHDATA_INGEST_ENGINE", request.param)
+    """Run a test once per executor: the parameter is the engine `ingest` uses when not given one
+    (CLI calls, Python calls without `engine=`) while the test runs. The existing ingest tests are
+    the contract both executors must meet."""
+    monkeypatch.setattr(ingest_api, "DEFAULT_ENGINE", request.param)
     return str(request.param)

@@ -10,7 +10,6 @@ sources, or the streaming pandas path (`engine="pandas"`).
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -21,11 +20,12 @@ import pandas as pd
 
 from synthdata.atomic import commit, ensure_writable, temp_path_for
 from synthdata.errors import ConfigError, InputError
+from synthdata.ingest.executors import execute
 from synthdata.ingest.infer import infer_schema
-from synthdata.ingest.layouts import LAYOUTS, main_specs, resolve_input
+from synthdata.ingest.layouts import LAYOUTS, Input, main_specs, resolve_input
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import IngestReport, RejectsWriter
-from synthdata.ingest.sources import Source, SqlSource, is_glob, is_sql_url, mask_url, open_source
+from synthdata.ingest.sources import Source, is_glob, is_sql_url, mask_url, open_source
 from synthdata.ingest.sources.csvtext import MALFORMED
 from synthdata.log import get_logger, kv
 from synthdata.schema import Schema, schema_path_for
@@ -172,7 +172,7 @@ def ingest(
     out = Path(out)
     rejects_path = Path(rejects) if rejects is not None else sidecar(out, ".rejects.parquet")
     report_path = Path(report) if report is not None else None
-    engine = engine or os.environ.get("SYNTHDATA_INGEST_ENGINE") or DEFAULT_ENGINE
+    engine = engine or DEFAULT_ENGINE
     check_options(
         layout=layout,
         chunk_size=chunk_size,
@@ -184,14 +184,14 @@ def ingest(
         rejects=rejects_path,
         report=report_path,
     )
-    in_schema = Schema.from_yaml(schema) if isinstance(schema, str | Path) else schema
     label = mask_url(str(source)) if is_sql_url(source) else str(source)
     if not is_sql_url(source) and not is_glob(source) and not Path(source).exists():
         raise InputError("input not found", path=label)
+    given = Schema.from_yaml(schema) if isinstance(schema, str | Path) else schema
     inp = resolve_input(
         source,
         layout,
-        in_schema,
+        given,
         user_attributes=user_attributes,
         item_attributes=item_attributes,
         encoding=encoding,
@@ -207,52 +207,10 @@ def ingest(
         on_malformed=on_malformed,
         pad_short_records=pad_short_records,
     )
-    in_schema = inp.schema
-    inferred = in_schema is None
-    if in_schema is None:
-        in_schema = infer_schema(_sample(src), src, origin=src.label)
-    resolved = inp.layout or ("events" if in_schema.event_col is not None else "interactions")
-    if resolved == "events" and in_schema.event_col is None:
-        raise InputError(
-            "events layout needs an event-type column (role event_type) in the schema", path=src.label
-        )
-    if resolved == "events" and not in_schema.event_types:
-        raise ConfigError("events layout needs `event_types` in the schema (the allowed event types)")
-    specs = main_specs(resolved, in_schema, inp.sides)
-    for s in specs:
-        if s.input_name not in src.columns:
-            raise InputError(
-                "required column missing",
-                path=src.label,
-                column=str(s.input_name),
-                row=src.header_line,
-            )
-
-    staging = Staging()
     try:
-        plan = Plan(
-            schema=in_schema,
-            layout=resolved,
-            specs=specs,
-            sides=inp.sides,
-            now=now,
-            out=staging.path(out),
-            label=src.label,
-            chunk_size=chunk_size,
-            first_row=src.first_row,
-            inferred=inferred,
-            settings=dict(threads=threads, memory_limit=memory_limit, pad_short_records=pad_short_records),
-        )
-        writer = RejectsWriter(staging.path(rejects_path))
-        try:
-            outcome, used = _execute(src, plan, engine, writer)
-        finally:
-            writer.close()
-        res = _finish(outcome, plan, src, staging, out, rejects_path, report_path, inferred, t0, used)
-        staging.commit()
-    except BaseException:
-        staging.abort()
-        raise
+        settings = dict(threads=threads, memory_limit=memory_limit, pad_short_records=pad_short_records)
+        plan = _plan(inp, src, now, chunk_size, settings)
+        res = _run_staged(src, plan, engine, out, rejects_path, report_path, t0)
     finally:
         src.close()
     rep = res.report
@@ -260,8 +218,8 @@ def ingest(
         kv(
             event="ingest_done",
             source=label,
-            layout=resolved,
-            engine=used,
+            layout=plan.layout,
+            engine=rep.engine,
             rows_in=rep.main.rows_in,
             rows_out=rep.rows_out,
             rejected=rep.main.rows_rejected,
@@ -271,19 +229,67 @@ def ingest(
     return res
 
 
-def _execute(src: Source, plan: Plan, engine: str, writer: RejectsWriter) -> tuple[Outcome, str]:
-    """Pick the executor: DuckDB for files, push-down for databases, streaming when asked."""
-    if engine == "pandas":
-        from synthdata.ingest.executors.pandas.run import run_streaming
+def _plan(inp: Input, src: Source, now: pd.Timestamp, chunk_size: int, settings: dict[str, Any]) -> Plan:
+    """The cleaning plan for an opened input: its schema (given, or inferred from the first rows),
+    the layout it resolves to and the main table's columns, each checked to be in the source. The
+    plan's `out` is set when the outputs are staged."""
+    in_schema = inp.schema
+    inferred = in_schema is None
+    if in_schema is None:
+        in_schema = infer_schema(_sample(src), src, origin=src.label)
+    layout = inp.layout or ("events" if in_schema.event_col is not None else "interactions")
+    if layout == "events" and in_schema.event_col is None:
+        raise InputError(
+            "events layout needs an event-type column (role event_type) in the schema", path=src.label
+        )
+    if layout == "events" and not in_schema.event_types:
+        raise ConfigError("events layout needs `event_types` in the schema (the allowed event types)")
+    specs = main_specs(layout, in_schema, inp.sides)
+    for s in specs:
+        if s.input_name not in src.columns:
+            raise InputError(
+                "required column missing", path=src.label, column=str(s.input_name), row=src.header_line
+            )
+    return Plan(
+        schema=in_schema,
+        layout=layout,
+        specs=specs,
+        sides=inp.sides,
+        now=now,
+        out=Path(),
+        label=src.label,
+        chunk_size=chunk_size,
+        first_row=src.first_row,
+        inferred=inferred,
+        settings=settings,
+    )
 
-        return run_streaming(src, plan, plan.out.parent, writer), "pandas"
-    if isinstance(src, SqlSource):
-        from synthdata.ingest.executors.pushdown.run import run_pushdown
 
-        return run_pushdown(src, plan, writer)
-    from synthdata.ingest.executors.duckdb.run import run_duckdb
-
-    return run_duckdb(src, plan, writer), "duckdb"
+def _run_staged(
+    src: Source,
+    plan: Plan,
+    engine: str,
+    out: Path,
+    rejects_path: Path,
+    report_path: Path | None,
+    t0: float,
+) -> IngestResult:
+    """Run the plan with every output written under a temporary name, renamed into place only
+    when the whole ingest succeeded."""
+    staging = Staging()
+    try:
+        plan.out = staging.path(out)
+        writer = RejectsWriter(staging.path(rejects_path))
+        try:
+            outcome, used = execute(src, plan, engine, writer)
+        finally:
+            writer.close()
+        res = _finish(outcome, plan, src, staging, out, rejects_path, report_path, plan.inferred, t0, used)
+        staging.commit()
+    except BaseException:
+        staging.abort()
+        raise
+    return res
 
 
 def _finish(

@@ -163,141 +163,171 @@ def infer_schema(sample: pd.DataFrame, source: Source, *, origin: str) -> Schema
     names = list(sample.columns)
     keys = {c: clean_name(c) for c in names}
     header = not all(isinstance(c, int) for c in names)
-    roles: dict[Any, Role] = {}
+    user, item = _id_columns(names, keys, header, origin)
+    roles: dict[Any, Role] = {user: Role.USER_ID, item: Role.ITEM_ID}
+    has_event = _has_event_column(sample, keys, header, source.raw_text, roles)
+    specs: list[ColumnSpec] = []
+    event_types: list[str] | None = None
+    for c in names:
+        spec, kinds = _column_spec(sample[c], c, keys[c], header, source.raw_text, has_event, roles, origin)
+        roles[c] = spec.role
+        event_types = kinds if kinds is not None else event_types
+        specs.append(spec)
+    specs = _dedupe_names(specs)
+    layout = "events" if event_types is not None else "interactions"
+    csv_opts: dict[str, Any] = {}
+    if isinstance(source, CsvSource):
+        csv_opts = {"sep": source.sep, "header": source.header}
+    return Schema(
+        layout=layout, columns=specs, event_types=event_types, positive=_positive_rule(specs), csv=csv_opts
+    )
 
-    def find(cands: set[str]) -> Any:
-        for c in names:
-            if keys[c] in cands and c not in roles:
-                return c
-        return None
 
-    u = find(_USER) if header else None
-    i = find(_ITEM) if header else None
-    if header and (u is None or i is None):
-        for c in names:  # looser: any *user*id / *item|product*id
-            k = keys[c]
-            if u is None and "user" in k and c not in roles and c != i:
-                u = c
-            elif i is None and re.search(r"item|product|movie|sku", k) and c != u:
-                i = c
+def _id_columns(names: list[Any], keys: dict[Any, str], header: bool, origin: str) -> tuple[Any, Any]:
+    """(user id column, item id column): by name, then loosely (`*user*`, `*item|product*`); in a
+    header-less file the first two columns."""
     if not header:
         if len(names) < 2:
             raise InputError(
                 "cannot infer roles: need at least 2 columns (user, item); give --schema", path=origin
             )
-        u, i = names[0], names[1]
-    if u is None or i is None:
-        missing = "user id" if u is None else "item id"
+        return names[0], names[1]
+    user = next((c for c in names if keys[c] in _USER), None)
+    item = next((c for c in names if keys[c] in _ITEM), None)
+    if user is None or item is None:
+        for c in names:  # looser: any *user*id / *item|product*id
+            k = keys[c]
+            if user is None and "user" in k and c != item:
+                user = c
+            elif item is None and re.search(r"item|product|movie|sku", k) and c != user:
+                item = c
+    if user is None or item is None:
+        missing = "user id" if user is None else "item id"
         raise InputError(
             f"cannot infer which column is the {missing}; give --schema (columns: {names})",
             path=origin,
             row=1,
         )
-    roles[u], roles[i] = Role.USER_ID, Role.ITEM_ID
+    return user, item
 
-    has_event = (
-        any(keys[c] in _EVENT for c in names if c not in roles)
-        if header
-        else any(
-            _guess_dtype(sample[c], source.raw_text)[0] == DType.STRING
-            and 0 < sample[c].nunique() <= _MAX_EVENT_TYPES
-            for c in names
-            if c not in roles
-        )
+
+def _has_event_column(
+    sample: pd.DataFrame, keys: dict[Any, str], header: bool, raw_text: bool, roles: dict[Any, Role]
+) -> bool:
+    """Whether the table is an event log: a column named like an event type, or (header-less) a
+    text column with few distinct values."""
+    others = [c for c in sample.columns if c not in roles]
+    if header:
+        return any(keys[c] in _EVENT for c in others)
+    return any(
+        _guess_dtype(sample[c], raw_text)[0] == DType.STRING and 0 < sample[c].nunique() <= _MAX_EVENT_TYPES
+        for c in others
     )
-    specs: list[ColumnSpec] = []
-    event_types: list[str] | None = None
-    for c in names:
-        k = keys[c]
-        s = sample[c]
-        dtype, _ = _guess_dtype(s, source.raw_text)
-        nullable = bool(s.isna().any() or (s.astype(str).str.strip() == "").any())
-        unit = None
-        if c in roles:
-            role = roles[c]
-            nullable = False
-            if dtype not in (DType.INT, DType.STRING):
-                dtype = DType.STRING
-        elif (header and k in _EVENT) or (
-            not header
-            and dtype == DType.STRING
-            and 0 < s.nunique() <= _MAX_EVENT_TYPES
-            and not any(r == Role.EVENT_TYPE for r in roles.values())
-        ):
-            role = Role.EVENT_TYPE
-            dtype = DType.STRING
-            vals = s.dropna().astype(str).str.strip()
-            kinds = list(dict.fromkeys(vals[vals != ""]))
-            if len(kinds) > _MAX_EVENT_TYPES:
-                raise InputError(
-                    f"column {c!r} looks like an event type but has {len(kinds)} values",
-                    path=origin,
-                    column=str(c),
-                )
-            event_types = kinds
-        elif (header and _TIME.search(k) and k not in _USER_ATTR | _ITEM_ATTR) or (
-            not header
-            and dtype == DType.INT
-            and _is_epoch(s) is not None
-            and not any(r == Role.TIMESTAMP for r in roles.values())
-        ):
-            role = Role.TIMESTAMP
-            if dtype in (DType.INT, DType.FLOAT):
-                unit = _is_epoch(s) or "s"
-            dtype = DType.DATETIME
-        elif has_event and k in _EVENT_VALUE and dtype in (DType.INT, DType.FLOAT):
-            role = Role.SIGNAL  # in an event log a price is the event's value, not an item attribute
-        elif header and k in _USER_ATTR:
-            role = Role.USER_ATTRIBUTE
-        elif header and k in _ITEM_ATTR:
-            role = Role.ITEM_ATTRIBUTE
-        elif dtype in (DType.INT, DType.FLOAT):
-            role = Role.SIGNAL
-        elif dtype == DType.STRING and s.nunique() <= _CATEGORY_MAX:
-            role, dtype = Role.CATEGORICAL, DType.CATEGORY
-        else:
-            role = Role.IGNORE
-        if (
-            role in (Role.USER_ATTRIBUTE, Role.ITEM_ATTRIBUTE)
-            and dtype == DType.STRING
-            and s.nunique() <= _CATEGORY_MAX
-        ):
-            dtype = DType.CATEGORY
-        roles[c] = role
-        lo = hi = None
-        if dtype in (DType.INT, DType.FLOAT) and role != Role.USER_ID and role != Role.ITEM_ID:
-            num = pd.to_numeric(s, errors="coerce").dropna()
-            if len(num) and num.min() >= 0:
-                lo = 0.0
-            if "rating" in k and len(num):
-                lo, hi = float(num.min()), float(num.max())
-        name = "user_id" if role == Role.USER_ID else "item_id" if role == Role.ITEM_ID else k
-        if not header:
-            name = {Role.TIMESTAMP: "timestamp", Role.EVENT_TYPE: "event_type"}.get(role, name)
-            if role == Role.SIGNAL and name == k:
-                name = "rating" if _looks_like_rating(s) else f"value_{c}"
-        specs.append(
-            ColumnSpec(
-                name=name,
-                role=role,
-                dtype=dtype,
-                source=c,
-                min=lo,
-                max=hi,
-                nullable=nullable,
-                datetime_unit=unit,
+
+
+def _column_spec(
+    s: pd.Series,
+    c: Any,
+    k: str,
+    header: bool,
+    raw_text: bool,
+    has_event: bool,
+    roles: dict[Any, Role],
+    origin: str,
+) -> tuple[ColumnSpec, list[str] | None]:
+    """(the spec of input column `c` with cleaned name `k`, the event types when it is the event
+    column). `roles` holds the columns decided so far (ids, and columns to the left)."""
+    dtype, _ = _guess_dtype(s, raw_text)
+    nullable = bool(s.isna().any() or (s.astype(str).str.strip() == "").any())
+    role, dtype, unit = _role(s, c, k, dtype, header, has_event, roles)
+    if role in (Role.USER_ID, Role.ITEM_ID):
+        nullable = False
+    event_types = None
+    if role == Role.EVENT_TYPE:
+        vals = s.dropna().astype(str).str.strip()
+        event_types = list(dict.fromkeys(vals[vals != ""]))
+        if len(event_types) > _MAX_EVENT_TYPES:
+            raise InputError(
+                f"column {c!r} looks like an event type but has {len(event_types)} values",
+                path=origin,
+                column=str(c),
             )
-        )
-    specs = _dedupe_names(specs)
+    lo = hi = None
+    if dtype in (DType.INT, DType.FLOAT) and role != Role.USER_ID and role != Role.ITEM_ID:
+        num = pd.to_numeric(s, errors="coerce").dropna()
+        if len(num) and num.min() >= 0:
+            lo = 0.0
+        if "rating" in k and len(num):
+            lo, hi = float(num.min()), float(num.max())
+    name = "user_id" if role == Role.USER_ID else "item_id" if role == Role.ITEM_ID else k
+    if not header:
+        name = {Role.TIMESTAMP: "timestamp", Role.EVENT_TYPE: "event_type"}.get(role, name)
+        if role == Role.SIGNAL and name == k:
+            name = "rating" if _looks_like_rating(s) else f"value_{c}"
+    spec = ColumnSpec(
+        name=name,
+        role=role,
+        dtype=dtype,
+        source=c,
+        min=lo,
+        max=hi,
+        nullable=nullable,
+        datetime_unit=unit,
+    )
+    return spec, event_types
+
+
+def _role(
+    s: pd.Series, c: Any, k: str, dtype: DType, header: bool, has_event: bool, roles: dict[Any, Role]
+) -> tuple[Role, DType, str | None]:
+    """(role, dtype, epoch unit) of a column: by name where there is a header, else by its values."""
+    unit = None
+    if c in roles:  # the ids
+        return roles[c], dtype if dtype in (DType.INT, DType.STRING) else DType.STRING, None
+    if (header and k in _EVENT) or (
+        not header
+        and dtype == DType.STRING
+        and 0 < s.nunique() <= _MAX_EVENT_TYPES
+        and Role.EVENT_TYPE not in roles.values()
+    ):
+        return Role.EVENT_TYPE, DType.STRING, None
+    if (header and _TIME.search(k) and k not in _USER_ATTR | _ITEM_ATTR) or (
+        not header
+        and dtype == DType.INT
+        and _is_epoch(s) is not None
+        and Role.TIMESTAMP not in roles.values()
+    ):
+        if dtype in (DType.INT, DType.FLOAT):
+            unit = _is_epoch(s) or "s"
+        return Role.TIMESTAMP, DType.DATETIME, unit
+    if has_event and k in _EVENT_VALUE and dtype in (DType.INT, DType.FLOAT):
+        role = Role.SIGNAL  # in an event log a price is the event's value, not an item attribute
+    elif header and k in _USER_ATTR:
+        role = Role.USER_ATTRIBUTE
+    elif header and k in _ITEM_ATTR:
+        role = Role.ITEM_ATTRIBUTE
+    elif dtype in (DType.INT, DType.FLOAT):
+        role = Role.SIGNAL
+    elif dtype == DType.STRING and s.nunique() <= _CATEGORY_MAX:
+        role, dtype = Role.CATEGORICAL, DType.CATEGORY
+    else:
+        role = Role.IGNORE
+    if (
+        role in (Role.USER_ATTRIBUTE, Role.ITEM_ATTRIBUTE)
+        and dtype == DType.STRING
+        and s.nunique() <= _CATEGORY_MAX
+    ):
+        dtype = DType.CATEGORY
+    return role, dtype, unit
+
+
+def _positive_rule(specs: list[ColumnSpec]) -> PositiveRule:
+    """A rating column of 0..5 (or 0..10) scale: positive from 4 (or 80% of its maximum)."""
     positive = PositiveRule()
     for sp in specs:
         if sp.role == Role.SIGNAL and "rating" in sp.name and sp.max is not None and sp.max >= 4:
             positive = PositiveRule(column=sp.name, min=4.0 if sp.max <= 5 else float(sp.max * 0.8))
-    layout = "events" if event_types is not None else "interactions"
-    csv_opts: dict[str, Any] = {}
-    if isinstance(source, CsvSource):
-        csv_opts = {"sep": source.sep, "header": source.header}
-    return Schema(layout=layout, columns=specs, event_types=event_types, positive=positive, csv=csv_opts)
+    return positive
 
 
 def _looks_like_rating(s: pd.Series) -> bool:

@@ -39,11 +39,11 @@ class Plan:
         return [s.name for s in self.specs]
 
     @property
-    def inline_u(self) -> list[str]:
+    def inline_user_attributes(self) -> list[str]:
         return [s.name for s in self.specs if s.role == Role.USER_ATTRIBUTE]
 
     @property
-    def inline_i(self) -> list[str]:
+    def inline_item_attributes(self) -> list[str]:
         return [s.name for s in self.specs if s.role == Role.ITEM_ATTRIBUTE]
 
     def attributes(self, rejects: Any) -> tuple[dict[str, pd.DataFrame], dict[str, Tally], Schema]:
@@ -78,7 +78,14 @@ class Plan:
                 if s.name not in self.schema.names
             ]
             self.schema = self.schema.model_copy(update={"columns": [*self.schema.columns, *extra]})
-        out = output_schema(self.layout, self.schema, self.sides, attr_specs, self.inline_u, self.inline_i)
+        out = output_schema(
+            self.layout,
+            self.schema,
+            self.sides,
+            attr_specs,
+            self.inline_user_attributes,
+            self.inline_item_attributes,
+        )
         return tables, tallies, out
 
 

@@ -141,20 +141,20 @@ def output_schema(
     schema: Schema,
     sides: dict[str, SideTable],
     attr_specs: dict[str, list[ColumnSpec]],
-    inline_u: list[str],
-    inline_i: list[str],
+    inline_user_attributes: list[str],
+    inline_item_attributes: list[str],
 ) -> Schema:
     """Schema of the clean table for a layout (events: aggregated per user and item)."""
     if layout == "events":
         u_specs = (
             [s.model_copy(update={"nullable": True}) for s in attr_specs["users"]]
             if "users" in attr_specs
-            else [schema.column(n) for n in inline_u]
+            else [schema.column(n) for n in inline_user_attributes]
         )
         i_specs = (
             [s.model_copy(update={"nullable": True}) for s in attr_specs["items"]]
             if "items" in attr_specs
-            else [schema.column(n) for n in inline_i]
+            else [schema.column(n) for n in inline_item_attributes]
         )
         counts = [count_column(e) for e in schema.event_types or []]
         out = events_output_schema(schema, counts, u_specs, i_specs)

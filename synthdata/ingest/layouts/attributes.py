@@ -20,7 +20,7 @@ from synthdata.ingest.executors.pandas.dedup import AttributeVotes, Deduper, con
 from synthdata.ingest.infer import _ITEM, _USER, clean_name, infer_attribute_specs
 from synthdata.ingest.report import RejectsWriter, Tally
 from synthdata.ingest.rules import ATTRIBUTE_CONFLICT
-from synthdata.ingest.sources import LINE, open_source
+from synthdata.ingest.sources import LINE, Source, open_source
 from synthdata.ingest.sources.csvtext import MALFORMED, with_malformed
 from synthdata.schema import ColumnSpec, Role
 
@@ -74,11 +74,28 @@ def load_attributes(
     id_col = _id_column(src.columns, id_spec, side.kind, src.label)
     key = id_spec.model_copy(update={"source": id_col})
     tally = Tally(source=src.label)
+    rows, specs = _valid_rows(src, key, specs, side.role, taken, now, rejects, tally)
+    table = _one_row_per_id(rows, key, specs, src.label, rejects, tally)
+    return table, tally, specs
+
+
+def _valid_rows(
+    src: Source,
+    key: ColumnSpec,
+    specs: list[ColumnSpec] | None,
+    role: Role,
+    taken: set[str],
+    now: pd.Timestamp,
+    rejects: RejectsWriter,
+    tally: Tally,
+) -> tuple[pd.DataFrame, list[ColumnSpec]]:
+    """(the table's valid rows, exact duplicates merged; the attribute specs, inferred from the
+    first chunk when not declared). Invalid and malformed rows are rejected."""
     goods: list[pd.DataFrame] = []
     dedup = Deduper()
     for raw in src.chunks():
         if specs is None:
-            specs = infer_attribute_specs(raw.head(20_000), id_col, side.role, src.raw_text, taken)
+            specs = infer_attribute_specs(raw.head(20_000), key.input_name, role, src.raw_text, taken)
         for s in specs:
             if s.input_name not in raw.columns:
                 raise InputError(
@@ -88,40 +105,52 @@ def load_attributes(
                     row=src.header_line,
                 )
         tally.rows_in += len(raw)
-        chk = validate_chunk(raw, [key, *specs], None, now)
+        checked = validate_chunk(raw, [key, *specs], None, now)
         tally.rows_in += len(raw.attrs.get(MALFORMED, []))
-        rej = with_malformed(chk.rejects, raw.attrs.get(MALFORMED), len(src.columns))
+        rej = with_malformed(checked.rejects, raw.attrs.get(MALFORMED), len(src.columns))
         tally.reject(rej)
         rejects.write(src.label, rej)
-        good = chk.good
+        good = checked.good
         dup = dedup.seen_before(row_hashes(good.drop(columns=[LINE])))
         tally.rows_merged += int(dup.sum())
         goods.append(good.loc[~dup])
     if tally.rows_in == 0 or specs is None:
         raise InputError("empty input: attribute table has no data rows", path=src.label, row=2)
+    return pd.concat(goods, ignore_index=True), specs
+
+
+def _one_row_per_id(
+    rows: pd.DataFrame,
+    key: ColumnSpec,
+    specs: list[ColumnSpec],
+    label: str,
+    rejects: RejectsWriter,
+    tally: Tally,
+) -> pd.DataFrame:
+    """The attributes indexed by id: each id's winning value per attribute (`AttributeVotes`);
+    rows giving an id another value are `attribute_conflict` rejects."""
     names = [s.name for s in specs]
-    allrows = pd.concat(goods, ignore_index=True)
     votes = AttributeVotes(key.name, names)
-    votes.add(allrows)
+    votes.add(rows)
     winners = votes.winners()
-    bad, col = conflict_mask(allrows, key.name, winners)
+    bad, col = conflict_mask(rows, key.name, winners)
     if bad.any():
         rej = pd.DataFrame(
             {
-                "line": allrows.loc[bad, LINE].to_numpy(),
+                "line": rows.loc[bad, LINE].to_numpy(),
                 "column": col[bad],
                 "reason": ATTRIBUTE_CONFLICT,
-                "value": [str(allrows.at[i, c]) for i, c in zip(allrows.index[bad], col[bad], strict=True)],
-                "raw": raw_json(allrows.loc[bad].drop(columns=[LINE])),
+                "value": [str(rows.at[i, c]) for i, c in zip(rows.index[bad], col[bad], strict=True)],
+                "raw": raw_json(rows.loc[bad].drop(columns=[LINE])),
             }
         )
         tally.reject(rej)
-        rejects.write(src.label, rej)
+        rejects.write(label, rej)
     tally.rows_kept = int((~bad).sum())
     tally.check()
-    ids = pd.unique(allrows.loc[~bad, key.name])
+    ids = pd.unique(rows.loc[~bad, key.name])
     table = pd.DataFrame({a: pd.Series(ids).map(winners[a]).to_numpy() for a in names}, index=ids)
     for s in specs:  # restore typed dtypes lost by the object-valued map
-        table[s.name] = table[s.name].astype(allrows[s.name].dtype) if len(table) else table[s.name]
+        table[s.name] = table[s.name].astype(rows[s.name].dtype) if len(table) else table[s.name]
     table.index.name = key.name
-    return table, tally, specs
+    return table

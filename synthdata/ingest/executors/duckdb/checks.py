@@ -10,10 +10,17 @@ sqlglot (quoted, escaped), never pasted.
 
 from __future__ import annotations
 
+from typing import Any
+
+import duckdb
 import pandas as pd
 from sqlglot import exp
 
-from synthdata.ingest.rules import MIN_TIME
+from synthdata.ingest.executors.pandas.checks import raw_json
+from synthdata.ingest.plan import Plan
+from synthdata.ingest.report import Tally
+from synthdata.ingest.rules import ATTRIBUTE_CONFLICT, MIN_TIME
+from synthdata.ingest.sources import LINE
 from synthdata.schema import ColumnSpec, DType, InequalityConstraint, Role
 
 INT_TYPES = {
@@ -199,3 +206,55 @@ def constraint_check(k: InequalityConstraint, typed_exprs: dict[str, str]) -> st
     if k.low in typed_exprs and k.high in typed_exprs:
         return f"NOT coalesce({typed_exprs[k.low]} > {typed_exprs[k.high]}, FALSE)"
     return None
+
+
+# --- the attribute-vote rule (attribute_conflict) -------------------------------------------------
+def resolve_conflicts(con: duckdb.DuckDBPyConnection, plan: Plan, main: Tally, rejects: Any) -> str:
+    """Inline attributes: the most frequent value per id wins (ties: lowest line); rows giving an
+    id another value are `attribute_conflict` rejects. Returns the SQL of the kept rows."""
+    schema, names = plan.schema, plan.names
+    attrs = [(a, schema.user_col) for a in plan.inline_user_attributes] + [
+        (a, schema.item_col) for a in plan.inline_item_attributes
+    ]
+    if not attrs:
+        return "SELECT * FROM dedup"
+    L = ident(LINE)
+    joins, conflict, sel = [], [], []
+    for j, (a, idc) in enumerate(attrs):
+        A, ID, W = ident(a), ident(idc), f"w{j}"
+        con.execute(
+            f"CREATE TABLE {W} AS SELECT {ID} AS id, {A} AS v FROM (SELECT {ID}, {A}, count(*) AS n, "
+            f"min({L}) AS m FROM dedup WHERE {A} IS NOT NULL GROUP BY ALL) "
+            f"QUALIFY row_number() OVER (PARTITION BY {ID} ORDER BY n DESC, m) = 1"
+        )
+        joins.append(f"LEFT JOIN {W} ON d.{ID} = {W}.id")
+        conflict.append((f"d.{A} IS NOT NULL AND {W}.v IS NOT NULL AND d.{A} <> {W}.v", a))
+    case = "CASE " + " ".join(f"WHEN {c} THEN {lit(a)}" for c, a in conflict) + " END"
+    for n in names:
+        hit = [j for j, (a, _) in enumerate(attrs) if a == n]
+        sel.append(f"{f'w{hit[0]}.v' if hit else f'd.{ident(n)}'} AS {ident('_new_' + n)}")
+    con.execute(
+        f"CREATE TABLE flagged AS SELECT d.*, {case} AS _conflict, "
+        f"{', '.join(sel)} FROM dedup d {' '.join(joins)}"
+    )
+    n_bad = con.execute("SELECT count(*) FROM flagged WHERE _conflict IS NOT NULL").fetchall()[0][0]
+    if n_bad:
+        rel = con.cursor().sql(
+            f"SELECT {', '.join(ident(n) for n in names)}, {L}, _conflict FROM flagged "
+            f"WHERE _conflict IS NOT NULL ORDER BY {L}"
+        )
+        for batch in rel.to_arrow_reader(plan.chunk_size):
+            df = batch.to_pandas()
+            rej = pd.DataFrame(
+                {
+                    "line": df[LINE].to_numpy(),
+                    "column": df["_conflict"].to_numpy(),
+                    "reason": ATTRIBUTE_CONFLICT,
+                    "value": [str(df.at[i, c]) for i, c in zip(df.index, df["_conflict"], strict=True)],
+                    "raw": raw_json(df[names]),
+                }
+            )
+            main.reject(rej)
+            rejects.write(plan.label, rej)
+    new = ", ".join(f"{ident('_new_' + n)} AS {ident(n)}" for n in names)
+    return f"SELECT {new}, {L} FROM flagged WHERE _conflict IS NULL"

@@ -60,7 +60,7 @@ class CsvRead:
 @dataclass
 class DuckInput:
     """The input as DuckDB reads it: `sql` (rows, with `_line` where they carry it), `line_sql` (the
-    line number over `chk`'s rowid for a CSV read by DuckDB, else None) and `csv` (that read)."""
+    line number over `checked`'s rowid for a CSV read by DuckDB, else None) and `csv` (that read)."""
 
     sql: str
     line_sql: str | None = None
@@ -94,27 +94,27 @@ def source_sql(con: duckdb.DuckDBPyConnection, src: Source, main: Tally, rejects
         f"null_padding = false, strict_mode = true, encoding = {lit(enc)}, max_line_size = 16777216"
     )
     read = CsvRead(src, opts, scan_bytes(src.path))
-    line_sql = f"{src.first_row} + chk.rowid + coalesce(s.j, 0)"
+    line_sql = f"{src.first_row} + checked.rowid + coalesce(s.j, 0)"
     return DuckInput(read.sql("store_rejects = true"), line_sql, read)
 
 
 def reread_suspects(con: duckdb.DuckDBPyConnection, read: CsvRead) -> None:
-    """Table `sus`: the raw text of the CSV rows the checks could not vouch for, with their `rid`
-    (rowid in `chk`). `chk` keeps typed values only (raw columns beside them took a third of its
-    memory, which the de-duplication needs), so the file is read again, aligned with `chk` by
+    """Table `suspects`: the raw text of the CSV rows the checks could not vouch for, with their `rid`
+    (rowid in `checked`). `checked` keeps typed values only (raw columns beside them took a third of its
+    memory, which the de-duplication needs), so the file is read again, aligned with `checked` by
     position: the same reader, skipping the same malformed records without storing them twice."""
     src, again = read.src, read.sql("ignore_errors = true")
     raw = ", ".join(
         f"r.{ident(raw_name(src, c))} AS {ident('_raw_' + raw_name(src, c))}" for c in src.columns
     )
     con.execute(
-        f"CREATE TABLE sus AS SELECT {raw}, f.rid FROM {again} r "
-        "POSITIONAL JOIN (SELECT rowid AS rid, _ok FROM chk) f WHERE NOT f._ok"
+        f"CREATE TABLE suspects AS SELECT {raw}, f.rid FROM {again} r "
+        "POSITIONAL JOIN (SELECT rowid AS rid, _ok FROM checked) f WHERE NOT f._ok"
     )
 
 
 def after_csv_read(con: duckdb.DuckDBPyConnection, read: CsvRead, main: Tally, rejects: Any) -> None:
-    """Once `chk` is built from a CSV: reject malformed records, queue skipped rows for the validator."""
+    """Once `checked` is built from a CSV: reject malformed records, queue skipped rows for the validator."""
     src = read.src
     names = [raw_name(src, c) for c in src.columns]
     errs = con.execute(
@@ -164,7 +164,7 @@ def _blank_lines(con: duckdb.DuckDBPyConnection, read: CsvRead, n_errors: int) -
     them is skipped (a record spanning lines or a lone CR also makes the counts differ, and then
     the search runs)."""
     scan, src = read.scan, read.src
-    n_read = con.execute("SELECT count(*) FROM chk").fetchall()[0][0]
+    n_read = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
     one_byte_lf = _ENCODINGS.get(src.encoding.lower()) in ("utf-8", "latin-1")
     if one_byte_lf and not scan.lone_cr and scan.lines == int(src.header) + n_read + n_errors:
         return []

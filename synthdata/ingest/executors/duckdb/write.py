@@ -24,7 +24,7 @@ def drop_inputs(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the checked rows (table or view) and the views over them, where they still exist."""
     views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    for name in ("dedup", "chkl", "chk", "sus"):
+    for name in ("dedup", "checked_lines", "checked", "suspects"):
         if name in views:
             con.execute(f"DROP VIEW {name}")
         elif name in tables and name != "dedup":
@@ -58,7 +58,10 @@ def write_result(
         vcol = value_column(schema)
         if vcol is not None and vcol in plan.names:
             parts.append(f"round(fsum(coalesce({ident(vcol)}, 0.0)), 6) AS value_sum")
-        parts += [f"any_value({ident(a)}) AS {ident(a)}" for a in [*plan.inline_u, *plan.inline_i]]
+        parts += [
+            f"any_value({ident(a)}) AS {ident(a)}"
+            for a in [*plan.inline_user_attributes, *plan.inline_item_attributes]
+        ]
         counts = [ident(count_column(e)) for e in schema.event_types or []]
         # DuckDB writes the file itself (parallel, no Arrow round trip) when the count columns
         # add up to the events kept, i.e. every kept event has one of the types

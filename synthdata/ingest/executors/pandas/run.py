@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthdata.errors import InputError
-from synthdata.ingest.executors.pandas.aggregate import EventAggregator, IdCodec
 from synthdata.ingest.executors.pandas.checks import raw_json, validate_chunk
 from synthdata.ingest.executors.pandas.dedup import AttributeVotes, Deduper, conflict_mask, row_hashes
-from synthdata.ingest.layouts.events import value_column
-from synthdata.ingest.output import ParquetOut, canonical, join_attributes
+from synthdata.ingest.executors.pandas.write import write_events, write_rows
+from synthdata.ingest.output import ParquetOut, canonical
 from synthdata.ingest.plan import Outcome, Plan
-from synthdata.ingest.report import Tally, time_span
+from synthdata.ingest.report import Tally
 from synthdata.ingest.rules import ATTRIBUTE_CONFLICT
 from synthdata.ingest.sources import LINE, Source
 from synthdata.ingest.sources.csvtext import MALFORMED, malformed_rejects
@@ -34,7 +34,10 @@ def run_streaming(src: Source, plan: Plan, spill_dir: Path, rejects: Any) -> Out
     """Pass 1 over the source, attribute tables, pass 2 over the spill; returns counts and paths."""
     schema, specs, names = plan.schema, plan.specs, plan.names
     uid, iid = schema.user_col, schema.item_col
-    votes = {"u": AttributeVotes(uid, plan.inline_u), "i": AttributeVotes(iid, plan.inline_i)}
+    votes = {
+        "u": AttributeVotes(uid, plan.inline_user_attributes),
+        "i": AttributeVotes(iid, plan.inline_item_attributes),
+    }
     main = Tally(source=src.label)
     dedup = Deduper()
     spill = spill_dir / f".{plan.out.stem}.pass1.{time.monotonic_ns()}.parquet"
@@ -81,25 +84,21 @@ def _second_pass(
     main: Tally,
     rejects: Any,
 ) -> Outcome:
+    """The spill read again: rows conflicting with an id's kept attributes rejected, the rest
+    written (interactions) or aggregated per (user, item) (events)."""
+    kept = _kept_rows(spill, plan, winners, main, rejects)
+    if plan.layout == "events":
+        return write_events(kept, plan, out_schema, winners, tables)
+    return write_rows(kept, plan, out_schema, tables)
+
+
+def _kept_rows(
+    spill: Path, plan: Plan, winners: dict[str, dict[str, pd.Series]], main: Tally, rejects: Any
+) -> Iterator[pd.DataFrame]:
+    """Batches of the spill without `attribute_conflict` rows (rejected here), every id's
+    attributes set to its kept value."""
     schema, names = plan.schema, plan.names
     uid, iid = schema.user_col, schema.item_col
-    users_out, items_out = IdCodec(), IdCodec()
-    tmin: Any = None
-    tmax: Any = None
-    agg = None
-    if plan.layout == "events":
-        vcol = value_column(schema)
-        agg = EventAggregator(
-            uid,
-            iid,
-            schema.event_col or "",
-            schema.time_col,
-            vcol if vcol in names else None,
-            schema.event_types or [],
-        )
-    out_w = None if agg is not None else ParquetOut(plan.out, out_schema.columns)
-    time_col = schema.time_col if schema.time_col in names else None
-    rows_out = 0
     for batch in pq.ParquetFile(spill).iter_batches(batch_size=plan.chunk_size):
         df = batch.to_pandas()
         bad_u, col_u = conflict_mask(df, uid, winners["u"])
@@ -123,36 +122,4 @@ def _second_pass(
         for key, idc in (("u", uid), ("i", iid)):
             for a, w in winners[key].items():  # an id's attribute is its kept value, also where empty
                 df[a] = df[idc].map(w).astype(df[a].dtype) if len(w) else df[a]
-        if agg is not None:
-            agg.add(df)
-            continue
-        df = join_attributes(df, tables, uid, iid)
-        users_out.encode(df[uid])
-        items_out.encode(df[iid])
-        if time_col is not None and len(df):
-            lo, hi = df[time_col].min(), df[time_col].max()
-            tmin = lo if tmin is None or lo < tmin else tmin
-            tmax = hi if tmax is None or hi > tmax else tmax
-        out_w.write(canonical(df, out_schema.columns))  # type: ignore[union-attr]
-        rows_out += len(df)
-    if agg is None:
-        out_w.close()  # type: ignore[union-attr]
-        span = time_span(pd.Series([tmin, tmax])) if tmin is not None else None
-        return Outcome(
-            rows_out=rows_out, n_users=len(users_out.index), n_items=len(items_out.index), span=span
-        )
-    res = agg.result(schema.column(uid).dtype, schema.column(iid).dtype)
-    res = join_attributes(res, tables, "user_id", "item_id")
-    if plan.inline_u or plan.inline_i:
-        for key, tgt in (("u", "user_id"), ("i", "item_id")):
-            for a, w in winners[key].items():
-                res[a] = res[tgt].map(w)
-    res = canonical(res, out_schema.columns)
-    pq.write_table(pa.Table.from_pandas(res, preserve_index=False), plan.out)
-    span = time_span(pd.concat([res["first_ts"], res["last_ts"]])) if "last_ts" in res else None
-    return Outcome(
-        rows_out=len(res),
-        n_users=int(res["user_id"].nunique()),
-        n_items=int(res["item_id"].nunique()),
-        span=span,
-    )
+        yield df

@@ -57,7 +57,7 @@ def _pushdown(src: SqlSource, plan: Plan, rejects: Any) -> Outcome:
     profile = PUSHDOWN.get(engine.dialect.name)
     if profile is None:
         raise Fallback(f"no push-down profile for {engine.dialect.name} (executors/pushdown/dialects.py)")
-    if plan.inline_u or plan.inline_i:
+    if plan.inline_user_attributes or plan.inline_item_attributes:
         raise Fallback("inline attribute columns (attribute votes run in the streaming executor)")
     dialect = engine.dialect.__class__(paramstyle="named")
 
