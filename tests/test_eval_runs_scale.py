@@ -1,0 +1,91 @@
+"""The two tuning economies of runs.Runner: the α grid stops after two declines in a row, and tuning
+fits use a user sample past TUNE_MAX_USERS validation users (test-time refits never do)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from synthdata.evaluate import runs
+from synthdata.evaluate.arms import Arm, Role
+from synthdata.evaluate.config import EvalConfig
+from synthdata.evaluate.runs import Matrices, Runner
+from synthdata.evaluate.tuning import Target
+
+
+def _mats(n_users: int = 60, n_items: int = 40, seed: int = 0) -> Matrices:
+    rng = np.random.default_rng(seed)
+    m = sp.random(n_users, n_items, density=0.2, random_state=seed, format="csr", dtype=np.float32)
+    m.data[:] = 1
+    u = np.repeat(np.arange(n_users), 2)
+    i = rng.integers(0, n_items, u.size)
+    t = Target.from_codes(u, i)
+    return Matrices(m, m, m, m, t, t)
+
+
+def _aug(extra: sp.csr_matrix, alphas: tuple[float, ...]) -> Arm:
+    return Arm(Role.AUGMENTED, extra=extra, tune_extra=extra, alphas=alphas, params_from=Role.REAL)
+
+
+def test_alpha_search_stops_after_two_declines(monkeypatch) -> None:
+    cfg = EvalConfig(factors_grid=[8], regularization_grid=[0.1], alpha_grid=[0.1, 0.3, 1.0, 3.0], seeds=1)
+    runner = Runner(_mats(), cfg)
+    scores = iter([0.5, 0.5, 0.4, 0.3, 0.9])  # real (tune, refit), then α = 0.1, 0.3 (two declines: stop), …
+
+    def fake_fit(self, train_m, exclude, target, c, seed, fold=None):
+        self.n_fits += 1
+        v = next(scores)
+        return {"ndcg": np.full(target.users.size, v)}, np.zeros((target.users.size, cfg.k), np.int64)
+
+    monkeypatch.setattr(Runner, "_fit", fake_fit)
+    runner.execute(Arm(Role.REAL))
+    extra = _mats().real_pos
+    chosen, grid = runner.tune(
+        Arm(
+            Role.AUGMENTED, extra=extra, tune_extra=extra, alphas=tuple(cfg.alpha_grid), params_from=Role.REAL
+        )
+    )
+    assert [row["synthetic_alpha"] for row in grid] == [0.0, 0.1, 0.3]  # 1.0 and 3.0 never fitted
+    assert chosen.alpha == 0.0
+
+
+def test_one_dip_does_not_stop_the_alpha_search(monkeypatch) -> None:
+    cfg = EvalConfig(factors_grid=[8], regularization_grid=[0.1], alpha_grid=[0.1, 0.3, 1.0], seeds=1)
+    runner = Runner(_mats(), cfg)
+    scores = iter([0.5, 0.5, 0.4, 0.6, 0.7])
+
+    def fake_fit(self, train_m, exclude, target, c, seed, fold=None):
+        self.n_fits += 1
+        v = next(scores)
+        return {"ndcg": np.full(target.users.size, v)}, np.zeros((target.users.size, cfg.k), np.int64)
+
+    monkeypatch.setattr(Runner, "_fit", fake_fit)
+    runner.execute(Arm(Role.REAL))
+    extra = _mats().real_pos
+    chosen, grid = runner.tune(
+        Arm(
+            Role.AUGMENTED, extra=extra, tune_extra=extra, alphas=tuple(cfg.alpha_grid), params_from=Role.REAL
+        )
+    )
+    assert [row["synthetic_alpha"] for row in grid] == [0.0, 0.1, 0.3, 1.0]
+    assert chosen.alpha == 1.0
+
+
+def test_tuning_uses_a_user_sample_past_the_cap(monkeypatch) -> None:
+    m = _mats(n_users=400)
+    cfg = EvalConfig(factors_grid=[8], regularization_grid=[0.1], alpha_grid=[0.5], seeds=1)
+    assert Runner(m, cfg)._tune_keep is None  # below the cap: every user
+    monkeypatch.setattr(runs, "TUNE_MAX_USERS", 100)
+    r = Runner(m, cfg)
+    keep = r._tune_keep
+    assert keep is not None and 50 < keep.sum() < 200
+    assert np.all(np.diff(r._inner_pos.indptr)[~keep] == 0)  # other users' rows emptied …
+    assert set(r._val_target.users) <= set(np.flatnonzero(keep))  # … and not scored in tuning
+    extra = m.real_pos
+    arm = Arm(Role.AUGMENTED, extra=extra, tune_extra=extra, alphas=(0.0, 0.5), params_from=Role.REAL)
+    assert np.all(np.diff(r.tune_extra(arm).indptr)[~keep] == 0)  # synthetic tuning rows too
+    r.execute(Arm(Role.REAL))
+    user, _, _ = r.refit(Arm(Role.REAL), r.chosen["real"])
+    assert user["ndcg"].size == m.target.users.size  # the test-time refit scores every user
+    again = Runner(m, cfg)._tune_keep
+    assert np.array_equal(again, keep)  # seeded
