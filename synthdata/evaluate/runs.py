@@ -8,8 +8,9 @@ every such arm the whole factors × regularisation × α grid instead (about 4×
 Fits are cached by what they train on: every α = 0 cell *is* the real-only model, so it is computed
 once, and an arm whose chosen α is 0 reuses the real-only refits.
 
-Two economies that keep the comparison fair (every arm, real-only, augmented and each control alike,
-is tuned by the same procedure on the same rows):
+Two economies for large data, both only past `TUNE_MAX_USERS` validation users (below it — MovieLens-100K,
+the sample, every test set — tuning is exhaustive). They keep the comparison fair: every arm, real-only,
+augmented and each control alike, is tuned by the same procedure on the same rows.
 - tuning on a user sample: when more than `TUNE_MAX_USERS` users have validation positives, the
   tuning fits train on the rows of a seeded sample of users only (each user, real or virtual, kept with
   probability TUNE_MAX_USERS / validation users; the real inner-train rows, the tuning synthetic rows and
@@ -17,7 +18,8 @@ is tuned by the same procedure on the same rows):
   validation positives. The refits scored on test always use every row and every user, so the
   statistical definitions are unchanged; only which candidate tuning picks can differ (a noisier
   validation mean), and not at all below the cap (MovieLens-100K and every test set).
-- the α grid stops early: α is tried in ascending order (0 first) and, per factors × regularisation
+- the α grid stops early (past the cap only): α is tried in ascending order (0 first) and, per
+  factors × regularisation
   cell, two α in a row each scoring below the α before it end that cell's α search (the grid in the
   result lists the candidates tried). Synthetic rows of no use score worse from the first α > 0 on, so
   a null control usually costs two tuning fits instead of four; one dip (validation noise at a small α)
@@ -130,8 +132,8 @@ class Runner:
 
     def tune(self, arm: Arm) -> tuple[Candidate, list[dict]]:
         """Best candidate by mean validation `tune_metric` (first seed); ties go to the smaller α.
-        Per factors × regularisation cell the ascending α search stops after two declines in a row
-        (module doc)."""
+        Past the user cap, per factors × regularisation cell the ascending α search stops after two
+        declines in a row (module doc)."""
         cfg = self.cfg
         table: list[dict] = []
         best: tuple[float, int] | None = None
@@ -154,7 +156,7 @@ class Runner:
             log.debug(kv(stage="tune", arm=arm.name, candidate=n + 1, of=len(cands), score=round(value, 5)))
             if best is None or value > best[0] + 1e-12:
                 best = (value, n)
-            if c.alpha is not None:
+            if c.alpha is not None and self._tune_keep is not None:  # large data only (module doc)
                 worse = c.params in prev and value < prev[c.params] - 1e-12
                 declines[c.params] = declines.get(c.params, 0) + 1 if worse else 0
                 if declines[c.params] >= 2:
