@@ -46,15 +46,15 @@ def run_streaming(src: Source, plan: Plan, spill_dir: Path, rejects: Any) -> Out
         for raw in src.chunks():
             main.rows_in += len(raw)
             bad = raw.attrs.get(MALFORMED)
-            chk = validate_chunk(raw, specs, schema.event_types, plan.now, schema.constraints)
-            rej = chk.rejects
+            checked = validate_chunk(raw, specs, schema.event_types, plan.now, schema.constraints)
+            rej = checked.rejects
             if bad:  # malformed records take their place in line order
                 main.rows_in += len(bad)
                 rej = pd.concat([malformed_rejects(bad, len(src.columns)), rej], ignore_index=True)
                 rej = rej.sort_values("line", kind="stable")
             main.reject(rej)
             rejects.write(src.label, rej)
-            good = chk.good
+            good = checked.good
             dup = dedup.seen_before(row_hashes(good[names]))
             main.rows_merged += int(dup.sum())
             good = good.loc[~dup]

@@ -21,9 +21,10 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from synthdata.errors import InputError
 from synthdata.ingest.executors.pandas.checks import validate_chunk
 from synthdata.ingest.executors.pushdown.checks import NATIVE, Fallback, row_checks
-from synthdata.ingest.executors.pushdown.dialects import PUSHDOWN
+from synthdata.ingest.executors.pushdown.dialects import PUSHDOWN, PushdownDialect
 from synthdata.ingest.executors.pushdown.write import write_output
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import Tally
@@ -52,6 +53,34 @@ def _kinds(conn: sa.Connection, base: str, kinds: Any) -> dict[str, str]:
     return {d[0]: kinds.get(d[1], "other") for d in desc}
 
 
+def _native_kinds(conn: sa.Connection, base: str, profile: PushdownDialect, plan: Plan) -> dict[str, str]:
+    """The database's kind of each column; Fallback where a column's kind is not the schema's dtype
+    (e.g. text holding numbers: only Python's parsing gives the validator's result)."""
+    kinds = _kinds(conn, base, profile.kinds)
+    for s in plan.specs:
+        k = kinds.get(str(s.input_name), "other")
+        if k not in NATIVE[s.dtype] or (s.dtype == DType.DATETIME and s.datetime_unit is not None):
+            raise Fallback(f"column {s.input_name!r} is {k} in the database, {s.dtype.value} in the schema")
+    return kinds
+
+
+def _suspect_rejects(res: Any, src: SqlSource, plan: Plan) -> list[pd.DataFrame]:
+    """The validator's rejects of the rows the SQL doubted (streamed from `res`); Fallback when it
+    accepts one of them."""
+    held = []
+    keys = list(res.keys())
+    for rows in res.partitions(plan.chunk_size):
+        raw = pd.DataFrame.from_records(rows, columns=keys, coerce_float=True)
+        raw.columns = [*src.columns, LINE]
+        checked = validate_chunk(raw, plan.specs, plan.schema.event_types, plan.now, plan.schema.constraints)
+        if len(checked.good):
+            raise Fallback(
+                f"the validator accepts row {int(checked.good[LINE].iloc[0])}, which SQL could not"
+            )
+        held.append(checked.rejects)
+    return held
+
+
 def _pushdown(src: SqlSource, plan: Plan, rejects: Any) -> Outcome:
     engine, url, base = src.engine, src.url, src.sql
     profile = PUSHDOWN.get(engine.dialect.name)
@@ -68,13 +97,7 @@ def _pushdown(src: SqlSource, plan: Plan, rejects: Any) -> Outcome:
     with read_only(engine, src.label, url) as conn:
         for statement in profile.setup:
             conn.exec_driver_sql(statement)
-        kinds = _kinds(conn, base, profile.kinds)
-        for s in plan.specs:
-            k = kinds.get(str(s.input_name), "other")
-            if k not in NATIVE[s.dtype] or (s.dtype == DType.DATETIME and s.datetime_unit is not None):
-                raise Fallback(
-                    f"column {s.input_name!r} is {k} in the database, {s.dtype.value} in the schema"
-                )
+        kinds = _native_kinds(conn, base, profile, plan)
         cols = [sa.column(str(c)) for c in src.columns]
         inner = sa.text(base.replace(":", "\\:")).columns(*cols).subquery("src")
         # rows are numbered only where a line is needed (suspects; first occurrences outside the
@@ -90,25 +113,13 @@ def _pushdown(src: SqlSource, plan: Plan, rejects: Any) -> Outcome:
         ).one()
         main.rows_in = int(n_in)
         if main.rows_in == 0:
-            from synthdata.errors import InputError
-
             raise InputError("empty input: no data rows", path=src.label, row=plan.first_row)
         held: list[pd.DataFrame] = []
         if n_ok < n_in:  # the rows the database cannot vouch for travel; the validator decides
             q = sa.select(numbered).where(sa.not_(sure)).order_by(numbered.c[LINE])
-            res = x.execution_options(stream_results=True).exec_driver_sql(sql(q))
-            keys = list(res.keys())
-            for rows in res.partitions(plan.chunk_size):
-                raw = pd.DataFrame.from_records(rows, columns=keys, coerce_float=True)
-                raw.columns = [*src.columns, LINE]
-                chk = validate_chunk(
-                    raw, plan.specs, plan.schema.event_types, plan.now, plan.schema.constraints
-                )
-                if len(chk.good):
-                    raise Fallback(
-                        f"the validator accepts row {int(chk.good[LINE].iloc[0])}, which SQL could not"
-                    )
-                held.append(chk.rejects)
+            held = _suspect_rejects(
+                x.execution_options(stream_results=True).exec_driver_sql(sql(q)), src, plan
+            )
         tables, attr_tallies, out_schema = plan.attributes(rejects)
         for r in held:
             main.reject(r)
