@@ -89,3 +89,6 @@ def test_membership_inference_catches_a_copier_and_not_a_fresh_sample() -> None:
     fresh_rows = world(n_users=200, n_items=60, seed=99)  # same generative process, other draws
     fresh = mia(train, test, fresh_rows, SCHEMA, max_rows=400, seed=0)
     assert abs(fresh["mia_auc_dcr"] - 0.5) < 0.1 and abs(fresh["mia_auc_density_ratio"] - 0.5) < 0.1
+    # against the null table (other training rows): the copier's excess is large, the fresh sample's ≈ 0
+    assert copier["mia_auc_excess"] > 0.3 and abs(fresh["mia_auc_excess"]) < 0.1
+    assert abs(copier["mia_auc_null"] - 0.5) < 0.1  # a random split: the null has nothing to find

@@ -150,14 +150,14 @@ def test_nightly_privacy_gate_stops_a_leaking_model(monkeypatch: pytest.MonkeyPa
     ]
     assert {g.metric for g in gates} >= {
         "privacy.exact_copy_rate",
-        "privacy.mia_auc",
+        "privacy.mia_auc_excess",
         "privacy.users.identical_to_train",
         "privacy.users.nn_jaccard_train_p95",
         "privacy.users.mia_auc_excess",
     }
-    safe = {"exact_copy_rate": 0.0, "mia_auc": 0.52}
+    safe = {"exact_copy_rate": 0.0, "mia_auc": 0.61, "mia_auc_excess": 0.01}  # shift, not memory
     assert all(r.passed for r in evaluate_gates(gates, {"privacy": safe}))  # a row model: user gates skip
-    leaky = {"exact_copy_rate": 0.0, "mia_auc": 0.71}  # the README's sparse-regime GAN
+    leaky = {"exact_copy_rate": 0.0, "mia_auc": 0.71, "mia_auc_excess": 0.12}  # closer to its members
     assert [r.gate.name for r in evaluate_gates(gates, {"privacy": leaky}) if not r.passed] == [
         "membership-inference"
     ]

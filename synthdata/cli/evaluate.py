@@ -151,7 +151,9 @@ def _quality_lines(metrics: dict, tune_metric: str) -> list[str]:
             f"DCR below holdout p5 {p.get('dcr_below_holdout_p5_share', float('nan')):.3f} (0.05 = none), "
             f"closer to train {p.get('dcr_closer_to_train_share', float('nan')):.3f} "
             f"(unseen real rows: {p.get('dcr_closer_to_train_baseline', float('nan')):.3f}), "
-            f"membership-inference AUC {p.get('mia_auc', float('nan')):.3f} (0.5 = nothing leaks)"
+            f"membership-inference AUC {p.get('mia_auc', float('nan')):.3f} "
+            f"(null table {p.get('mia_auc_null', float('nan')):.3f}: excess "
+            f"{p.get('mia_auc_excess', float('nan')):+.3f}, 0 = nothing leaks)"
         )
         if p.get("users", {}).get("users_scored"):
             out.append(user_privacy_line(p["users"]))

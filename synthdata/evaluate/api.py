@@ -25,7 +25,7 @@ Result layout (also written as metrics.json; every leaf is a plain number, strin
     recsys.synthetic_only_protocol = fold-in (virtual users; real users folded in) | same-ids
     recsys.per_seed.<run> = [{metric: mean}, ...];  recsys.tuning.<run> = {"chosen", "grid"}
     recsys.chosen_alpha.<run>
-    fidelity.*, privacy.* (incl. privacy.mia_auc), data.*, config, timings_s.*
+    fidelity.*, privacy.* (incl. privacy.mia_auc, mia_auc_null, mia_auc_excess), data.*, config, timings_s.*
 """
 
 from __future__ import annotations
