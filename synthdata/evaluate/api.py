@@ -249,66 +249,95 @@ def evaluate(
     timings: dict[str, float] = {}
     data: dict[str, Any] = {}
     t_start = time.perf_counter()
-    inp = _inputs(train, test, synthetic, val_synthetic, schema, cfg, data)
+    inp = _inputs(train, test, synthetic, val_synthetic, schema, cfg, data)  # prepare
     with _timed(timings, "prepare"):
-        index, mats = _matrices(train, test, inp, schema)
-        target = mats.target
-        cold = np.diff(mats.real_pos.indptr)[target.users] <= cfg.cold_threshold
-        masks = {"all": np.ones(target.users.size, dtype=bool), "cold": cold, "warm": ~cold}
-        n_catalogue = int((np.diff(mats.seen.tocsc().indptr) > 0).sum())
-        arms = [Arm(Role.REAL)]
-        if inp.used is not None and len(inp.used):
-            ai = ArmInputs(inp.used, inp.used_val, train, inp.inner, index, mats.seen, mats.inner_seen)
-            arms += synthetic_arms(ai, schema, cfg, data)
-    augmented = next((a for a in arms if a.role is Role.AUGMENTED), None)
-    if augmented is None or augmented.extra is None or augmented.extra.nnz == 0:
-        arms = arms[:1]
-        if inp.has_synth:
-            log.warning(kv(stage="augment", note="no usable synthetic positives; augmented run skipped"))
-    log.info(
-        kv(
-            stage="prepare",
-            users=target.users.size,
-            cold=int(cold.sum()),
-            items=index.shape[1],
-            arms=len(arms),
-        )
-    )
-    runner = Runner(mats, cfg)
-    results = _score(arms, runner, timings)
-    with _timed(timings, "paired_tests"):
-        recsys = recsys_section(results, masks, n_catalogue, cfg)
-    with _timed(timings, "popularity"):
-        pop_recs = popularity_recommend(mats.real_pos, mats.seen, target.users, cfg.k)
-        real = results[0]
-        pop = ArmResult(Arm(Role.POPULARITY), real.chosen, [], target.score(pop_recs, cfg.k), pop_recs)
-        recsys["popularity"] = summaries(pop, masks, n_catalogue, cfg)
-    with _timed(timings, "item_segments"):
-        recsys["items"] = _item_segments(results, pop_recs, mats, cfg)
-    recsys["segments"] = {
-        "cold_threshold": cfg.cold_threshold,
-        "definition": f"cold: ≤ {cfg.cold_threshold} real training positives; warm: more",
-    }
+        prep = _prepare(train, test, inp, schema, cfg)
+        arms = _build_arms(train, inp, prep, schema, cfg, data)  # build arms
+    runner = Runner(prep.mats, cfg)
+    results = _score(arms, runner, timings)  # score
+    recsys = _assemble(results, prep, cfg, timings)  # assemble
     recsys["recommender_fits"] = runner.n_fits
     if any(r.role is Role.SYNTHETIC_ONLY for r in results):
         recsys["synthetic_only_protocol"] = synthetic_only_protocol(inp.used, train, schema)
     result: dict[str, Any] = {"recsys": recsys, "definitions": {**DEFINITIONS, **items.DEFINITIONS}}
     if inp.has_synth:
         result |= _synthetic_checks(train, test, inp.synthetic, schema, cfg, data, timings)
-    result["data"] = {
-        "train_rows": len(train),
-        "test_rows": len(test),
-        "synthetic_rows": 0 if inp.synthetic is None else len(inp.synthetic),
-        "synthetic_rows_after_strategy": 0 if inp.used is None else len(inp.used),
-        "users": index.shape[0],
-        "items": index.shape[1],
-        "catalogue_items": n_catalogue,
-        "validation_rows": len(inp.val),
-        "validation_protocol": cfg.protocol,
-        "evaluated_users": int(target.users.size),
-        **data,
-    }
+    result["data"] = _data_section(train, test, inp, prep, cfg, data)
     result["config"] = cfg.model_dump(mode="json")
     timings["total"] = round(time.perf_counter() - t_start, 3)
     result["timings_s"] = timings
     return result
+
+
+@dataclass
+class _Prepared:
+    """What every arm shares: the index, the real matrices, the user segments and the catalogue size."""
+
+    index: Index
+    mats: Matrices
+    masks: dict[str, np.ndarray]
+    n_catalogue: int
+
+
+def _prepare(train, test, inp: _Inputs, schema: Schema, cfg: EvalConfig) -> _Prepared:
+    index, mats = _matrices(train, test, inp, schema)
+    cold = np.diff(mats.real_pos.indptr)[mats.target.users] <= cfg.cold_threshold
+    masks = {"all": np.ones(cold.size, dtype=bool), "cold": cold, "warm": ~cold}
+    n_catalogue = int((np.diff(mats.seen.tocsc().indptr) > 0).sum())
+    return _Prepared(index, mats, masks, n_catalogue)
+
+
+def _build_arms(
+    train, inp: _Inputs, prep: _Prepared, schema: Schema, cfg: EvalConfig, data: dict
+) -> list[Arm]:
+    """The real-only arm, and the synthetic arms when the strategy left usable synthetic positives."""
+    arms = [Arm(Role.REAL)]
+    if inp.used is not None and len(inp.used):
+        m = prep.mats
+        ai = ArmInputs(inp.used, inp.used_val, train, inp.inner, prep.index, m.seen, m.inner_seen)
+        arms += synthetic_arms(ai, schema, cfg, data)
+    augmented = next((a for a in arms if a.role is Role.AUGMENTED), None)
+    if augmented is None or augmented.extra is None or augmented.extra.nnz == 0:
+        arms = arms[:1]
+        if inp.has_synth:
+            log.warning(kv(stage="augment", note="no usable synthetic positives; augmented run skipped"))
+    cold = prep.masks["cold"]
+    log.info(
+        kv(stage="prepare", users=cold.size, cold=int(cold.sum()), items=prep.index.shape[1], arms=len(arms))
+    )
+    return arms
+
+
+def _assemble(results: list[ArmResult], prep: _Prepared, cfg: EvalConfig, timings: dict) -> dict[str, Any]:
+    """The recsys section: every arm with CIs, the paired tests and the verdict, the popularity floor,
+    the item segments."""
+    target = prep.mats.target
+    with _timed(timings, "paired_tests"):
+        recsys = recsys_section(results, prep.masks, prep.n_catalogue, cfg)
+    with _timed(timings, "popularity"):
+        pop_recs = popularity_recommend(prep.mats.real_pos, prep.mats.seen, target.users, cfg.k)
+        pop = ArmResult(Arm(Role.POPULARITY), results[0].chosen, [], target.score(pop_recs, cfg.k), pop_recs)
+        recsys["popularity"] = summaries(pop, prep.masks, prep.n_catalogue, cfg)
+    with _timed(timings, "item_segments"):
+        recsys["items"] = _item_segments(results, pop_recs, prep.mats, cfg)
+    recsys["segments"] = {
+        "cold_threshold": cfg.cold_threshold,
+        "definition": f"cold: ≤ {cfg.cold_threshold} real training positives; warm: more",
+    }
+    return recsys
+
+
+def _data_section(train, test, inp: _Inputs, prep: _Prepared, cfg: EvalConfig, data: dict) -> dict[str, Any]:
+    return {
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "synthetic_rows": 0 if inp.synthetic is None else len(inp.synthetic),
+        "synthetic_rows_after_strategy": 0 if inp.used is None else len(inp.used),
+        "users": prep.index.shape[0],
+        "items": prep.index.shape[1],
+        "catalogue_items": prep.n_catalogue,
+        "validation_rows": len(inp.val),
+        "validation_protocol": cfg.protocol,
+        "evaluated_users": int(prep.mats.target.users.size),
+        **data,
+    }
