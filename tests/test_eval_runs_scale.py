@@ -27,73 +27,44 @@ def _aug(extra: sp.csr_matrix, alphas: tuple[float, ...]) -> Arm:
     return Arm(Role.AUGMENTED, extra=extra, tune_extra=extra, alphas=alphas, params_from=Role.REAL)
 
 
-def _alpha_grid_tried(monkeypatch, cap: int) -> list[float]:
+def _alpha_search(monkeypatch, cap: int, scores: list[float], alphas: list[float]) -> tuple[float, list]:
+    """(chosen α, α tried) when validation scores come out as `scores`: real's tuning fit and refit
+    first, then the augmented arm's α > 0 in ascending order."""
     monkeypatch.setattr(runs, "TUNE_MAX_USERS", cap)
-    cfg = EvalConfig(factors_grid=[8], regularization_grid=[0.1], alpha_grid=[0.1, 0.3, 1.0, 3.0], seeds=1)
+    cfg = EvalConfig(factors_grid=[8], regularization_grid=[0.1], alpha_grid=alphas, seeds=1)
     runner = Runner(_mats(), cfg)
-    scores = iter([0.5, 0.5, 0.4, 0.3, 0.9, 0.2])
+    values = iter(scores)
 
     def fake_fit(self, train_m, exclude, target, c, seed, fold=None):
         self.n_fits += 1
-        v = next(scores)
+        v = next(values)
         return {"ndcg": np.full(target.users.size, v)}, np.zeros((target.users.size, cfg.k), np.int64)
 
     monkeypatch.setattr(Runner, "_fit", fake_fit)
     runner.execute(Arm(Role.REAL))
-    extra = _mats().real_pos
-    _, grid = runner.tune(_aug(extra, tuple(cfg.alpha_grid)))
-    return [row["synthetic_alpha"] for row in grid]
+    chosen, grid = runner.tune(_aug(_mats().real_pos, tuple(cfg.alpha_grid)))
+    return chosen.alpha, [row["synthetic_alpha"] for row in grid]
+
+
+PAST_CAP = 20  # _mats() has 60 validation users
 
 
 def test_alpha_search_is_exhaustive_below_the_user_cap(monkeypatch) -> None:
-    assert _alpha_grid_tried(monkeypatch, cap=10_000) == [0.0, 0.1, 0.3, 1.0, 3.0]
-    assert _alpha_grid_tried(monkeypatch, cap=20) == [0.0, 0.1, 0.3]  # past the cap: two declines stop it
-
-
-def test_alpha_search_stops_after_two_declines(monkeypatch) -> None:
-    monkeypatch.setattr(runs, "TUNE_MAX_USERS", 20)  # 60 validation users: past the cap
-    cfg = EvalConfig(factors_grid=[8], regularization_grid=[0.1], alpha_grid=[0.1, 0.3, 1.0, 3.0], seeds=1)
-    runner = Runner(_mats(), cfg)
-    scores = iter([0.5, 0.5, 0.4, 0.3, 0.9])  # real (tune, refit), then α = 0.1, 0.3 (two declines: stop), …
-
-    def fake_fit(self, train_m, exclude, target, c, seed, fold=None):
-        self.n_fits += 1
-        v = next(scores)
-        return {"ndcg": np.full(target.users.size, v)}, np.zeros((target.users.size, cfg.k), np.int64)
-
-    monkeypatch.setattr(Runner, "_fit", fake_fit)
-    runner.execute(Arm(Role.REAL))
-    extra = _mats().real_pos
-    chosen, grid = runner.tune(
-        Arm(
-            Role.AUGMENTED, extra=extra, tune_extra=extra, alphas=tuple(cfg.alpha_grid), params_from=Role.REAL
-        )
+    scores = [0.5, 0.5, 0.4, 0.3, 0.9, 0.2]
+    assert _alpha_search(monkeypatch, 10_000, scores, [0.1, 0.3, 1.0, 3.0]) == (
+        1.0,
+        [0.0, 0.1, 0.3, 1.0, 3.0],
     )
-    assert [row["synthetic_alpha"] for row in grid] == [0.0, 0.1, 0.3]  # 1.0 and 3.0 never fitted
-    assert chosen.alpha == 0.0
+
+
+def test_alpha_search_stops_after_two_declines_past_the_cap(monkeypatch) -> None:
+    scores = [0.5, 0.5, 0.4, 0.3, 0.9]  # α = 0.1, 0.3 decline twice: 1.0 and 3.0 never fitted
+    assert _alpha_search(monkeypatch, PAST_CAP, scores, [0.1, 0.3, 1.0, 3.0]) == (0.0, [0.0, 0.1, 0.3])
 
 
 def test_one_dip_does_not_stop_the_alpha_search(monkeypatch) -> None:
-    monkeypatch.setattr(runs, "TUNE_MAX_USERS", 20)
-    cfg = EvalConfig(factors_grid=[8], regularization_grid=[0.1], alpha_grid=[0.1, 0.3, 1.0], seeds=1)
-    runner = Runner(_mats(), cfg)
-    scores = iter([0.5, 0.5, 0.4, 0.6, 0.7])
-
-    def fake_fit(self, train_m, exclude, target, c, seed, fold=None):
-        self.n_fits += 1
-        v = next(scores)
-        return {"ndcg": np.full(target.users.size, v)}, np.zeros((target.users.size, cfg.k), np.int64)
-
-    monkeypatch.setattr(Runner, "_fit", fake_fit)
-    runner.execute(Arm(Role.REAL))
-    extra = _mats().real_pos
-    chosen, grid = runner.tune(
-        Arm(
-            Role.AUGMENTED, extra=extra, tune_extra=extra, alphas=tuple(cfg.alpha_grid), params_from=Role.REAL
-        )
-    )
-    assert [row["synthetic_alpha"] for row in grid] == [0.0, 0.1, 0.3, 1.0]
-    assert chosen.alpha == 1.0
+    scores = [0.5, 0.5, 0.4, 0.6, 0.7]
+    assert _alpha_search(monkeypatch, PAST_CAP, scores, [0.1, 0.3, 1.0]) == (1.0, [0.0, 0.1, 0.3, 1.0])
 
 
 def test_tuning_uses_a_user_sample_past_the_cap(monkeypatch) -> None:
