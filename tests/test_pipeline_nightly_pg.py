@@ -6,6 +6,9 @@ config exposes through environment variables are turned down; everything else is
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +18,8 @@ from _pipeline_helpers import interactions
 
 from synthdata.cli import main
 from synthdata.export import export_table, read_table
+from synthdata.pipeline.config import load_config
+from synthdata.pipeline.gates import evaluate_gates
 from synthdata.registry import Registry
 
 NIGHTLY = Path(__file__).resolve().parents[1] / "pipelines" / "nightly.yaml"
@@ -35,7 +40,10 @@ def test_nightly_yaml_on_postgres(pg_url: str, tmp_path: Path, monkeypatch, caps
     monkeypatch.setenv("NIGHTLY_MAX_MINUTES", "2")
     monkeypatch.setenv("NIGHTLY_EVAL_SEEDS", "1")
     monkeypatch.setenv("NIGHTLY_ALS_ITERATIONS", "3")
-    monkeypatch.setenv("NIGHTLY_COLD_RECALL_EPS", "-1")  # tiny data: check the wiring, not the quality
+    # Tiny data: a 0.005 margin would fail on noise, so the run gets −1. A recall delta lies in [−1, 1],
+    # so at −1 the gate can only fail on a missing or NaN metric; what it read is checked below instead
+    # (the printed value is the run's metric, and the shipped gate fails once the bar is above it).
+    monkeypatch.setenv("NIGHTLY_COLD_RECALL_EPS", "-1")
     # ~50 rows per class: the row-level MIA excess has a standard error near 0.08 here (README), so the
     # shipped 0.05 would fail on noise; the gate itself failing a leaking model is test_pipeline_config's
     monkeypatch.setenv("NIGHTLY_MAX_MIA_EXCESS", "0.3")
@@ -45,7 +53,11 @@ def test_nightly_yaml_on_postgres(pg_url: str, tmp_path: Path, monkeypatch, caps
         main(["run", str(NIGHTLY)])
     out, err = capsys.readouterr()
     assert ei.value.code == 0, err[-3000:]
-    assert "PASS cold-recall-not-worse" in out and "PASS exact-copies" in out
+    assert "PASS exact-copies" in out
+    got = re.search(r"PASS cold-recall-not-worse \(actual ([^)]+)\)", out)
+    assert got, out[-3000:]
+    actual = float(got.group(1))  # "nan" or "missing" would not get here: NaN never passes
+    assert math.isfinite(actual)
     assert "PASS membership-inference" in out and "SKIP identical-histories" in out
 
     with Registry(pg_url) as reg:
@@ -65,6 +77,27 @@ def test_nightly_yaml_on_postgres(pg_url: str, tmp_path: Path, monkeypatch, caps
     assert info.params["source.table"] == "interactions" and info.params["train.epochs"] == 2
     assert info.params["evaluate.iterations"] == 3
     assert Path(info.run_dir or "").parent == (tmp_path / "runs").resolve()
+
+    metrics = json.loads((Path(info.run_dir or "") / "metrics.json").read_text())
+    rec = metrics["recsys"]
+    stored = rec["delta"]["cold"]["recall"]["mean"]
+    assert actual == pytest.approx(stored, rel=1e-5, abs=1e-9)  # printed with 6 significant digits
+    assert info.metrics["recsys.delta.cold.recall.mean"].value == pytest.approx(stored)
+    assert stored == pytest.approx(
+        rec["augmented"]["cold"]["recall"]["mean"] - rec["real"]["cold"]["recall"]["mean"]
+    )
+    # the shipped gate, read from the same file: with its bar just above the stored value it fails
+    (gate,) = [g for g in load_config(NIGHTLY).gates if g.name == "cold-recall-not-worse"]
+    assert gate.metric == "recsys.delta.cold.recall.mean" and gate.op == ">=" and gate.value == -1
+    (fails,) = evaluate_gates([gate.model_copy(update={"value": stored + 1e-6})], metrics)
+    (passes,) = evaluate_gates([gate.model_copy(update={"value": stored})], metrics)
+    assert not fails.passed and passes.passed
+    # on tiny data the tuned α is often 0 (delta exactly 0): the gate must read the metric, not a
+    # constant, so the same run's metrics with the cold delta below the −1 bar fail it
+    worse = json.loads(json.dumps(metrics))
+    worse["recsys"]["delta"]["cold"]["recall"]["mean"] = stored - 2
+    (low,) = evaluate_gates([gate], worse)
+    assert not low.passed and low.actual == pytest.approx(stored - 2)
 
     synth = pd.read_parquet(Path(info.run_dir or "") / "synth.parquet")
     exported = read_table(pg_url, "synthetic_interactions")

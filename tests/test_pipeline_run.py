@@ -127,7 +127,10 @@ def test_run_records_everything_then_rerun_skips_and_compare(ws, capsys, monkeyp
     )
     assert code == 0
     assert "generate.multiplier" in out and "export.enabled" in out
-    assert "data.synthetic_rows" in out or "recsys" in out
+    # the metric that differs is shown with both runs' values and the delta between them
+    n_a, n_b = len(synth), len(pd.read_parquet(Path(b.run_dir or "") / "synth.parquet"))
+    (row,) = [line for line in out.splitlines() if "data.synthetic_rows " in line]
+    assert re.search(rf"\b{n_a}\b.*\b{n_b}\b.*\+{n_b - n_a}\b", row), row
     doc = html.read_text()
     assert a.id in doc and b.id in doc and doc.count("data:image/png;base64,") == 2
     code, out, _ = run_cli(["runs", "list", "--registry", ws.registry], capsys)
@@ -242,3 +245,50 @@ def test_shipped_demo_pipeline_end_to_end(tmp_path: Path, capsys, monkeypatch) -
     assert "helps" not in rec["verdict"].values()
     assert metrics["data"]["tuning_synthetic"].startswith("val_synthetic")  # leak-free tuning by default
     assert metrics["data"]["validation_protocol"] == "user-temporal"  # the pipeline's split protocol
+
+
+def test_default_gates_fail_a_model_that_replays_training_rows(ws, capsys, monkeypatch, tmp_path) -> None:
+    """The helpers' default gates can fail: a "model" whose output is its training table is stopped at
+    the no-copies gate (exit 3, export skipped) while the same gates pass every honest tiny run above."""
+    import shutil
+
+    from synthdata.pipeline import stages
+
+    def replay(p):  # type: ignore[no-untyped-def]
+        shutil.copyfile(p.path("train"), p.out("synth"))
+        return ["synth"], "replayed the training table"
+
+    monkeypatch.setattr(stages, "generate", replay)
+    target = f"sqlite:///{tmp_path / 'leak.db'}"
+    cfg = tiny_config(ws.csv, ws.schema, export={"enabled": True, "url": target, "table": "leak"})
+    path = write_config(tmp_path / "leak.yaml", cfg)
+    code, out, err = run_cli(
+        ["run", str(path), "--registry", f"sqlite:///{tmp_path / 'r.db'}", "--runs-dir", str(tmp_path)],
+        capsys,
+    )
+    assert code == 3, err[-2000:]
+    assert "FAIL no-copies (actual 1)" in out, out[-2000:]
+    assert "PASS column-shapes" in out  # the rows are real ones: their columns are shaped right
+    eng = sa.create_engine(target)
+    assert "leak" not in sa.inspect(eng).get_table_names()
+    eng.dispose()
+
+
+def test_a_corrupted_earlier_output_is_recomputed_not_linked(ws, capsys) -> None:
+    """Reuse verifies sha256: when the only earlier copy of a stage's output was altered on disk, the
+    stage runs again (a new file with the right content), it is not hard-linked to the bad one."""
+    cfg = tiny_config(ws.csv, ws.schema)
+    code, first, _, err = start(ws, cfg, "corrupt_a", capsys)
+    assert code == 0, err[-2000:]
+    bad = Path(first.run_dir or "") / "train.parquet"
+    good_sha = first.artefacts["train"].sha256
+    assert sha(bad) == good_sha
+    with bad.open("ab") as f:  # in place: every run whose train.parquet is this inode is corrupted
+        f.write(b"garbage")
+    code, again, _, err = start(ws, cfg, "corrupt_b", capsys)
+    assert code == 0, err[-2000:]
+    st = {s.name: s for s in again.stages}
+    assert st["split"].status == "succeeded" and st["split"].reused_from is None, st["split"]
+    new = Path(again.run_dir or "") / "train.parquet"
+    assert not new.samefile(bad) and sha(new) == good_sha == again.artefacts["train"].sha256
+    assert st["train"].status == "skipped"  # its input (train.parquet's sha) is unchanged: reused

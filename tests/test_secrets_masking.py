@@ -8,6 +8,7 @@ import string
 from pathlib import Path
 from urllib.parse import quote
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
@@ -17,7 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from synthdata.cli import main
 from synthdata.db import parse_url
 from synthdata.errors import SynthdataError
-from synthdata.export import export_table
+from synthdata.export import ExportError, export_table
 from synthdata.log import get_logger, setup_logging
 from synthdata.masking import MASK, mask_text, mask_url
 from synthdata.pipeline import parse_config
@@ -186,11 +187,14 @@ def test_config_and_export_errors_are_masked(tmp_path: Path) -> None:
             }
         )
     assert "nosuchdriver" in str(ei.value)
-    with pytest.raises(SynthdataError) as ei2:
-        export_table(
-            tmp_path / "missing.parquet",
-            RAW_URL.replace("db.example", "127.0.0.1:1") + "&connect_timeout=1",
-            "t",
-        )
+    # A real Parquet, so the export gets as far as connecting with the URL (nothing listens on port 1)
+    # and the error it raises is about that URL, not about a missing file.
+    src = tmp_path / "synth.parquet"
+    pd.DataFrame({"user_id": [1, 2], "item_id": [3, 4]}).to_parquet(src)
+    with pytest.raises(ExportError) as ei2:
+        export_table(src, RAW_URL.replace("db.example", "127.0.0.1:1") + "&connect_timeout=1", "t")
+    msg2 = str(ei2.value)
+    assert "127.0.0.1:1/prod" in msg2 and MASK in msg2, msg2  # the URL is named, masked
+    assert "synth.parquet" not in msg2  # it failed on the database, not on the source file
     for leak in LEAKS:
-        assert leak not in str(ei.value) and leak not in str(ei2.value)
+        assert leak not in str(ei.value) and leak not in msg2
