@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,36 @@ FAST = dict(
     privacy_max_rows=200,
 )
 METRICS = ("precision", "recall", "f1", "ndcg", "map", "hitrate", "f1_of_means")
+
+
+# Plain-Python oracles (a positive is rating >= 4 in SCHEMA), independent of synthdata.evaluate.augment.
+def positives_per_user(df: pd.DataFrame) -> Counter:
+    counts: Counter = Counter({u: 0 for u in df["user_id"]})
+    counts.update(u for u, r in zip(df["user_id"], df["rating"], strict=True) if r >= 4)
+    return counts
+
+
+def cold_set(train: pd.DataFrame, threshold: int) -> set:
+    return {u for u, n in positives_per_user(train).items() if n <= threshold}
+
+
+def tail_set(train: pd.DataFrame, head_share: float) -> set:
+    """Items outside the smallest most-popular set (ties: first seen first) holding head_share."""
+    first_seen: dict = {}
+    for i in train["item_id"]:
+        first_seen.setdefault(i, len(first_seen))
+    pos: Counter = Counter(i for i, r in zip(train["item_id"], train["rating"], strict=True) if r >= 4)
+    total, before, tail = sum(pos.values()), 0, set()
+    for i in sorted(first_seen, key=lambda i: (-pos[i], first_seen[i])):
+        if before / total >= head_share:
+            tail.add(i)
+        before += pos[i]
+    return tail
+
+
+def latest_rows_dropped(df: pd.DataFrame, fraction: float) -> int:
+    """Rows a per-user temporal split sends out of train: round(n·f) half-up, one row always kept."""
+    return sum(min(math.floor(n * fraction + 0.5), n - 1) for n in Counter(df["user_id"]).values())
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +112,14 @@ def test_result_layout(result: dict) -> None:
 
 def test_segments_follow_training_positives(data: tuple, result: dict) -> None:
     train, test, _ = data
-    counts = training_positives_per_user(train, SCHEMA)
-    test_pos_users = test.loc[test.rating >= 4, "user_id"].unique()
-    cold = (counts.reindex(test_pos_users, fill_value=0) <= FAST["cold_threshold"]).sum()
+    counts = positives_per_user(train)
+    test_pos_users = {u for u, r in zip(test["user_id"], test["rating"], strict=True) if r >= 4}
+    cold = sum(counts[u] <= FAST["cold_threshold"] for u in test_pos_users)  # unseen users count 0
+    assert 0 < cold < len(test_pos_users)  # both segments are populated, so a swap would show
     assert result["recsys"]["real"]["cold"]["n_users"] == cold
+    assert result["recsys"]["real"]["warm"]["n_users"] == len(test_pos_users) - cold
     assert result["recsys"]["real"]["all"]["n_users"] == len(test_pos_users)
+    assert dict(training_positives_per_user(train, SCHEMA)) == dict(counts)
 
 
 def test_evaluate_is_deterministic(data: tuple, result: dict) -> None:
@@ -103,13 +138,18 @@ def test_without_synthetic_only_real_and_popularity(data: tuple) -> None:
 
 def test_strategies_select_targeted_rows(data: tuple) -> None:
     train, _, synthetic = data
-    cold = set(cold_users(train, SCHEMA, 4))
+    cold = cold_set(train, 4)
+    assert set(cold_users(train, SCHEMA, 4)) == cold
     got = select(synthetic, train, SCHEMA, "cold-users", cold_threshold=4)
-    assert len(got) > 0 and set(got.user_id) <= cold
-    tail = set(long_tail_items(train, SCHEMA, 0.8))
+    assert 0 < len(got) < len(synthetic)
+    pd.testing.assert_frame_equal(got, synthetic[[u in cold for u in synthetic["user_id"]]])
+    tail = tail_set(train, 0.8)
+    assert set(long_tail_items(train, SCHEMA, 0.8)) == tail
     pos = train[train.rating >= 4].item_id.value_counts()
     assert pos.index[0] not in tail  # the most popular item is head
-    assert set(select(synthetic, train, SCHEMA, "long-tail").item_id) <= tail
+    got = select(synthetic, train, SCHEMA, "long-tail")
+    assert 0 < len(got) < len(synthetic)
+    pd.testing.assert_frame_equal(got, synthetic[[i in tail for i in synthetic["item_id"]]])
 
 
 def test_experiment_fits_synthesizers_on_train_only() -> None:
@@ -132,11 +172,18 @@ def test_experiment_fits_synthesizers_on_train_only() -> None:
         assert not pd.MultiIndex.from_frame(seen[key]).isin(test_keys).any()  # not a single test row
         assert pd.MultiIndex.from_frame(seen[key]).isin(train_keys).all()
     assert len(final) == len(res.train)
+    # nor a validation row: the tuning synthesizer saw each user's earliest rows, without the latest
+    # val_fraction (counted by hand), and nothing later than what it kept of that user
+    assert len(tuning) == len(res.train) - latest_rows_dropped(res.train, cfg.val_fraction)
+    in_tuning = pd.MultiIndex.from_frame(res.train[key]).isin(pd.MultiIndex.from_frame(tuning[key]))
+    first_held = res.train.loc[~in_tuning].groupby("user_id").timestamp.min()
+    last_kept = tuning.groupby("user_id").timestamp.max()
+    assert (first_held >= last_kept.reindex(first_held.index)).all()
     inner, val = validation_split(res.train, SCHEMA, cfg)
     assert (
-        len(tuning) == len(inner)
+        len(inner) == len(tuning)
         and not pd.MultiIndex.from_frame(tuning[key]).isin(pd.MultiIndex.from_frame(val[key])).any()
-    )  # nor a validation row
+    )
     assert len(res.test) > 0 and "augmented" in res.metrics["recsys"]
     assert res.metrics["data"]["tuning_synthetic"].startswith("val_synthetic")
 
@@ -160,8 +207,9 @@ def test_cold_user_strategy_conditions_exactly(data: tuple) -> None:
         budget=3,
         tune_synthesizer=False,
     )
-    cold = cold_users(train, SCHEMA, 4)
+    cold = sorted(cold_set(train, 4))
     (call,) = calls
+    assert 0 < len(cold) < train["user_id"].nunique()
     assert call["n"] == 3 * len(cold)
     assert sorted(call["conditions"]["user_id"]) == sorted(np.repeat(cold, 3).tolist())
     assert set(res.synthetic.user_id) == set(cold)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,11 @@ def tables(draw: st.DrawFn) -> pd.DataFrame:
     )
 
 
+def expected_test_rows(n: int, frac: float) -> int:
+    """README: round(n·f) half up, but each user keeps at least one training row."""
+    return min(math.floor(n * frac + 0.5), n - 1)
+
+
 MINI = Schema.from_dict(
     {
         "columns": [
@@ -63,8 +69,9 @@ def test_per_user_protocols_partition_and_count(
     assert set(train.index).isdisjoint(test.index)
     sizes = df.groupby("user_id").size()
     got = test.groupby("user_id").size().reindex(sizes.index, fill_value=0)
-    expected = n_test_per_group(sizes.to_numpy(), frac)
-    np.testing.assert_array_equal(got.to_numpy(), expected)
+    expected = [expected_test_rows(n, frac) for n in sizes]  # by hand, not by the code under test
+    assert got.tolist() == expected
+    np.testing.assert_array_equal(n_test_per_group(sizes.to_numpy(), frac), expected)
     # Every user keeps at least one training row; single-interaction users stay wholly in train.
     assert set(train.user_id) == set(df.user_id)
     single = sizes.index[sizes == 1]
@@ -146,8 +153,16 @@ def test_split_cli_writes_parquet_and_schema(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     tr, te = pd.read_parquet(out_tr), pd.read_parquet(out_te)
-    exp_tr, exp_te = split(df, SCHEMA, test_fraction=0.25, seed=1)
-    assert len(tr) == len(exp_tr) and len(te) == len(exp_te)
+    # every row once, each user's latest quarter (counted by hand) in test
+    key = ["user_id", "item_id", "timestamp"]
+    both = pd.concat([tr, te]).sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(both, df.sort_values(key, ignore_index=True), check_categorical=False)
+    for u, g in df.groupby("user_id"):
+        k = expected_test_rows(len(g), 0.25)
+        assert (te.user_id == u).sum() == k and (tr.user_id == u).sum() == len(g) - k
+        if k:
+            assert te.timestamp[te.user_id == u].min() >= tr.timestamp[tr.user_id == u].max()
+    assert 0 < len(te) < len(df)
     assert Schema.from_yaml(tmp_path / "out" / "train.schema.yaml") == SCHEMA
     assert Schema.from_yaml(tmp_path / "out" / "test.schema.yaml") == SCHEMA
     # Missing schema: one clear line, exit code 2, no traceback.

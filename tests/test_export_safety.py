@@ -76,7 +76,11 @@ def test_replace_with_dependent_view_fails_before_streaming(db_url: str, countin
     with eng.connect() as c:  # the view still works and no staging table is left
         assert c.execute(sa.text("SELECT count(*) FROM target_v")).scalar_one() == 2
         assert not [t for t in sa.inspect(c).get_table_names() if t.startswith("_sd_")]
-    export_table(frame(7), db_url, "target", if_exists="append")  # append keeps views: allowed
+    res = export_table(frame(7), db_url, "target", if_exists="append")  # append keeps views: allowed
+    assert res.rows == 7 and counting_batches == [7]
+    assert len(read_table(db_url, "target")) == 5 + 7  # the rows were added, none replaced
+    with eng.connect() as c:  # and the view sees them: 2 of the first 5 rows and 4 of the 7 new ones
+        assert c.execute(sa.text("SELECT count(*) FROM target_v")).scalar_one() == 2 + 4
     with eng.begin() as c:
         c.execute(sa.text("DROP VIEW target_v"))
     eng.dispose()
