@@ -4,11 +4,14 @@ a SIGTERM (scheduler timeout) is recorded as a failed run with exit code 143 and
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 import pytest
@@ -18,6 +21,23 @@ from synthdata.cli import main
 from synthdata.registry import Registry
 
 EPOCHS = 20
+FIRST_CHECKPOINT_S = 240  # phase 1: start, ingest, split and train until last.ckpt exists
+RESUME_START_S = 180  # phase 2: a fresh interpreter resumes and reaches train_start
+SIGTERM_STOP_S = 120  # phase 3: the resumed run stops after SIGTERM
+
+
+def _pump(stream: IO[str], q: queue.Queue[str]) -> None:
+    for line in stream:
+        q.put(line)
+
+
+def _drain(q: queue.Queue[str]) -> list[str]:
+    out = []
+    while True:
+        try:
+            out.append(q.get_nowait())
+        except queue.Empty:
+            return out
 
 
 def test_resume_after_kill_during_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -43,7 +63,8 @@ def test_resume_after_kill_during_training(tmp_path: Path, capsys: pytest.Captur
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.time() + 240
+    # Each phase has its own deadline, so a slow first phase cannot eat the time of the next one.
+    deadline = time.time() + FIRST_CHECKPOINT_S
     ckpt = None
     while time.time() < deadline and proc.poll() is None:
         found = list(runs.glob("*/checkpoints/last.ckpt"))
@@ -51,7 +72,10 @@ def test_resume_after_kill_during_training(tmp_path: Path, capsys: pytest.Captur
             ckpt = found[0]
             break
         time.sleep(0.05)
-    assert ckpt is not None, f"no checkpoint appeared (exit code {proc.poll()})"
+    if ckpt is None:
+        state = "still running" if proc.poll() is None else f"exited {proc.poll()}"
+        proc.kill()
+        pytest.fail(f"phase 1 (run until the first checkpoint): none within {FIRST_CHECKPOINT_S} s ({state})")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     run_id = ckpt.parent.parent.name
@@ -81,12 +105,32 @@ def test_resume_after_kill_during_training(tmp_path: Path, capsys: pytest.Captur
         text=True,
     )
     assert proc.stderr is not None
-    seen = ""
-    while "event=train_start" not in seen and proc.poll() is None and time.time() < deadline:
-        seen += proc.stderr.readline()
+    lines: queue.Queue[str] = queue.Queue()  # read on a thread: a silent process cannot block the wait
+    reader = threading.Thread(target=_pump, args=(proc.stderr, lines), daemon=True)
+    reader.start()
+    seen, deadline = "", time.time() + RESUME_START_S
+    while "event=train_start" not in seen and time.time() < deadline:
+        try:
+            seen += lines.get(timeout=0.2)
+        except queue.Empty:
+            if proc.poll() is not None and not reader.is_alive():
+                break
+    if "event=train_start" not in seen:
+        code = proc.poll()
+        proc.kill()
+        pytest.fail(
+            f"phase 2 (resume until training restarts): no train_start within {RESUME_START_S} s "
+            f"(exit code {code}):\n{seen[-3000:]}"
+        )
     assert "resume=True" in seen, seen[-3000:]
     proc.send_signal(signal.SIGTERM)
-    _, rest = proc.communicate(timeout=120)
+    try:
+        proc.wait(timeout=SIGTERM_STOP_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"phase 3 (SIGTERM during the resumed training): still running after {SIGTERM_STOP_S} s")
+    reader.join(timeout=10)
+    rest = "".join(_drain(lines))
     assert proc.returncode == 143, (seen + rest)[-3000:]
     assert "Traceback" not in rest and "terminated by signal" in rest
     with Registry(registry) as reg:
