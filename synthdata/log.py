@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,8 +18,23 @@ T = TypeVar("T")
 _FMT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
-def setup_logging(level: str | int = "INFO", file: str | Path | None = None) -> None:
+LEVEL_ENV = "SYNTHDATA_LOG_LEVEL"
+
+
+def env_level() -> str:
+    """`$SYNTHDATA_LOG_LEVEL` (default INFO, any case); an unknown name is a ConfigError (exit 2)."""
+    level = os.environ.get(LEVEL_ENV, "").strip().upper() or "INFO"
+    if not isinstance(logging.getLevelName(level), int):
+        from synthdata.errors import ConfigError
+
+        raise ConfigError(f"{LEVEL_ENV}={level!r} is not a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+    return level
+
+
+def setup_logging(level: str | int | None = None, file: str | Path | None = None) -> None:
+    """Log to stderr (and `file`) at `level`, by default `$SYNTHDATA_LOG_LEVEL` (INFO)."""
     root = logging.getLogger("synthdata")
+    level = env_level() if level is None else level
     root.setLevel(level)
     root.propagate = False
     for h in list(root.handlers):

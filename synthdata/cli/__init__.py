@@ -45,14 +45,18 @@ def main(argv: list[str] | None = None) -> None:
     if not sys.stdout.isatty():
         # Piped or logged output (nightly jobs): rich would assume 80 columns and wrap the tables.
         os.environ.setdefault("COLUMNS", "160")
-    from synthdata.log import setup_logging
-
-    setup_logging(os.environ.get("SYNTHDATA_LOG_LEVEL", "INFO"))
-    _register(argv)
     from rich.console import Console
     from rich.markup import escape
 
+    from synthdata.log import setup_logging
+
     err = Console(stderr=True)
+    try:
+        setup_logging()  # at $SYNTHDATA_LOG_LEVEL; a bad name is a one-line error, exit 2
+    except SynthdataError as e:
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)
+    _register(argv)
     try:
         # Standalone mode: Typer/Click handle --help, usage errors (exit 2) and Ctrl-C themselves
         # and exit; our expected failures propagate here and become one line + their exit code.

@@ -10,7 +10,6 @@ from rich.console import Console
 from synthdata.cli.app import app
 from synthdata.errors import InputError
 from synthdata.export import DEFAULT_CHUNK_SIZE, IF_EXISTS, check_options, export_table
-from synthdata.log import setup_logging
 
 
 def synthetic_path_of_run(run_id: str, registry_url: str | None) -> Path:
@@ -52,7 +51,6 @@ def export_cmd(
     ),
 ) -> None:
     """Export synthetic rows all-or-nothing: a failure or kill leaves the target table unchanged."""
-    setup_logging("INFO")
     if (run_id is None) == (file is None):
         raise InputError("give either RUN_ID or --file PATH (exactly one)")
     check_options(to, table, if_exists, chunk_size)  # all options, before the registry is read

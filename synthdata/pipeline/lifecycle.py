@@ -153,7 +153,7 @@ class Pipeline(StageCache):
         if self.resumed:  # refuses a run another live process still runs; takes over a stale one
             self.registry.claim_run(self.run_id)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        setup_logging("INFO", file=self.run_dir / "run.log")
+        setup_logging(file=self.run_dir / "run.log")  # at $SYNTHDATA_LOG_LEVEL, like stderr
         if self.resumed:
             self.registry.set_params(self.run_id, cfg_dump)
         else:
