@@ -87,7 +87,7 @@ class TabularBaseline:
         return out
 
 
-def fit_generator(name: str, train: pd.DataFrame, schema: Schema, budget_s: float):
+def fit_generator(name: str, train: pd.DataFrame, schema: Schema, budget_s: float, seed: int = 0):
     """Fitted under `budget_s` of wall clock; the histories family stops at its default 200 epochs
     (Liang et al.'s setting) when that comes first."""
     if FAMILY[name] == "anchor":
@@ -96,34 +96,34 @@ def fit_generator(name: str, train: pd.DataFrame, schema: Schema, budget_s: floa
 
     epochs = None if FAMILY[name] == "histories" else 100_000  # rows: the budget decides
     syn = Synthesizer(
-        schema, model=name, epochs=epochs, max_minutes=budget_s / 60, seed=0, progress_bar=False
+        schema, model=name, epochs=epochs, max_minutes=budget_s / 60, seed=seed, progress_bar=False
     )
     return syn.fit(train.reset_index(drop=True))
 
 
-def _rows(gen, base: pd.DataFrame, schema: Schema, generator: str, strategy: str, cfg: EvalConfig):
+def _rows(gen, base: pd.DataFrame, schema: Schema, generator: str, strategy: str, cfg: EvalConfig, seed: int):
     where = {"cold_threshold": cfg.cold_threshold, "cold_item_threshold": cfg.cold_item_threshold}
     if FAMILY[generator] != "anchor":
-        return augment_rows(gen, base, schema, strategy, neighbours=cfg.neighbours, seed=0, **where)
-    rows = gen.sample(len(base), seed=0)  # anchors: unconditional rows, then the strategy's selection
+        return augment_rows(gen, base, schema, strategy, neighbours=cfg.neighbours, seed=seed, **where)
+    rows = gen.sample(len(base), seed=seed)  # anchors: unconditional rows, then the strategy's selection
     return select(
         rows, base, schema, strategy, cfg.cold_threshold, cfg.long_tail_share, cfg.cold_item_threshold
     )
 
 
-def synthetic_tables(cell, train, schema, cfg: EvalConfig, budget_s: float, cache: dict):
-    """(synthetic, val_synthetic, fit seconds): each generator fitted once per (data, regime) on the
-    training split and once on the inner training split (leak-free tuning)."""
+def synthetic_tables(cell, train, schema, cfg: EvalConfig, budget_s: float, cache: dict, seed: int = 0):
+    """(synthetic, val_synthetic, fit seconds): each generator fitted once per (data, regime, seed) on
+    the training split and once on the inner training split (leak-free tuning)."""
     inner, _ = validation_split(train, schema, cfg)
-    key = (cell.dataset, cell.regime, cell.generator)
+    key = (cell.dataset, cell.regime, cell.generator, seed)
     t0 = time.perf_counter()
     if key not in cache:
         cache[key] = (
-            fit_generator(cell.generator, train, schema, budget_s),
-            fit_generator(cell.generator, inner, schema, budget_s),
+            fit_generator(cell.generator, train, schema, budget_s, seed),
+            fit_generator(cell.generator, inner, schema, budget_s, seed),
             time.perf_counter() - t0,
         )
     full, inner_gen, fit_s = cache[key]
-    synthetic = _rows(full, train, schema, cell.generator, cell.strategy, cfg)
-    val_synthetic = _rows(inner_gen, inner, schema, cell.generator, cell.strategy, cfg)
+    synthetic = _rows(full, train, schema, cell.generator, cell.strategy, cfg, seed)
+    val_synthetic = _rows(inner_gen, inner, schema, cell.generator, cell.strategy, cfg, seed)
     return synthetic, val_synthetic, fit_s

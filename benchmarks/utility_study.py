@@ -170,13 +170,14 @@ def summarise(cell: Cell, m: dict, fit_s: float, eval_s: float) -> dict[str, Any
     return row
 
 
-def run_cell(cell: Cell, work: Path, budget_s: float, cache: dict) -> dict[str, Any]:
+def run_cell(cell: Cell, work: Path, budget_s: float, cache: dict, seed: int = 0) -> dict[str, Any]:
+    """One cell; `seed` seeds the generators' fits and draws and the evaluation (replications)."""
     train, test, schema = splits(cell.dataset, cell.regime, work)
-    cfg = EvalConfig(model=cell.recommender, strategy=cell.strategy, fidelity=False)
-    synthetic, val_synthetic, fit_s = synthetic_tables(cell, train, schema, cfg, budget_s, cache)
+    cfg = EvalConfig(model=cell.recommender, strategy=cell.strategy, fidelity=False, seed=seed)
+    synthetic, val_synthetic, fit_s = synthetic_tables(cell, train, schema, cfg, budget_s, cache, seed)
     t0 = time.perf_counter()
     m = evaluate(train, test, synthetic, schema, cfg, val_synthetic=val_synthetic)
-    return summarise(cell, m, fit_s, time.perf_counter() - t0)
+    return {**summarise(cell, m, fit_s, time.perf_counter() - t0), "seed": seed}
 
 
 def calibration(work: Path, seeds: dict[str, int], share: float, strategies: list[str], out) -> list[dict]:
@@ -241,8 +242,9 @@ def _cell_line(r: dict) -> str:
         else f"{r['so_ratio'][0]:.2f} [{r['so_ratio'][1]:.2f}, {r['so_ratio'][2]:.2f}]"
     )
     mia = f"{_num(r['mia_auc'])} / {_num(r.get('user_mia_excess'), '+.3f')}"
+    seed = f" (seed {r['seed']})" if r.get("seed") else ""
     return (
-        f"| {r['dataset']} | {r['regime']} | {r['strategy']} | {r['recommender']} | {r['generator']} "
+        f"| {r['dataset']} | {r['regime']} | {r['strategy']} | {r['recommender']} | {r['generator']}{seed} "
         f"| {_ci(r['d_real_all'])} | {_ci(r['d_ctl_all'])} | {_ci(r['d_real_cold'])} "
         f"| {r['verdict_all']}/{r['verdict_cold']}/{r['verdict_warm']} | {r['alpha']} | {so} "
         f"| {_ci(r.get('d_cold_items_recall'))} | {_ci(r.get('d_tail_share'))} | {mia} "
@@ -279,6 +281,7 @@ def main() -> None:
         "--seeds-per-null", default=None, help="override per null, e.g. popularity=20,uniform=7,shuffled=7"
     )
     ap.add_argument("--null-share", type=float, default=0.5, help="null rows per training row")
+    ap.add_argument("--seeds", default="0", help="cells: comma-separated seeds (generator and evaluation)")
     ap.add_argument(
         "--strategies",
         default="unconditional,virtual-users,cold-neighbours,cold-items",
@@ -311,10 +314,10 @@ def main() -> None:
         with log.open("a") as f:
             f.write(json.dumps({"calibration": calib}) + "\n")
     if a.only in ("all", "cells"):
-        for cell in grid:
+        for cell, seed in itertools.product(grid, (int(x) for x in a.seeds.split(","))):
             t0 = time.perf_counter()
             try:
-                row = run_cell(cell, a.work, a.budget_s, cache)
+                row = run_cell(cell, a.work, a.budget_s, cache, seed)
             except Exception as e:  # a failed cell is reported, not hidden
                 row = {"cell": cell.key, "error": f"{type(e).__name__}: {e}"}
                 print(json.dumps(row), flush=True)
