@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from synthdata.db import mask_url
 from synthdata.export import export_table
+from synthdata.masking import mask_url
 
 DEFAULT_PG = os.environ.get("SYNTHDATA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

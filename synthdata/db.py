@@ -4,8 +4,7 @@ Why a helper module: every engine this project opens must behave the same way un
 (SQLite in WAL mode with a busy timeout and ``BEGIN IMMEDIATE`` write transactions, so two pipelines
 never hit "database is locked" half-way through a transaction), and every URL that reaches a log,
 a report or the registry must have its password masked. Masking lives in `synthdata.masking`;
-import it from there (ingest/sources/__init__.py, ingest/sources/sql.py and benchmarks/export_bench.py
-still take `mask_url` from this module until they switch).
+import it from there.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from ingest_helpers import (
 
 from synthdata.errors import InputError
 from synthdata.ingest import ingest
-from synthdata.ingest.sources import mask_url
 from synthdata.ingest.sources.csvtext import sniff_csv
+from synthdata.masking import mask_url
 
 ROWS = [(1, "a", 4), (1, "b", 2), (2, "a", 5), (3, "c", 1)]
 

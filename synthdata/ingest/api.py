@@ -9,7 +9,6 @@ sources, or the streaming pandas path (`engine="pandas"`).
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from dataclasses import dataclass
@@ -18,16 +17,17 @@ from typing import Any
 
 import pandas as pd
 
-from synthdata.atomic import commit, ensure_writable, temp_path_for
+from synthdata.atomic import Staging, ensure_writable
 from synthdata.errors import ConfigError, InputError
 from synthdata.ingest.executors import execute
 from synthdata.ingest.infer import infer_schema
 from synthdata.ingest.layouts import LAYOUTS, Input, main_specs, resolve_input
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import IngestReport, RejectsWriter
-from synthdata.ingest.sources import Source, is_glob, is_sql_url, mask_url, open_source
+from synthdata.ingest.sources import Source, is_glob, is_sql_url, open_source
 from synthdata.ingest.sources.csvtext import MALFORMED
 from synthdata.log import get_logger, kv
+from synthdata.masking import mask_url
 from synthdata.schema import Schema, schema_path_for
 
 log = get_logger("ingest")
@@ -99,38 +99,6 @@ def check_options(
             raise ConfigError(f"output path is a folder: {p}")
     for p, what in zip(finals, ("--out", "--rejects", "the schema file", "--report"), strict=False):
         ensure_writable(p, what=what)  # e.g. a path below a plain file: one line, before any work
-
-
-class Staging:
-    """Outputs written under temporary names beside their final paths, renamed in on commit
-    (a rename replaces a link instead of writing through it); abort removes every trace."""
-
-    def __init__(self) -> None:
-        self.pairs: list[tuple[Path, Path]] = []
-        self.made: list[Path] = []
-
-    def folder(self, d: Path) -> None:
-        missing = [p for p in [d, *d.parents] if not p.exists()]
-        d.mkdir(parents=True, exist_ok=True)
-        self.made += missing
-
-    def path(self, final: Path) -> Path:
-        self.folder(final.parent)
-        tmp = temp_path_for(final)
-        self.pairs.append((tmp, final))
-        return tmp
-
-    def commit(self) -> None:
-        for tmp, final in self.pairs:
-            if tmp.exists():
-                commit(tmp, final)
-
-    def abort(self) -> None:
-        for tmp, _ in self.pairs:
-            tmp.unlink(missing_ok=True)
-        for d in self.made:  # deepest first
-            with contextlib.suppress(OSError):
-                d.rmdir()
 
 
 def ingest(

@@ -16,12 +16,13 @@ import pandas as pd
 
 from synthdata.errors import InputError
 from synthdata.ingest.executors.pandas.checks import raw_json, validate_chunk
-from synthdata.ingest.executors.pandas.dedup import AttributeVotes, Deduper, conflict_mask, row_hashes
+from synthdata.ingest.executors.pandas.dedup import AttributeVotes, Deduper, conflict_mask
 from synthdata.ingest.infer import _ITEM, _USER, clean_name, infer_attribute_specs
 from synthdata.ingest.report import RejectsWriter, Tally
 from synthdata.ingest.rules import ATTRIBUTE_CONFLICT
 from synthdata.ingest.sources import LINE, Source, open_source
 from synthdata.ingest.sources.csvtext import MALFORMED, with_malformed
+from synthdata.rowhash import row_hashes
 from synthdata.schema import ColumnSpec, Role
 
 

@@ -1,14 +1,46 @@
 """The events layout's output: one row per (user, item) with a count per event type, first and last
-time and the value sum. Its aggregation is implemented per executor:
-`executors/pandas/aggregate.py` (`EventAggregator`), `executors/duckdb/write.py` and
-`executors/pushdown/write.py`.
+time and the value sum. The aggregation is described once (`aggregates`: one `Aggregate` per output
+column) and rendered per executor: `executors/pandas/aggregate.py` (`EventAggregator`),
+`executors/duckdb/write.py` (SQL) and `executors/pushdown/write.py` (SQLAlchemy Core).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from synthdata.schema import ColumnSpec, DType, InequalityConstraint, PositiveRule, Role, Schema
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One output column of the per-(user, item) aggregation. `op`: count (rows whose `where` column
+    equals `equals`), min, max or sum of `column`; `fill`: the value an empty input counts as;
+    `digits`: the result rounded to that many decimals (absorbs float summation order)."""
+
+    name: str
+    op: str
+    column: str
+    equals: str | None = None
+    fill: float | None = None
+    digits: int | None = None
+
+
+AGGREGATE_OPS = ("count", "min", "max", "sum")
+
+
+def aggregates(schema: Schema, names: list[str]) -> list[Aggregate]:
+    """The events layout's aggregation over the checked columns `names`, in output order."""
+    out = [
+        Aggregate(count_column(e), "count", schema.event_col or "", equals=e)
+        for e in schema.event_types or []
+    ]
+    if schema.time_col is not None and schema.time_col in names:
+        out += [Aggregate("first_ts", "min", schema.time_col), Aggregate("last_ts", "max", schema.time_col)]
+    vcol = value_column(schema)
+    if vcol is not None and vcol in names:
+        out.append(Aggregate("value_sum", "sum", vcol, fill=0.0, digits=6))
+    return out
 
 
 def count_column(event_type: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from synthdata.db import mask_url
 from synthdata.errors import InputError
 from synthdata.ingest.sources.base import LINE, NA_VALUES, NUL_MARK, Source, is_glob, is_sql_url
 from synthdata.ingest.sources.csv import CsvSource, open_csv
@@ -31,7 +30,6 @@ __all__ = [
     "is_glob",
     "is_parquet_source",
     "is_sql_url",
-    "mask_url",
     "open_parquet",
     "open_source",
     "parquet_files",

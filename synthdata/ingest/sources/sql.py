@@ -19,9 +19,10 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from synthdata.db import mask_url, validate_identifier
+from synthdata.db import validate_identifier
 from synthdata.errors import InputError
 from synthdata.ingest.sources.base import LINE, Source
+from synthdata.masking import mask_url
 
 
 @dataclass

@@ -1,4 +1,6 @@
-"""The plan's checks as DuckDB SQL: for each column a typed value and a `sure` condition.
+"""The plan's checks as DuckDB SQL: for each column a typed value and a `sure` condition (the rules
+of `rules.RULES`, rendered by `render.DuckCertainty`, under the condition that the typed value is
+the validator's).
 
 A row whose every condition holds is certainly clean and gets the same typed values the pandas
 validator would give it; every other row (missing, bad, out of range, or merely unusual text such
@@ -14,14 +16,15 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from sqlglot import exp
 
+from synthdata.ingest.executors.duckdb.render import DuckCertainty, ident, lit
 from synthdata.ingest.executors.pandas.checks import raw_json
 from synthdata.ingest.plan import Plan
 from synthdata.ingest.report import Tally
-from synthdata.ingest.rules import ATTRIBUTE_CONFLICT, MIN_TIME
+from synthdata.ingest.rules import ATTRIBUTE_CONFLICT, Context, column_rules, row_rules
+from synthdata.ingest.rules.expr import render_rule
 from synthdata.ingest.sources import LINE
-from synthdata.schema import ColumnSpec, DType, InequalityConstraint, Role
+from synthdata.schema import ColumnSpec, DType, Role
 
 INT_TYPES = {
     "TINYINT",
@@ -39,22 +42,6 @@ TS_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP WITH TIME ZON
 NS_TYPES = {"TIMESTAMP_NS", "TIMESTAMPTZ_NS", "TIMESTAMP WITH TIME ZONE_NS"}
 SQL_TYPE = {DType.INT: "BIGINT", DType.FLOAT: "DOUBLE", DType.BOOL: "BOOLEAN", DType.DATETIME: "TIMESTAMPTZ"}
 TS_LO, TS_HI = "1678-01-01 00:00:00+00", "2261-12-31 00:00:00+00"  # inside pandas' nanosecond range
-
-
-def ident(name: object) -> str:
-    return exp.to_identifier(str(name), quoted=True).sql(dialect="duckdb")
-
-
-def lit(v: object) -> str:
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int | float):
-        return repr(float(v)) if isinstance(v, float) else str(int(v))
-    return exp.Literal.string(str(v)).sql(dialect="duckdb")
-
-
-def ts_lit(t: pd.Timestamp) -> str:
-    return f"CAST({lit(t.tz_convert('UTC').strftime('%Y-%m-%d %H:%M:%S.%f+00'))} AS TIMESTAMPTZ)"
 
 
 _WS = "".join(c for c in map(chr, range(0x3100)) if c.isspace())  # what Python's str.strip() strips
@@ -163,49 +150,34 @@ def column_checks(
 def _column_checks(
     spec: ColumnSpec, x: str, t: str, now: pd.Timestamp, events: list[str] | None, nul: bool
 ) -> tuple[str, str]:
+    """The column's typed value and its rules (`rules.column_rules`) rendered by `render.DuckCertainty`,
+    under `typed`'s condition that the value is the validator's."""
     v, sure = typed(spec, x, t)
     text = spec.dtype in (DType.STRING, DType.CATEGORY) and t.upper() == "VARCHAR"
     clean_set = spec.allowed if spec.allowed is not None else events if spec.role == Role.EVENT_TYPE else None
     if text and clean_set and all(str(a) == str(a).strip() and str(a) for a in clean_set):
         sure = "TRUE"  # membership in a set of stripped values implies the value is stripped
-    nullable = spec.nullable and spec.role not in (Role.USER_ID, Role.ITEM_ID)
-    conds = [sure]
-    if t.upper() == "VARCHAR" and nul:
-        conds.append(f"NOT contains({x}, chr(0)) AND NOT contains({x}, chr(65534))")
-    if spec.dtype in (DType.INT, DType.FLOAT):
-        if spec.min is not None:
-            conds.append(f"{v} >= {lit(spec.min)}")
-        if spec.max is not None:
-            conds.append(f"{v} <= {lit(spec.max)}")
-    if spec.dtype == DType.DATETIME:
-        lo = pd.Timestamp(spec.min, unit="s", tz="UTC") if spec.min is not None else None
-        hi = pd.Timestamp(spec.max, unit="s", tz="UTC") if spec.max is not None else None
-        if spec.role == Role.TIMESTAMP:
-            lo = MIN_TIME if lo is None else lo
-            hi = now if hi is None else hi
-        if lo is not None and hi is not None:
-            conds.append(f"{v} BETWEEN {ts_lit(lo)} AND {ts_lit(hi)}")
-        elif lo is not None:
-            conds.append(f"{v} >= {ts_lit(lo)}")
-        elif hi is not None:
-            conds.append(f"{v} <= {ts_lit(hi)}")
-    if spec.allowed is not None:
-        if spec.dtype in (DType.STRING, DType.CATEGORY, DType.INT):
-            conds.append(f"CAST({v} AS VARCHAR) IN ({', '.join(lit(str(a)) for a in spec.allowed)})")
-        else:
-            conds.append("FALSE")
-    if spec.role == Role.EVENT_TYPE and events:
-        ok_type = spec.dtype in (DType.STRING, DType.CATEGORY)
-        conds.append(f"{v} IN ({', '.join(lit(e) for e in events)})" if ok_type else "FALSE")
-    present = f"({x} IS NOT NULL AND {' AND '.join(conds)})"
-    cond = f"({x} IS NULL OR {present})" if nullable else present
+    r = DuckCertainty(spec, x, t, v, nul)
+    conds: list[Any] = [{"TRUE": True, "FALSE": False}.get(sure, sure)]
+    required: list[Any] = []
+    for rule, cond in column_rules(spec, Context(now, tuple(events or ()))):
+        r.present = not rule.on_empty
+        clear = render_rule(rule.code, lambda: r.clear(cond))  # noqa: B023 - called at once
+        (required if rule.on_empty else conds).append(clear)
+    present = f"({x} IS NOT NULL AND {r.sql(r.all_(conds))})"
+    need = r.all_(required)
+    if need is True:
+        cond = f"({x} IS NULL OR {present})"
+    else:  # the rules about empty values: where they ask for a value, `present` says it already
+        cond = present if need == f"{x} IS NOT NULL" else f"({r.sql(need)} AND {present})"
     return f"CAST({v} AS {SQL_TYPE.get(spec.dtype, 'VARCHAR')})", cond
 
 
-def constraint_check(k: InequalityConstraint, typed_exprs: dict[str, str]) -> str | None:
-    if k.low in typed_exprs and k.high in typed_exprs:
-        return f"NOT coalesce({typed_exprs[k.low]} > {typed_exprs[k.high]}, FALSE)"
-    return None
+def row_checks(plan: Plan, typed_exprs: dict[str, str]) -> list[str]:
+    """The row rules (`rules.row_rules`) over the columns' typed values, as DuckDB SQL."""
+    r = DuckCertainty(None, typed=typed_exprs)
+    rows = row_rules(plan.schema.constraints, list(typed_exprs))
+    return [r.sql(render_rule(rule.code, lambda: r.clear(cond))) for rule, _, cond in rows]  # noqa: B023
 
 
 # --- the attribute-vote rule (attribute_conflict) -------------------------------------------------

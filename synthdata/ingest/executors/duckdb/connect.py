@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from synthdata.ingest.executors.duckdb.checks import lit
+from synthdata.ingest.executors.duckdb.render import lit
 from synthdata.ingest.plan import Plan
 
 

@@ -1,9 +1,9 @@
 """Exact-duplicate removal for the DuckDB executor, by fingerprint where memory allows.
 
 Exact duplicates are rare in event logs, yet `SELECT DISTINCT` over every column builds a hash
-table of every row: on the 10M-event benchmark it was a fifth of the ingest. Instead DuckDB
-computes one 64-bit `hash()` per clean row (a streamed column), numpy sorts them (a vectorised sort:
-0.13 s for 10M) and finds the values seen more than once. Rows with a unique fingerprint cannot
+table of every row, a large share of the ingest (benchmarks/ingest_scale.py; benchmarks/results/).
+Instead DuckDB computes one 64-bit `hash()` per clean row (a streamed column), numpy sorts them (a
+vectorised sort) and finds the values seen more than once. Rows with a unique fingerprint cannot
 have an equal row (equal rows hash equally); only rows whose fingerprint repeats, true duplicates
 and the rare collisions of distinct rows, go through DuckDB's exact `DISTINCT`. The result is the
 `DISTINCT` result, row for row.

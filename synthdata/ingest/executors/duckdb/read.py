@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from synthdata.errors import InputError
-from synthdata.ingest.executors.duckdb.checks import ident, lit
+from synthdata.ingest.executors.duckdb.render import ident, lit
 from synthdata.ingest.report import Tally
 from synthdata.ingest.sources import LINE, NA_VALUES, CsvSource, ParquetSource, Source
 from synthdata.ingest.sources.csvtext import (

@@ -21,14 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from synthdata.errors import InputError
-from synthdata.ingest.executors.duckdb.checks import (
-    SQL_TYPE,
-    column_checks,
-    constraint_check,
-    ident,
-    lit,
-    resolve_conflicts,
-)
+from synthdata.ingest.executors.duckdb.checks import SQL_TYPE, column_checks, resolve_conflicts, row_checks
 from synthdata.ingest.executors.duckdb.connect import connect, limit_bytes
 from synthdata.ingest.executors.duckdb.dedup import Fingerprints, dedup_sql, fingerprint_budget
 from synthdata.ingest.executors.duckdb.read import (
@@ -40,6 +33,7 @@ from synthdata.ingest.executors.duckdb.read import (
     source_sql,
     unlined_sql,
 )
+from synthdata.ingest.executors.duckdb.render import ident, lit
 from synthdata.ingest.executors.duckdb.write import drop_inputs, write_result
 from synthdata.ingest.executors.pandas.checks import validate_chunk
 from synthdata.ingest.output import arrow_schema, canonical
@@ -127,8 +121,8 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, rejects: Any) 
 
 
 def _row_checks(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, inp: DuckInput) -> RowChecks:
-    """Each column's checks (`checks.column_checks`) and the schema's constraints, as SQL over the
-    input's column types."""
+    """Each column's checks (`checks.column_checks`) and the row rules (`checks.row_checks`), as SQL
+    over the input's column types."""
     types = dict(
         con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {inp.sql})").fetchall()
     )
@@ -144,10 +138,7 @@ def _row_checks(con: duckdb.DuckDBPyConnection, src: Source, plan: Plan, inp: Du
         typed[s.name] = v
         conds.append(cond)
         helpers.update(helper)
-    for k in plan.schema.constraints or []:
-        c = constraint_check(k, typed)
-        if c is not None:
-            conds.append(c)
+    conds += row_checks(plan, typed)
     raw_names = [raw_name(src, c) for c in src.columns]
     return RowChecks(
         columns=", ".join(f"{v} AS {ident(n)}" for n, v in typed.items()),

@@ -1,12 +1,12 @@
-"""The pandas executor's events aggregation: per-(user, item) counts, first/last time and value
-sum, streamed over chunks with memory bounded by the output."""
+"""The pandas executor's events aggregation: the layout's aggregates (`layouts.events.aggregates`)
+per (user, item), streamed over chunks with memory bounded by the output."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from synthdata.ingest.layouts.events import count_column
+from synthdata.ingest.layouts.events import Aggregate
 from synthdata.schema import DType
 
 
@@ -27,29 +27,26 @@ class IdCodec:
         return codes.astype(np.int64)
 
 
+_PARTIAL = {"count": "sum", "min": "min", "max": "max", "sum": "sum"}  # how partial results combine
+
+
 class EventAggregator:
-    """Streams event chunks into per-(user, item) counts, first/last time and value sum.
+    """Streams event chunks into the per-(user, item) aggregates `aggs` (`layouts.events.aggregates`).
 
     Memory is bounded by the number of distinct (user, item) pairs (the output), not by the number
     of events: each chunk is reduced with a groupby and partial results are re-reduced whenever they
     grow past `compact_rows` or twice the last compacted size (so re-reduction stays linear).
-    Sums, minima and maxima do not depend on chunking, so any chunk size gives the same table
-    (value sums are rounded to 6 decimals to absorb float summation order).
+    Sums, minima and maxima do not depend on chunking, so any chunk size gives the same table.
+    `times`: the input columns holding datetimes (aggregated as int64 nanoseconds).
     """
 
     def __init__(
-        self,
-        user: str,
-        item: str,
-        event: str,
-        time: str | None,
-        value: str | None,
-        event_types: list[str],
-        compact_rows: int = 2_000_000,
+        self, user: str, item: str, aggs: list[Aggregate], times: set[str], compact_rows: int = 2_000_000
     ) -> None:
-        self.user, self.item, self.event, self.time, self.value = user, item, event, time, value
-        self.event_types = list(event_types)
-        self.counts = [count_column(e) for e in self.event_types]
+        for a in aggs:
+            if a.op not in _PARTIAL:
+                raise ValueError(f"aggregate {a.name!r}: the pandas executor has no rendering for {a.op!r}")
+        self.user, self.item, self.aggs, self.times = user, item, list(aggs), times
         self.users, self.items = IdCodec(), IdCodec()
         self.parts: list[pd.DataFrame] = []
         self.part_rows = 0
@@ -60,31 +57,30 @@ class EventAggregator:
         if df.empty:
             return
         key = (self.users.encode(df[self.user]) << 32) | self.items.encode(df[self.item])
-        et = pd.Categorical(df[self.event], categories=self.event_types).codes
         cols: dict[str, np.ndarray] = {"key": key}
-        for j, c in enumerate(self.counts):
-            cols[c] = (et == j).astype(np.int64)
-        agg: dict[str, str] = dict.fromkeys(self.counts, "sum")
-        if self.time is not None:
-            t = df[self.time].to_numpy("datetime64[ns]").astype(np.int64)
-            cols["first_ts"], cols["last_ts"] = t, t
-            agg.update(first_ts="min", last_ts="max")
-        if self.value is not None:
-            cols["value_sum"] = df[self.value].astype("float64").fillna(0.0).to_numpy()
-            agg["value_sum"] = "sum"
-        part = pd.DataFrame(cols).groupby("key", sort=False).agg(agg)
+        codes: dict[str, np.ndarray] = {}
+        for a in self.aggs:
+            cols[a.name] = self._input(df, a, codes)
+        part = pd.DataFrame(cols).groupby("key", sort=False).agg(self._agg_spec())
         self.parts.append(part)
         self.part_rows += len(part)
         if self.part_rows > self.compact_at and len(self.parts) > 1:
             self._compact()
 
+    def _input(self, df: pd.DataFrame, a: Aggregate, codes: dict[str, np.ndarray]) -> np.ndarray:
+        """The column `a` reduces: 0/1 per row for counts (one categorical coding per column)."""
+        if a.op == "count":
+            cats = [b.equals for b in self.aggs if b.op == "count" and b.column == a.column]
+            if a.column not in codes:
+                codes[a.column] = pd.Categorical(df[a.column], categories=cats).codes
+            return (codes[a.column] == cats.index(a.equals)).astype(np.int64)
+        if a.column in self.times:
+            return df[a.column].to_numpy("datetime64[ns]").astype(np.int64)
+        x = df[a.column].astype("float64")
+        return (x if a.fill is None else x.fillna(a.fill)).to_numpy()
+
     def _agg_spec(self) -> dict[str, str]:
-        spec = dict.fromkeys(self.counts, "sum")
-        if self.time is not None:
-            spec.update(first_ts="min", last_ts="max")
-        if self.value is not None:
-            spec["value_sum"] = "sum"
-        return spec
+        return {a.name: _PARTIAL[a.op] for a in self.aggs}
 
     def _compact(self) -> None:
         merged = pd.concat(self.parts).groupby(level=0, sort=False).agg(self._agg_spec())
@@ -107,11 +103,12 @@ class EventAggregator:
         iid = self.items.index.to_numpy()[key & 0xFFFFFFFF].astype(cast.get(item_dtype, str))
         order = np.lexsort((iid, uid))  # sort by user then item, building each column once
         out = pd.DataFrame({"user_id": uid[order], "item_id": iid[order]})
-        for c in self.counts:
-            out[c] = g[c].to_numpy(np.int64)[order]
-        if self.time is not None:
-            out["first_ts"] = pd.to_datetime(g["first_ts"].to_numpy()[order], utc=True)
-            out["last_ts"] = pd.to_datetime(g["last_ts"].to_numpy()[order], utc=True)
-        if self.value is not None:
-            out["value_sum"] = g["value_sum"].to_numpy()[order].round(6)
+        for a in self.aggs:
+            col = g[a.name].to_numpy()[order]
+            if a.op == "count":
+                out[a.name] = col.astype(np.int64)
+            elif a.column in self.times:
+                out[a.name] = pd.to_datetime(col, utc=True)
+            else:
+                out[a.name] = col.round(a.digits) if a.digits is not None else col
         return out

@@ -1,8 +1,9 @@
-"""The pandas executor's checks: the reference implementation of the plan's rules.
+"""The pandas executor's checks: the reference implementation of the rules (`rules.RULES`).
 
-All checks are vectorised over a chunk. A row is rejected for the FIRST problem found, checking
-columns in schema order (ids first) and, per column: missing -> type -> range -> allowed values;
-then the schema's row constraints (`low <= high`). The SQL executors send every row they cannot
+All checks are vectorised over a chunk: each rule's condition is evaluated by `render.Frame` (and
+`ColumnFrame` here, for the nodes naming this module's functions: parsing, NUL bytes, time-like
+text). A row is rejected for the FIRST rule it breaks, columns in schema order (ids first), rules
+in precedence order, then the row rules (constraints). The SQL executors send every row they cannot
 vouch for here, so reason codes and first-problem order are this module's on every path.
 """
 
@@ -12,24 +13,16 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthdata.ingest.rules import (
-    BAD_TIMESTAMP,
-    BAD_TYPE,
-    CONSTRAINT_VIOLATION,
-    MIN_TIME,
-    MISSING_ID,
-    MISSING_VALUE,
-    NOT_ALLOWED,
-    NUL_BYTE,
-    OUT_OF_RANGE,
-    UNKNOWN_EVENT_TYPE,
-)
+from synthdata.ingest.executors.pandas.render import Frame
+from synthdata.ingest.rules import NUL_BYTE, Context, column_rules, row_rules
+from synthdata.ingest.rules.expr import Expr, HasNul, Raw, TimeLike, Unparsed, Value, render_rule
 from synthdata.ingest.sources import LINE, NUL_MARK
-from synthdata.schema import ColumnSpec, DType, InequalityConstraint, Role
+from synthdata.schema import ColumnSpec, DType, InequalityConstraint
 
 _TIMELIKE = re.compile(r"^\s*([+-]?inf(inity)?|[+-]?\d{1,6}-\d{1,2}-\d{1,2}([ T].*)?)\s*$", re.IGNORECASE)
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -105,70 +98,97 @@ def validate_chunk(
 ) -> Checked:
     """Type and check every spec'd column of `raw` (input names) and split good from bad rows.
 
-    Constraints are checked last, on the typed values of rows that passed the column checks; a row
-    where either side is empty satisfies them (emptiness is the columns' `nullable` business)."""
-    n = len(raw)
-    reason = np.full(n, None, dtype=object)
-    column = np.full(n, None, dtype=object)
-    value = np.full(n, None, dtype=object)
-    typed: dict[str, pd.Series] = {}
-
-    def flag(mask: np.ndarray, code: str, col: str, vals: pd.Series) -> None:
-        m = mask & (reason == None)  # noqa: E711 - elementwise on an object array
-        if m.any():
-            reason[m] = code
-            column[m] = col
-            txt = np.where(vals.isna().to_numpy(), None, vals.astype(str).to_numpy())
-            value[m] = txt[m]
-
-    events = set(event_types or [])
-    check_nul = raw.attrs.get("nul", True)
-    for spec in specs:
-        src = raw[spec.input_name]
-        if check_nul and src.dtype == object:
-            flag(_has_nul(src), NUL_BYTE, spec.name, src)
-        if spec.dtype in (DType.STRING, DType.CATEGORY) and src.dtype == object:
-            # text is compared stripped and blank means missing; non-str objects (SQLite) are rendered
-            src = src.where(src.isna(), src.astype(str).str.strip()).replace("", None)
-        missing = src.isna().to_numpy()
-        if spec.role in (Role.USER_ID, Role.ITEM_ID):
-            flag(missing, MISSING_ID, spec.name, src)
-        elif not spec.nullable:
-            flag(missing, MISSING_VALUE, spec.name, src)
-        vals, bad = parse_column(src, spec)
-        if spec.dtype == DType.DATETIME and bad.any():
-            flag(bad & timelike(src, spec), BAD_TIMESTAMP, spec.name, src)
-        flag(bad, BAD_TYPE, spec.name, src)
-        flag(out_of_range(vals, spec, now), OUT_OF_RANGE, spec.name, src)
-        if spec.allowed is not None:
-            allowed = {str(a) for a in spec.allowed}
-            ok = vals.astype(str).isin(allowed).to_numpy() | vals.isna().to_numpy()
-            flag(~ok, NOT_ALLOWED, spec.name, src)
-        if spec.role == Role.EVENT_TYPE and events:
-            ok = vals.isin(events).to_numpy() | vals.isna().to_numpy()
-            flag(~ok, UNKNOWN_EVENT_TYPE, spec.name, src)
-        typed[spec.name] = vals.reset_index(drop=True)
+    The checks are `rules.RULES`: per column (schema order) the column rules in precedence order,
+    then the row rules (constraints) on the typed values of rows that passed; a row is rejected for
+    the first rule it breaks."""
+    flags = _Flags(len(raw))
+    ctx = Context(now, tuple(event_types or ()))
+    nul = raw.attrs.get("nul", True)
+    typed = {spec.name: _check_column(raw[spec.input_name], spec, ctx, nul, flags) for spec in specs}
     by_name = {spec.name: spec for spec in specs}
-    for k in constraints or []:
-        if k.low in typed and k.high in typed:
-            broken = (typed[k.low] > typed[k.high]).fillna(False).to_numpy(bool)
-            flag(broken, CONSTRAINT_VIOLATION, k.low, raw[by_name[k.low].input_name])
-    bad_rows = reason != None  # noqa: E711
+    frame = Frame(typed, len(raw))
+    for rule, col, cond in row_rules(constraints, list(typed)):
+        m = render_rule(rule.code, lambda: frame.mask(cond))  # noqa: B023 - called at once
+        flags.flag(m, rule.code, col, raw[by_name[col].input_name])
+    return _split(raw, typed, flags, nul)
+
+
+class _Flags:
+    """Each row's first problem: reason, column and the value shown."""
+
+    def __init__(self, n: int) -> None:
+        self.reason = np.full(n, None, dtype=object)
+        self.column = np.full(n, None, dtype=object)
+        self.value = np.full(n, None, dtype=object)
+
+    def flag(self, mask: np.ndarray, code: str, col: str, vals: pd.Series) -> None:
+        m = mask & (self.reason == None)  # noqa: E711 - elementwise on an object array
+        if m.any():
+            self.reason[m] = code
+            self.column[m] = col
+            txt = np.where(vals.isna().to_numpy(), None, vals.astype(str).to_numpy())
+            self.value[m] = txt[m]
+
+
+class ColumnFrame(Frame):
+    """One column's conditions (`render.Frame`): `read` as read, `raw` stripped where text, `vals`
+    typed, `bad` the present values that did not parse."""
+
+    def __init__(
+        self, spec: ColumnSpec, read: pd.Series, raw: pd.Series, vals: pd.Series, bad: np.ndarray, nul: bool
+    ) -> None:
+        super().__init__({}, len(raw))
+        self.spec, self.read, self.raw, self.vals, self.bad, self.nul = spec, read, raw, vals, bad, nul
+
+    def leaf(self, e: Expr) -> np.ndarray:
+        if isinstance(e, HasNul):
+            return _has_nul(self.read) if self.nul and self.read.dtype == object else np.zeros(self.n, bool)
+        if isinstance(e, Unparsed):
+            return self.bad
+        if isinstance(e, TimeLike):
+            return timelike(self.raw, self.spec)
+        return super().leaf(e)
+
+    def value(self, e: Expr) -> Any:
+        if isinstance(e, Raw):
+            return self.raw
+        if isinstance(e, Value) and e.column is None:
+            return self.vals
+        return super().value(e)
+
+
+def _check_column(read: pd.Series, spec: ColumnSpec, ctx: Context, nul: bool, flags: _Flags) -> pd.Series:
+    """Flag the rows breaking one of the column's rules; returns its typed values (index 0..n-1)."""
+    src = read
+    if spec.dtype in (DType.STRING, DType.CATEGORY) and src.dtype == object:
+        # text is compared stripped and blank means missing; non-str objects (SQLite) are rendered
+        src = src.where(src.isna(), src.astype(str).str.strip()).replace("", None)
+    present = src.notna().to_numpy()
+    vals, bad = parse_column(src, spec)
+    frame = ColumnFrame(spec, read, src, vals, bad, nul)
+    for rule, cond in column_rules(spec, ctx):
+        m = render_rule(rule.code, lambda: frame.mask(cond))  # noqa: B023 - called at once
+        flags.flag(m if rule.on_empty else m & present, rule.code, spec.name, read if rule.as_read else src)
+    return vals.reset_index(drop=True)
+
+
+def _split(raw: pd.DataFrame, typed: dict[str, pd.Series], flags: _Flags, nul: bool) -> Checked:
+    bad_rows = flags.reason != None  # noqa: E711
     good = pd.DataFrame(typed)
     good[LINE] = raw[LINE].to_numpy()
     good = good.loc[~bad_rows].reset_index(drop=True)
     rejects = pd.DataFrame(
         {
             "line": raw[LINE].to_numpy()[bad_rows].astype("int64"),
-            "column": column[bad_rows],
-            "reason": reason[bad_rows],
-            "value": value[bad_rows],
+            "column": flags.column[bad_rows],
+            "reason": flags.reason[bad_rows],
+            "value": flags.value[bad_rows],
             "raw": raw_json(raw.loc[bad_rows].drop(columns=[LINE])),
         }
     )
-    if check_nul and (rejects["reason"] == NUL_BYTE).any():  # show the byte itself, not the marker
-        for c, nul in (("value", "\x00"), ("raw", "\\u0000")):  # raw is JSON: escaped there
-            rejects[c] = [v.replace(NUL_MARK, nul) if isinstance(v, str) else v for v in rejects[c]]
+    if nul and (rejects["reason"] == NUL_BYTE).any():  # show the byte itself, not the marker
+        for c, mark in (("value", "\x00"), ("raw", "\\u0000")):  # raw is JSON: escaped there
+            rejects[c] = [v.replace(NUL_MARK, mark) if isinstance(v, str) else v for v in rejects[c]]
     return Checked(good, rejects)
 
 
@@ -189,37 +209,6 @@ def timelike(s: pd.Series, spec: ColumnSpec) -> np.ndarray:
     return s.map(
         lambda v: isinstance(v, date) or (isinstance(v, str) and _TIMELIKE.match(v) is not None)
     ).to_numpy(bool)
-
-
-def out_of_range(vals: pd.Series, spec: ColumnSpec, now: pd.Timestamp) -> np.ndarray:
-    """Mask of values outside the declared range. Datetimes: min/max are unix seconds; an
-    interaction timestamp (role timestamp) defaults to [1990-01-01, now] since behaviour logs
-    cannot come from the future and pre-1990 times are epoch/zero-date artefacts."""
-    if spec.dtype == DType.DATETIME:
-        is_ts = spec.role == Role.TIMESTAMP
-        lo = (
-            pd.Timestamp(spec.min, unit="s", tz="UTC")
-            if spec.min is not None
-            else MIN_TIME
-            if is_ts
-            else None
-        )
-        hi = pd.Timestamp(spec.max, unit="s", tz="UTC") if spec.max is not None else now if is_ts else None
-        m = np.zeros(len(vals), bool)
-        if lo is not None:
-            m |= (vals < lo).fillna(False).to_numpy(bool)
-        if hi is not None:
-            m |= (vals > hi).fillna(False).to_numpy(bool)
-        return m
-    if spec.dtype not in (DType.INT, DType.FLOAT):
-        return np.zeros(len(vals), bool)
-    m = np.zeros(len(vals), bool)
-    f = vals.astype("float64")
-    if spec.min is not None:
-        m |= (f < spec.min).fillna(False).to_numpy(bool)
-    if spec.max is not None:
-        m |= (f > spec.max).fillna(False).to_numpy(bool)
-    return m
 
 
 def raw_json(df: pd.DataFrame) -> list[str]:

@@ -13,10 +13,6 @@ import pandas as pd
 from synthdata.ingest.sources import LINE
 
 
-def row_hashes(df: pd.DataFrame) -> np.ndarray:
-    return pd.util.hash_pandas_object(df, index=False).to_numpy(np.uint64)
-
-
 class Deduper:
     """Finds exact duplicate rows across all chunks with bounded memory: 8 bytes per distinct row,
     kept as a few sorted uint64 runs (merged LSM-style). A 64-bit hash collision would merge two

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from synthdata.errors import InputError
 from synthdata.ingest.executors.pandas.checks import raw_json, validate_chunk
-from synthdata.ingest.executors.pandas.dedup import AttributeVotes, Deduper, conflict_mask, row_hashes
+from synthdata.ingest.executors.pandas.dedup import AttributeVotes, Deduper, conflict_mask
 from synthdata.ingest.executors.pandas.write import write_events, write_rows
 from synthdata.ingest.output import ParquetOut, canonical
 from synthdata.ingest.plan import Outcome, Plan
@@ -28,6 +28,7 @@ from synthdata.ingest.report import Tally
 from synthdata.ingest.rules import ATTRIBUTE_CONFLICT
 from synthdata.ingest.sources import LINE, Source
 from synthdata.ingest.sources.csvtext import MALFORMED, malformed_rejects
+from synthdata.rowhash import row_hashes
 
 
 def run_streaming(src: Source, plan: Plan, spill_dir: Path, rejects: Any) -> Outcome:

@@ -12,10 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthdata.ingest.executors.pandas.aggregate import EventAggregator, IdCodec
-from synthdata.ingest.layouts.events import value_column
+from synthdata.ingest.layouts.events import aggregates
 from synthdata.ingest.output import ParquetOut, canonical, join_attributes
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import time_span
+from synthdata.schema import DType
 
 
 def write_rows(
@@ -55,15 +56,8 @@ def write_events(
     """Events: the batches aggregated per (user, item), then attributes joined and written."""
     schema, names = plan.schema, plan.names
     uid, iid = schema.user_col, schema.item_col
-    vcol = value_column(schema)
-    agg = EventAggregator(
-        uid,
-        iid,
-        schema.event_col or "",
-        schema.time_col,
-        vcol if vcol in names else None,
-        schema.event_types or [],
-    )
+    times = {s.name for s in plan.specs if s.dtype == DType.DATETIME}
+    agg = EventAggregator(uid, iid, aggregates(schema, names), times)
     for batch in batches:
         agg.add(batch)
     res = agg.result(schema.column(uid).dtype, schema.column(iid).dtype)

@@ -1,6 +1,7 @@
 """The push-down executor's checks, as SQLAlchemy Core over the source query: per column a typed
-value and a condition that the value is certainly what the pandas validator would keep. Rows that
-fail it are sent back and decided by `executors/pandas/checks.py`."""
+value and a condition that the value is certainly what the pandas validator would keep and breaks
+none of the rules (`rules.RULES`, rendered by `render.SqlCertainty`). Rows that fail it are sent
+back and decided by `executors/pandas/checks.py`."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from synthdata.ingest.executors.pushdown.dialects import PushdownDialect
+from synthdata.ingest.executors.pushdown.render import SqlCertainty, compared
 from synthdata.ingest.plan import Plan
-from synthdata.ingest.rules import MIN_TIME
-from synthdata.schema import ColumnSpec, DType, Role
+from synthdata.ingest.rules import Context, column_rules, row_rules
+from synthdata.ingest.rules.expr import render_rule
+from synthdata.schema import ColumnSpec, DType
 
 NATIVE = {
     DType.INT: {"int"},
@@ -31,33 +34,38 @@ class Fallback(Exception):
 
 
 def column_sure(spec: ColumnSpec, c: Any, kind: str, plan: Plan, profile: PushdownDialect) -> Any:
-    """SQL condition: this column's value is certainly what the validator would keep."""
-    ok = [c.is_not(None)]
+    """SQL condition: this column's value is certainly what the validator would keep (`faithful`) and
+    breaks none of its rules (`rules.column_rules`, rendered by `render.SqlCertainty`)."""
+    ok = [c.is_not(None), *faithful(spec, c, kind, profile)]
+    required = []
+    r = SqlCertainty(spec, c, kind)
+    for rule, cond in column_rules(spec, Context(plan.now, tuple(plan.schema.event_types or ()))):
+        r.present = not rule.on_empty
+        clear = render_rule(rule.code, lambda: r.clear(cond))  # noqa: B023 - called at once
+        if clear is False:
+            raise Fallback(f"the {rule.code} rule on column {spec.name!r} has no SQL form here")
+        if clear is not True:
+            (required if rule.on_empty else ok).append(clear)
+    cond = sa.and_(*ok)
+    return sa.and_(*required, cond) if required else sa.or_(c.is_(None), cond)
+
+
+def faithful(spec: ColumnSpec, c: Any, kind: str, profile: PushdownDialect) -> list[Any]:
+    """Conditions under which the typed value is the validator's: text unchanged by Python's strip,
+    whole numbers where integers are wanted, finite numbers, times pandas can hold."""
+    ok = []
     if spec.dtype in (DType.STRING, DType.CATEGORY) and kind == "text":
         trimmed = getattr(sa.func, profile.trim)(c, _WS)
         ok += [sa.func.length(c) > 0, trimmed == c]  # database text holds no NUL
     if spec.dtype == DType.INT and kind == "float":
         ok += [c == sa.func.floor(c), sa.func.abs(c) < 1e15]
-    if spec.dtype in (DType.INT, DType.FLOAT):
-        ok += [c >= spec.min] if spec.min is not None else []
-        ok += [c <= spec.max] if spec.max is not None else []
-        ok += [c != sa.cast(sa.literal("NaN"), sa.Float(53))] if kind == "float" else []
-    if spec.dtype == DType.DATETIME:
-        lo = pd.Timestamp(spec.min, unit="s", tz="UTC") if spec.min is not None else None
-        hi = pd.Timestamp(spec.max, unit="s", tz="UTC") if spec.max is not None else None
-        if spec.role == Role.TIMESTAMP:
-            lo, hi = (MIN_TIME if lo is None else lo), (plan.now if hi is None else hi)
-        lo, hi = max(lo or TS_LO, TS_LO), min(hi or TS_HI, TS_HI)  # also excludes +-infinity
-        ok.append(sa.cast(c, sa.DateTime(timezone=True)).between(lo.to_pydatetime(), hi.to_pydatetime()))
-    if spec.allowed is not None:
-        if spec.dtype not in (DType.STRING, DType.CATEGORY, DType.INT):
-            raise Fallback(f"allowed values on a {spec.dtype.value} column")
-        ok.append(sa.cast(c, sa.Text).in_([str(a) for a in spec.allowed]))
-    if spec.role == Role.EVENT_TYPE and plan.schema.event_types:
-        ok.append(c.in_(plan.schema.event_types))
-    cond = sa.and_(*ok)
-    nullable = spec.nullable and spec.role not in (Role.USER_ID, Role.ITEM_ID)
-    return sa.or_(c.is_(None), cond) if nullable else cond
+    if spec.dtype in (DType.INT, DType.FLOAT) and kind == "float":
+        ok.append(c != sa.cast(sa.literal("NaN"), sa.Float(53)))
+    if spec.dtype == DType.DATETIME:  # also excludes +-infinity
+        ok.append(
+            sa.cast(c, sa.DateTime(timezone=True)).between(TS_LO.to_pydatetime(), TS_HI.to_pydatetime())
+        )
+    return ok
 
 
 def typed_value(spec: ColumnSpec, c: Any, kind: str) -> Any:
@@ -79,7 +87,12 @@ def row_checks(
     c = {s.name: sub.c[str(s.input_name)] for s in plan.specs}
     conds = [column_sure(s, c[s.name], kinds[str(s.input_name)], plan, profile) for s in plan.specs]
     vals = {s.name: typed_value(s, c[s.name], kinds[str(s.input_name)]) for s in plan.specs}
-    for k in plan.schema.constraints or []:
-        if k.low in vals and k.high in vals:
-            conds.append(sa.or_(vals[k.low].is_(None), vals[k.high].is_(None), vals[k.low] <= vals[k.high]))
+    r = SqlCertainty(
+        None, values={s.name: compared(s, c[s.name], kinds[str(s.input_name)]) for s in plan.specs}
+    )
+    for rule, _, cond in row_rules(plan.schema.constraints, plan.names):
+        clear = render_rule(rule.code, lambda: r.clear(cond))  # noqa: B023 - called at once
+        if clear is False:
+            raise Fallback(f"the {rule.code} rule has no SQL form here")
+        conds += [] if clear is True else [clear]
     return sa.and_(*conds), vals

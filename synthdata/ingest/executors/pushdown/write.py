@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from synthdata.ingest.executors.pushdown.dialects import PushdownDialect
-from synthdata.ingest.layouts.events import count_column, value_column
+from synthdata.ingest.layouts.events import Aggregate, aggregates
 from synthdata.ingest.output import ParquetOut, canonical, join_attributes
 from synthdata.ingest.plan import Outcome, Plan
 from synthdata.ingest.report import time_span
@@ -27,68 +27,93 @@ def epoch_us(t: Any) -> Any:
 def write_output(
     x: sa.Connection, sql: Any, good: Any, plan: Plan, out_schema: Any, tables: dict, profile: PushdownDialect
 ) -> tuple[Outcome, int, int]:
-    schema, names = plan.schema, plan.names
-    g = good.c
+    """Stream the clean table (events: aggregated in the database) into `plan.out`; returns the
+    outcome, the number of distinct rows kept and the number of rows transferred."""
     if plan.layout == "events":
-        d = sa.select(*[g[n] for n in names]).distinct().subquery("d")
-        u, i = d.c[schema.user_col], d.c[schema.item_col]
-        parts = [u.label("user_id"), i.label("item_id")]
-        parts += [
-            sa.func.count().filter(d.c[schema.event_col] == e).label(count_column(e))
-            for e in schema.event_types or []
-        ]
-        if schema.time_col in names:
-            parts += [
-                epoch_us(sa.func.min(d.c[schema.time_col])).label("first_ts"),
-                epoch_us(sa.func.max(d.c[schema.time_col])).label("last_ts"),
-            ]
-        vcol = value_column(schema)
-        if vcol in names:
-            total = sa.func.sum(sa.func.coalesce(d.c[vcol], 0.0))
-            parts.append(
-                sa.cast(sa.func.round(sa.cast(total, sa.Numeric), 6), sa.Float(53)).label("value_sum")
-            )
-        parts.append(sa.func.count().label("_n"))
-        collate = f" COLLATE {profile.byte_order}"
-        order = [
-            sa.text(c + (collate if out_schema.column(c).dtype != DType.INT else ""))
-            for c in ("user_id", "item_id")
-        ]
-        q = sa.select(*parts).group_by(u, i).order_by(*order)
-        ucol, icol = "user_id", "item_id"
+        q, ucol, icol = _events_query(good, plan, out_schema, profile), "user_id", "item_id"
+        tcol = ("first_ts", "last_ts")
     else:
-        when = {s.name for s in plan.specs if s.dtype == DType.DATETIME}
-        shown = [epoch_us(g[n]).label(n) if n in when else g[n] for n in names]
-        q = sa.select(*shown, sa.func.min(g[LINE]).label(LINE)).group_by(*[g[n] for n in names])
-        q = q.order_by(sa.text(LINE))
-        ucol, icol = schema.user_col, schema.item_col
+        q, ucol, icol = _rows_query(good, plan), plan.schema.user_col, plan.schema.item_col
+        tcol = (plan.schema.time_col, plan.schema.time_col)
     res = x.execution_options(stream_results=True).exec_driver_sql(sql(q))
+    try:
+        return _stream(res, plan, out_schema, tables, ucol, icol, tcol)
+    except sa.exc.SQLAlchemyError as e:
+        from synthdata.errors import InputError
+
+        raise InputError(f"cannot read from database: {db_message(e, '')}", path=plan.label) from None
+
+
+_AGGREGATE_SQL = {  # `layouts.events.Aggregate` ops over a column
+    "count": lambda a, c: sa.func.count().filter(c == a.equals),
+    "min": lambda a, c: sa.func.min(c),
+    "max": lambda a, c: sa.func.max(c),
+    "sum": lambda a, c: sa.func.sum(c),
+}
+
+
+def aggregate_sql(a: Aggregate, d: Any, times: set[str]) -> Any:
+    """One aggregate of the events layout over subquery `d`; times travel as epoch microseconds."""
+    if a.op not in _AGGREGATE_SQL:
+        raise ValueError(f"aggregate {a.name!r}: the pushdown executor has no rendering for {a.op!r}")
+    c = d.c[a.column] if a.fill is None else sa.func.coalesce(d.c[a.column], a.fill)
+    v = _AGGREGATE_SQL[a.op](a, c)
+    if a.digits is not None:
+        v = sa.cast(sa.func.round(sa.cast(v, sa.Numeric), a.digits), sa.Float(53))
+    if a.op in ("min", "max") and a.column in times:
+        v = epoch_us(v)
+    return v.label(a.name)
+
+
+def _events_query(good: Any, plan: Plan, out_schema: Any, profile: PushdownDialect) -> Any:
+    """The distinct kept rows aggregated per (user, item), in the streaming executor's order."""
+    schema, names = plan.schema, plan.names
+    d = sa.select(*[good.c[n] for n in names]).distinct().subquery("d")
+    u, i = d.c[schema.user_col], d.c[schema.item_col]
+    times = {s.name for s in plan.specs if s.dtype == DType.DATETIME}
+    parts = [u.label("user_id"), i.label("item_id")]
+    parts += [aggregate_sql(a, d, times) for a in aggregates(schema, names)]
+    parts.append(sa.func.count().label("_n"))
+    collate = f" COLLATE {profile.byte_order}"
+    order = [
+        sa.text(c + (collate if out_schema.column(c).dtype != DType.INT else ""))
+        for c in ("user_id", "item_id")
+    ]
+    return sa.select(*parts).group_by(u, i).order_by(*order)
+
+
+def _rows_query(good: Any, plan: Plan) -> Any:
+    """Interactions: each distinct kept row once, at its first line."""
+    g, names = good.c, plan.names
+    when = {s.name for s in plan.specs if s.dtype == DType.DATETIME}
+    shown = [epoch_us(g[n]).label(n) if n in when else g[n] for n in names]
+    q = sa.select(*shown, sa.func.min(g[LINE]).label(LINE)).group_by(*[g[n] for n in names])
+    return q.order_by(sa.text(LINE))
+
+
+def _stream(
+    res: Any, plan: Plan, out_schema: Any, tables: dict, ucol: str, icol: str, tcol: tuple[Any, Any]
+) -> tuple[Outcome, int, int]:
     keys = list(res.keys())
     times = [c.name for c in out_schema.columns if c.dtype == DType.DATETIME]
     w = ParquetOut(plan.out, out_schema.columns)
     users, items, n_distinct, rows_out = set(), set(), 0, 0
     lo = hi = None
-    tcol = ("first_ts", "last_ts") if plan.layout == "events" else (schema.time_col, schema.time_col)
     try:
         for rows in res.partitions(plan.chunk_size):
             df = pd.DataFrame.from_records(rows, columns=keys, coerce_float=True)
             for col in df.columns.intersection(times):
                 df[col] = pd.to_datetime(df[col], unit="us", utc=True)
             n_distinct += int(df.pop("_n").sum()) if "_n" in df else len(df)
-            df = join_attributes(df, tables, ucol, icol)
-            df = canonical(df, out_schema.columns)
-            users.update(df[ucol].tolist() if plan.layout != "events" else df["user_id"].tolist())
-            items.update(df[icol].tolist() if plan.layout != "events" else df["item_id"].tolist())
+            df = canonical(join_attributes(df, tables, ucol, icol), out_schema.columns)
+            users.update(df[ucol].tolist())
+            items.update(df[icol].tolist())
             if tcol[0] in df and len(df):
                 a, b = df[tcol[0]].min(), df[tcol[1]].max()
                 lo = a if lo is None or a < lo else lo
                 hi = b if hi is None or b > hi else hi
             w.write(df)
             rows_out += len(df)
-    except sa.exc.SQLAlchemyError as e:
-        from synthdata.errors import InputError
-
-        raise InputError(f"cannot read from database: {db_message(e, '')}", path=plan.label) from None
     finally:
         w.close()
     span = time_span(pd.Series([lo, hi])) if lo is not None else None
