@@ -123,10 +123,10 @@ class RuleNotRendered(Exception):
         )
 
 
-def render_rule(code: str, render: Callable[[], Any]) -> Any:
-    """`render()`, with the rule's code in the message should a node have no rendering."""
+def render_rule(code: str, render: Callable[[Expr], Any], cond: Expr) -> Any:
+    """`render(cond)`, with the rule's code in the message should a node have no rendering."""
     try:
-        return render()
+        return render(cond)
     except RuleNotRendered as e:
         raise RuleNotRendered(e.executor, e.node, code) from None
 

@@ -162,7 +162,7 @@ def _column_checks(
     required: list[Any] = []
     for rule, cond in column_rules(spec, Context(now, tuple(events or ()))):
         r.present = not rule.on_empty
-        clear = render_rule(rule.code, lambda: r.clear(cond))  # noqa: B023 - called at once
+        clear = render_rule(rule.code, r.clear, cond)
         (required if rule.on_empty else conds).append(clear)
     present = f"({x} IS NOT NULL AND {r.sql(r.all_(conds))})"
     need = r.all_(required)
@@ -177,7 +177,7 @@ def row_checks(plan: Plan, typed_exprs: dict[str, str]) -> list[str]:
     """The row rules (`rules.row_rules`) over the columns' typed values, as DuckDB SQL."""
     r = DuckCertainty(None, typed=typed_exprs)
     rows = row_rules(plan.schema.constraints, list(typed_exprs))
-    return [r.sql(render_rule(rule.code, lambda: r.clear(cond))) for rule, _, cond in rows]  # noqa: B023
+    return [r.sql(render_rule(rule.code, r.clear, cond)) for rule, _, cond in rows]
 
 
 # --- the attribute-vote rule (attribute_conflict) -------------------------------------------------

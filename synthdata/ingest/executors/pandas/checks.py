@@ -108,7 +108,7 @@ def validate_chunk(
     by_name = {spec.name: spec for spec in specs}
     frame = Frame(typed, len(raw))
     for rule, col, cond in row_rules(constraints, list(typed)):
-        m = render_rule(rule.code, lambda: frame.mask(cond))  # noqa: B023 - called at once
+        m = render_rule(rule.code, frame.mask, cond)
         flags.flag(m, rule.code, col, raw[by_name[col].input_name])
     return _split(raw, typed, flags, nul)
 
@@ -167,7 +167,7 @@ def _check_column(read: pd.Series, spec: ColumnSpec, ctx: Context, nul: bool, fl
     vals, bad = parse_column(src, spec)
     frame = ColumnFrame(spec, read, src, vals, bad, nul)
     for rule, cond in column_rules(spec, ctx):
-        m = render_rule(rule.code, lambda: frame.mask(cond))  # noqa: B023 - called at once
+        m = render_rule(rule.code, frame.mask, cond)
         flags.flag(m if rule.on_empty else m & present, rule.code, spec.name, read if rule.as_read else src)
     return vals.reset_index(drop=True)
 

@@ -41,7 +41,7 @@ def column_sure(spec: ColumnSpec, c: Any, kind: str, plan: Plan, profile: Pushdo
     r = SqlCertainty(spec, c, kind)
     for rule, cond in column_rules(spec, Context(plan.now, tuple(plan.schema.event_types or ()))):
         r.present = not rule.on_empty
-        clear = render_rule(rule.code, lambda: r.clear(cond))  # noqa: B023 - called at once
+        clear = render_rule(rule.code, r.clear, cond)
         if clear is False:
             raise Fallback(f"the {rule.code} rule on column {spec.name!r} has no SQL form here")
         if clear is not True:
@@ -91,7 +91,7 @@ def row_checks(
         None, values={s.name: compared(s, c[s.name], kinds[str(s.input_name)]) for s in plan.specs}
     )
     for rule, _, cond in row_rules(plan.schema.constraints, plan.names):
-        clear = render_rule(rule.code, lambda: r.clear(cond))  # noqa: B023 - called at once
+        clear = render_rule(rule.code, r.clear, cond)
         if clear is False:
             raise Fallback(f"the {rule.code} rule has no SQL form here")
         conds += [] if clear is True else [clear]
