@@ -194,11 +194,9 @@ _REST = frozenset(string.ascii_letters + string.digits + "_")
 def _is_identifier(name: str) -> bool:
     """The oracle, written without a regular expression: an ASCII letter or underscore, then ASCII
     letters, digits or underscores, every character checked; at most 63 bytes (portable limit)."""
-    if len(name) == 0 or len(name.encode("utf-8")) > 63:
+    if len(name) == 0 or name[0] not in _FIRST or not all(ch in _REST for ch in name):
         return False
-    if name[0] not in _FIRST:
-        return False
-    return all(ch in _REST for ch in name)
+    return len(name) <= 63  # every character is ASCII here, so characters are bytes
 
 
 # hostile characters often, so the valid/invalid boundary is hit: whitespace, line ends, NUL, dots,
