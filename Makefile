@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: install demo test lint bench clean sample
+.PHONY: install demo test test-fast lint bench clean sample
 
 # torch==2.13.0 first: it is the CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -24,6 +24,10 @@ demo: install
 test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The edit loop: everything but the tests marked slow (model fits, pipeline runs, subprocesses).
+test-fast: install
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -19,7 +19,7 @@ Grids: `families` runs every cell of the histories family (Mult-VAE, Mult-DAE: b
 regimes, all three strategy slots, ALS and BPR), the row family (GAN, VAE) on MovieLens with ALS, and
 CTGAN / TVAE as anchors on MovieLens full with ALS; `full` is every combination.
 
-Calibration: the known-answer generators of benchmarks/known_answers.py, shaped like each strategy's
+Calibration: the known-answer generators of synthdata/testing/known_answers.py, shaped like each strategy's
 rows (`planted`, and the null generators over many seeds: the false-positive rate of `helps`).
 
 Results are appended to a JSON-lines file as each cell finishes (a killed run keeps what it did) and
@@ -183,7 +183,7 @@ def run_cell(cell: Cell, work: Path, budget_s: float, cache: dict, seed: int = 0
 def calibration(work: Path, seeds: dict[str, int], share: float, strategies: list[str], out) -> list[dict]:
     """Planted generator (should say helps) and the null generators over `seeds` seeds, on the sample,
     each shaped like the strategy's rows (known_answers.tables)."""
-    from known_answers import NULLS, tables
+    from synthdata.testing.known_answers import NULLS, tables
 
     train, test, schema = splits("sample", "full", work)
     rows = []
@@ -301,7 +301,7 @@ def main() -> None:
     calib: list[dict] = []
     cache: dict = {}
     if a.only in ("all", "calibration"):
-        from known_answers import NULLS
+        from synthdata.testing.known_answers import NULLS
 
         seeds = {"planted": 1, **{n: a.fpr_seeds for n in NULLS}}
         if a.seeds_per_null:

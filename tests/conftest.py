@@ -80,3 +80,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return request.getfixturevalue("pg_url")
+
+
+# Slow by nature (model fits, pipeline runs, subprocesses and DDP, kill tests, real-data studies): marked
+# here so `make test-fast` (pytest -m "not slow") skips them in the edit loop; `make test` runs them all.
+SLOW = ("model/", "pipeline/", "test_export_kill.py", "test_eval_movielens.py", "test_eval_calibration.py")
+SLOW += ("test_registry_concurrency.py", "test_cli_contract.py", "hostile/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        where = Path(str(item.fspath)).resolve().relative_to(Path(__file__).resolve().parent).as_posix()
+        if any(where.startswith(s) or where.endswith(s) for s in SLOW):
+            item.add_marker(pytest.mark.slow)

@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import synthdata.ingest.api as ingest_api
 from synthdata.cli import main
 
 
@@ -30,12 +29,3 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 def rejects(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
-
-
-@pytest.fixture(params=["duckdb", "pandas"])
-def both_engines(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test once per executor: the parameter is the engine `ingest` uses when not given one
-    (CLI calls, Python calls without `engine=`) while the test runs. The existing ingest tests are
-    the contract both executors must meet."""
-    monkeypatch.setattr(ingest_api, "DEFAULT_ENGINE", request.param)
-    return str(request.param)

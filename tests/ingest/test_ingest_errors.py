@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from ingest_helpers import (
-    both_engines,  # noqa: F401 - the fixture, used by pytestmark
     run_cli,
     write,
 )

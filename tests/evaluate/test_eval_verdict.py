@@ -25,7 +25,7 @@ from synthdata.evaluate.verdict import (
     stronger,
 )
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 METRICS = ("ndcg", "recall")
 UP = {"mean": 0.05, "ci_low": 0.02, "ci_high": 0.08, "p_value": 0.0005}
 FLAT = {"mean": 0.0, "ci_low": -0.01, "ci_high": 0.01, "p_value": 0.9}

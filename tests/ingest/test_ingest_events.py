@@ -12,13 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from ingest_helpers import (
-    both_engines,  # noqa: F401 - the fixture, used by pytestmark
     run_cli,
 )
 
 from synthdata.ingest import ingest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both executors
 

@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 from ingest_helpers import (
-    both_engines,  # noqa: F401 - the fixture, used by pytestmark
     rejects,
     run_cli,
     write,

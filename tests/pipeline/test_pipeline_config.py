@@ -14,7 +14,7 @@ from synthdata.pipeline import evaluate_gates, load_config, parse_config
 from synthdata.pipeline.config import GateConfig
 from synthdata.pipeline.gates import lookup
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASE = {"source": {"path": "data.csv"}}
 
 

@@ -1,19 +1,14 @@
-"""Verdict calibration with known answers (benchmarks/known_answers.py, never part of the product):
+"""Verdict calibration with known answers (synthdata/testing/known_answers.py, not part of the product):
 a planted generator that adds held-out test positives must get `helps`; null generators must not."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pytest
 from _eval_world import FAST_EVAL, SCHEMA, world
 
 from synthdata.evaluate import EvalConfig, evaluate
 from synthdata.split import split
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from known_answers import NULLS, tables
+from synthdata.testing.known_answers import NULLS, tables
 
 CFG = EvalConfig(**{**FAST_EVAL, "seeds": 3, "privacy": False})
 

@@ -13,7 +13,7 @@ from synthdata.ingest import ingest
 from synthdata.schema import Schema
 from synthdata.split import split
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 
 @pytest.fixture(scope="module")

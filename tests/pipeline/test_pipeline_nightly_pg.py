@@ -22,7 +22,7 @@ from synthdata.pipeline.config import load_config
 from synthdata.pipeline.gates import evaluate_gates
 from synthdata.registry import Registry
 
-NIGHTLY = Path(__file__).resolve().parents[1] / "pipelines" / "nightly.yaml"
+NIGHTLY = Path(__file__).resolve().parents[2] / "pipelines" / "nightly.yaml"
 SECRET = "Sup3rS3cretPW"
 
 

@@ -13,7 +13,7 @@ from _gan_world import FAST, SCHEMA, make_table
 from synthdata.model import registry
 from synthdata.model.synthesizer import Synthesizer
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_readme_backend_example_is_one_file_plus_one_registry_line(

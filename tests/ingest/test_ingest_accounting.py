@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_helpers import both_engines  # noqa: F401 - the fixture, used by pytestmark
 
 from synthdata.ingest import ingest
 from synthdata.schema import Schema

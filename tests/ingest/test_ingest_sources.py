@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from ingest_helpers import (
-    both_engines,  # noqa: F401 - the fixture, used by pytestmark
     write,
 )
 

@@ -1,5 +1,5 @@
-"""Generators with known answers, for calibrating the verdict (tests and the utility study ONLY; never
-used by the product).
+"""Generators with known answers, for calibrating the verdict (tests and the utility study only; the
+product never imports synthdata.testing).
 
 - planted: adds a share of the held-out TEST positives as "synthetic" rows — a generator that knows the
   future. Its true effect on the test metrics is a gain, so a calibrated verdict must say `helps`.

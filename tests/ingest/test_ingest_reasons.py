@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from ingest_helpers import (
-    both_engines,  # noqa: F401 - the fixture, used by pytestmark
     write,
 )
 
@@ -138,6 +137,6 @@ def test_attribute_table_conflict_tie_keeps_first(tmp_path: Path) -> None:
 
 
 def test_every_reason_is_documented() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for r in (*REASONS, "duplicate"):
         assert f"`{r}`" in readme, r

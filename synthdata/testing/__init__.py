@@ -1,0 +1,1 @@
+"""Support for tests and benchmarks that is not part of the product (known-answer generators)."""
