@@ -1,13 +1,13 @@
-"""Helpers shared by the ingest tests: write small inputs, run the CLI in-process, read rejects."""
+"""Helpers shared by the ingest tests: write small inputs, read rejects (`run_cli` is tests/_cli.py's)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
-import pytest
+from _cli import run_cli
 
-from synthdata.cli import main
+__all__ = ["rejects", "run_cli", "write"]
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -17,14 +17,6 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run `synthdata ARGS` in this process; returns (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as ex:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return int(ex.value.code or 0), out, err
 
 
 def rejects(path: Path) -> pd.DataFrame:

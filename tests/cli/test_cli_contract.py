@@ -10,19 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from _cli import run_cli
 from _eval_world import SCHEMA, world
 from _pipeline_helpers import tiny_config, write_config, write_source
 
-from synthdata.cli import main
 from synthdata.errors import SynthdataError
 from synthdata.registry import Registry
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as ei:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(ei.value.code or 0), out, err
 
 
 @pytest.fixture

@@ -8,17 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from _cli import run_cli
 
-from synthdata.cli import main
 from synthdata.export import read_table
 from synthdata.registry import Registry
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as ei:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(ei.value.code or 0), out, err
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from _cli import run_cli as cli
 
 from synthdata import export as export_mod
-from synthdata.cli import main
 from synthdata.errors import InputError, SynthdataError
 from synthdata.export import export_table, read_table
 from synthdata.ingest import ingest
@@ -23,9 +23,9 @@ def frame(n: int) -> pd.DataFrame:
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as ei:
-        main(args)
-    return int(ei.value.code or 0), capsys.readouterr().err
+    """(exit code, stderr): these tests read only the error line."""
+    code, _, err = cli(args, capsys)
+    return code, err
 
 
 @pytest.mark.parametrize("mode", ["delete", "wal"])  # the two modes a file keeps between connections

@@ -9,20 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from _cli import run_cli
 from _gan_world import SCHEMA, make_table
-
-from synthdata.cli import main
 
 # a small GAN: tiny layers, one torch thread, few validation rows
 SMALL = ["z_dim=8", "gen_hidden=[16]", "dis_hidden=[16]", "n_modes=2", "bgm_rows=200", "bgm_iter=10"]
 SMALL += ["val_rows=100", "num_threads=1"]
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as ei:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(ei.value.code or 0), out, err
 
 
 @pytest.fixture(scope="module")

@@ -15,20 +15,13 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from _cli import run_cli
 from _pipeline_helpers import tiny_config, write_config, write_source
 
-from synthdata.cli import main
 from synthdata.export import read_table
 from synthdata.registry import Registry, RunInfo
 
 STAGES = ["ingest", "split", "train", "generate", "evaluate", "gate", "export"]
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as ei:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(ei.value.code or 0), out, err
 
 
 def sha(p: Path) -> str:

@@ -7,16 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from _cli import run_cli
 
-from synthdata.cli import main
 from synthdata.registry import Registry
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as ei:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(ei.value.code or 0), out, err
 
 
 @pytest.fixture
