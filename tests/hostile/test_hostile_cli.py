@@ -56,6 +56,13 @@ def _workspace(ws: Path) -> None:
     )
     con.commit()
     con.close()
+    # a MovieLens-100K layout whose u.data is binary (bytes 0x00-0xFF); u.user / u.item are invented
+    # rows in the layout's format (the real files may not be copied into the repo: their licence)
+    ml = ws / "movielens_binary"
+    ml.mkdir()
+    (ml / "u.data").write_bytes(bytes(range(256)))
+    (ml / "u.user").write_text("1|30|F|writer|00000\n")
+    (ml / "u.item").write_text("1|Invented Film (2000)|01-Jan-2000||http://x|" + "|".join("0" * 19) + "\n")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
