@@ -52,14 +52,14 @@ def test_sqlite_target_keeps_its_journal_mode(tmp_path: Path, mode: str) -> None
 def counting_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Records every batch the export reads from its source: a check-first refusal reads none."""
     seen: list[int] = []
-    real = export_mod._Source.batches
+    real = export_mod.RowSource.batches
 
     def spy(self):  # type: ignore[no-untyped-def]
         for b in real(self):
             seen.append(b.num_rows)
             yield b
 
-    monkeypatch.setattr(export_mod._Source, "batches", spy)
+    monkeypatch.setattr(export_mod.RowSource, "batches", spy)
     return seen
 
 

@@ -16,6 +16,7 @@ from synthdata import export as export_mod
 from synthdata.db import validate_identifier
 from synthdata.errors import InputError
 from synthdata.export import ExportError, export_table, read_table
+from synthdata.export import rows as export_rows
 
 
 def frame(n: int, seed: int = 0) -> pd.DataFrame:
@@ -151,7 +152,7 @@ def test_failure_midway_leaves_target_unchanged(db_url: str, monkeypatch: pytest
         if done == 3:
             raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(export_mod, "_after_chunk", boom)
+    monkeypatch.setattr(export_rows, "_after_chunk", boom)  # the writers call it
     for mode in ("replace", "append"):
         with pytest.raises(RuntimeError, match="disk on fire"):
             export_table(frame(1_000, seed=4), db_url, "target", if_exists=mode, chunk_size=100)  # type: ignore[arg-type]
@@ -165,13 +166,13 @@ def test_failure_midway_leaves_target_unchanged(db_url: str, monkeypatch: pytest
 def test_row_count_mismatch_rolls_back(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     original = frame(20, seed=5)
     export_table(original, db_url, "target")
-    real_batches = export_mod._Source.batches
+    real_batches = export_mod.RowSource.batches
 
-    def lossy(self: export_mod._Source):  # type: ignore[no-untyped-def]
+    def lossy(self: export_mod.RowSource):  # type: ignore[no-untyped-def]
         batches = list(real_batches(self))
         yield from batches[:-1]  # silently lose the last chunk
 
-    monkeypatch.setattr(export_mod._Source, "batches", lossy)
+    monkeypatch.setattr(export_mod.RowSource, "batches", lossy)
     with pytest.raises(ExportError, match="row count mismatch"):
         export_table(frame(300), db_url, "target", if_exists="replace", chunk_size=100)
     same_rows(original, read_table(db_url, "target"))
