@@ -141,60 +141,62 @@ def ingest(
     rejects_path = Path(rejects) if rejects is not None else sidecar(out, ".rejects.parquet")
     report_path = Path(report) if report is not None else None
     engine = engine or DEFAULT_ENGINE
+    limits = {"threads": threads, "memory_limit": memory_limit}
     check_options(
         layout=layout,
         chunk_size=chunk_size,
         engine=engine,
-        threads=threads,
-        memory_limit=memory_limit,
         on_malformed=on_malformed,
+        **limits,
         out=out,
         rejects=rejects_path,
         report=report_path,
     )
+    attributes = {"user_attributes": user_attributes, "item_attributes": item_attributes}
+    reading = {"chunk_size": chunk_size, "on_malformed": on_malformed, "pad_short_records": pad_short_records}
+    label, inp, src = _open_input(source, layout, schema, table, query, encoding, attributes, reading)
+    try:
+        plan = _plan(inp, src, now, chunk_size, {**limits, "pad_short_records": pad_short_records})
+        res = _run_staged(src, plan, engine, out, rejects_path, report_path, t0)
+    finally:
+        src.close()
+    _log_done(label, plan.layout, res.report)
+    return res
+
+
+def _open_input(
+    source: str | Path,
+    layout: str,
+    schema: Schema | str | Path | None,
+    table: str | None,
+    query: str | None,
+    encoding: str | None,
+    attributes: dict[str, Any],
+    reading: dict[str, Any],
+) -> tuple[str, Input, Source]:
+    """(label for logs and errors — a database URL masked, the resolved input, its open source);
+    a missing file is an error."""
     label = mask_url(str(source)) if is_sql_url(source) else str(source)
     if not is_sql_url(source) and not is_glob(source) and not Path(source).exists():
         raise InputError("input not found", path=label)
     given = Schema.from_yaml(schema) if isinstance(schema, str | Path) else schema
-    inp = resolve_input(
-        source,
-        layout,
-        given,
-        user_attributes=user_attributes,
-        item_attributes=item_attributes,
-        encoding=encoding,
-        label=label,
-    )
-    src = open_source(
-        inp.source,
-        table=table,
-        query=query,
-        encoding=encoding,
-        csv_opts=inp.csv,
-        chunk_size=chunk_size,
-        on_malformed=on_malformed,
-        pad_short_records=pad_short_records,
-    )
-    try:
-        settings = dict(threads=threads, memory_limit=memory_limit, pad_short_records=pad_short_records)
-        plan = _plan(inp, src, now, chunk_size, settings)
-        res = _run_staged(src, plan, engine, out, rejects_path, report_path, t0)
-    finally:
-        src.close()
-    rep = res.report
+    inp = resolve_input(source, layout, given, **attributes, encoding=encoding, label=label)
+    src = open_source(inp.source, table=table, query=query, encoding=encoding, csv_opts=inp.csv, **reading)
+    return label, inp, src
+
+
+def _log_done(label: str, layout: str, rep: IngestReport) -> None:
+    done = {"rows_in": rep.main.rows_in, "rows_out": rep.rows_out, "rejected": rep.main.rows_rejected}
     log.info(
         kv(
             event="ingest_done",
             source=label,
-            layout=plan.layout,
+            layout=layout,
             engine=rep.engine,
-            rows_in=rep.main.rows_in,
-            rows_out=rep.rows_out,
-            rejected=rep.main.rows_rejected,
+            **done,
             seconds=round(rep.elapsed_s, 2),
         )
     )
-    return res
 
 
 def _plan(inp: Input, src: Source, now: pd.Timestamp, chunk_size: int, settings: dict[str, Any]) -> Plan:
