@@ -176,11 +176,11 @@ def _score(arms: list[Arm], runner: Runner, timings: dict[str, float]) -> list[A
 
 
 def _item_segments(
-    results: list[ArmResult], pop_recs: np.ndarray, mats: Matrices, cfg: EvalConfig
+    results: list[ArmResult], pop_recs: np.ndarray, mats: Matrices, in_train: np.ndarray, cfg: EvalConfig
 ) -> dict[str, Any]:
     """recsys.items: the same top-k lists (first seed) scored on cold, head and tail items of the
-    training catalogue, each arm summarised and augmented − real paired (items.py)."""
-    in_train = np.diff(mats.seen.tocsc().indptr) > 0  # items only in test can never be recommended
+    training catalogue (`in_train`: items only in test can never be recommended), each arm summarised
+    and augmented − real paired (items.py)."""
     masks = items.item_segments(mats.real_pos, cfg.cold_item_threshold, cfg.long_tail_share, in_train)
     recs = {r.name: r.recs for r in results if not r.arm.at_augmented_alpha} | {"popularity": pop_recs}
     kw = {"n_boot": cfg.n_bootstrap, "n_perm": cfg.n_permutations, "seed": cfg.seed}
@@ -271,20 +271,23 @@ def evaluate(
 
 @dataclass
 class _Prepared:
-    """What every arm shares: the index, the real matrices, the user segments and the catalogue size."""
+    """What every arm shares: the index, the real matrices, the user segments and the training catalogue."""
 
     index: Index
     mats: Matrices
     masks: dict[str, np.ndarray]
-    n_catalogue: int
+    in_train: np.ndarray  # items with a training interaction: the catalogue
+
+    @property
+    def n_catalogue(self) -> int:
+        return int(self.in_train.sum())
 
 
 def _prepare(train, test, inp: _Inputs, schema: Schema, cfg: EvalConfig) -> _Prepared:
     index, mats = _matrices(train, test, inp, schema)
     cold = np.diff(mats.real_pos.indptr)[mats.target.users] <= cfg.cold_threshold
     masks = {"all": np.ones(cold.size, dtype=bool), "cold": cold, "warm": ~cold}
-    n_catalogue = int((np.diff(mats.seen.tocsc().indptr) > 0).sum())
-    return _Prepared(index, mats, masks, n_catalogue)
+    return _Prepared(index, mats, masks, np.diff(mats.seen.tocsc().indptr) > 0)
 
 
 def _build_arms(
@@ -319,7 +322,7 @@ def _assemble(results: list[ArmResult], prep: _Prepared, cfg: EvalConfig, timing
         pop = ArmResult(Arm(Role.POPULARITY), results[0].chosen, [], target.score(pop_recs, cfg.k), pop_recs)
         recsys["popularity"] = summaries(pop, prep.masks, prep.n_catalogue, cfg)
     with _timed(timings, "item_segments"):
-        recsys["items"] = _item_segments(results, pop_recs, prep.mats, cfg)
+        recsys["items"] = _item_segments(results, pop_recs, prep.mats, prep.in_train, cfg)
     recsys["segments"] = {
         "cold_threshold": cfg.cold_threshold,
         "definition": f"cold: ≤ {cfg.cold_threshold} real training positives; warm: more",

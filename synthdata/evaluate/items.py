@@ -160,8 +160,13 @@ def item_summary(
 
     `recs`: the first seed's lists, or a list of per-seed lists (per-user values averaged over seeds;
     coverage from the first)."""
-    first = _seed_list(recs)[0]
     per_user = _per_user(recs, target, masks, k)
+    return _summary(per_user, _seed_list(recs)[0][:, :k], masks, n_boot, seed)
+
+
+def _summary(
+    per_user: dict, first: np.ndarray, masks: Mapping[str, np.ndarray], n_boot: int, seed: int
+) -> dict:
     out: dict[str, dict[str, Any]] = {}
     for seg, mask in masks.items():
         d: dict[str, Any] = {}
@@ -169,7 +174,7 @@ def item_summary(
             v = per_user[seg][m]
             v = v[np.isfinite(v)]
             d[m] = {**bootstrap_ci(v, n_boot=n_boot, seed=seed), "n_users": int(v.size)}
-        d["coverage"] = {"mean": item_coverage(first[:, :k], mask)}
+        d["coverage"] = {"mean": item_coverage(first, mask)}
         out[seg] = d
     return out
 
@@ -188,6 +193,10 @@ def item_delta(
     """run − base per user, paired over users scored in both: {segment: {metric: {mean, ci_low,
     ci_high, p_value, n_users}}}."""
     a, b = _per_user(base, target, masks, k), _per_user(run, target, masks, k)
+    return _delta(a, b, masks, n_boot, n_perm, seed)
+
+
+def _delta(a: dict, b: dict, masks: Mapping[str, np.ndarray], n_boot: int, n_perm: int, seed: int) -> dict:
     out: dict[str, dict[str, dict[str, float]]] = {}
     for seg in masks:
         out[seg] = {}
@@ -210,25 +219,15 @@ def item_section(
     n_perm: int = 2000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The whole `recsys.items` block: segment sizes, a summary per run, `against` − each base."""
+    """The whole `recsys.items` block: segment sizes, a summary per run, `against` − each base (each
+    run's per-user values computed once)."""
+    per = {name: _per_user(r, target, masks, k) for name, r in recs_by_run.items()}
     summary = {
-        name: item_summary(r, target, masks, k, n_boot=n_boot, seed=seed) for name, r in recs_by_run.items()
+        name: _summary(per[name], _seed_list(r)[0][:, :k], masks, n_boot, seed)
+        for name, r in recs_by_run.items()
     }
     delta = {}
-    if against in recs_by_run:
-        delta = {
-            b: item_delta(
-                recs_by_run[b],
-                recs_by_run[against],
-                target,
-                masks,
-                k,
-                n_boot=n_boot,
-                n_perm=n_perm,
-                seed=seed,
-            )
-            for b in bases
-            if b in recs_by_run
-        }
+    if against in per:
+        delta = {b: _delta(per[b], per[against], masks, n_boot, n_perm, seed) for b in bases if b in per}
     sizes = {seg: int(np.asarray(m, dtype=bool).sum()) for seg, m in masks.items()}
     return {"n_items": sizes, "summary": summary, "delta": delta}
