@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from _cli import run_cli
-from _eval_world import SCHEMA, world
-from _pipeline_helpers import tiny_config, write_config, write_source
+from support.cli import run_cli
+from support.eval_world import SCHEMA, world
+from support.pipeline_world import tiny_config, write_config, write_source
 
 from synthdata.errors import SynthdataError
 from synthdata.registry import Registry

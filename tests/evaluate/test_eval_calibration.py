@@ -4,7 +4,7 @@ a planted generator that adds held-out test positives must get `helps`; null gen
 from __future__ import annotations
 
 import pytest
-from _eval_world import FAST_EVAL, SCHEMA, world
+from support.eval_world import FAST_EVAL, SCHEMA, world
 
 from synthdata.evaluate import EvalConfig, evaluate
 from synthdata.split import split

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import yaml
-from _eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
+from support.eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
 
 from synthdata.cli import main
 from synthdata.split import split

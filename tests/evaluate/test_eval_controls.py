@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
 
 from synthdata.errors import ConfigError, InputError
 from synthdata.evaluate import EvalConfig, evaluate

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from _eval_world import SCHEMA, world
+from support.eval_world import SCHEMA, world
 
 from synthdata.evaluate.fidelity import (
     column_scores,

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _eval_world import SCHEMA, world
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.eval_world import SCHEMA, world
 
 from synthdata.evaluate.augment import long_tail_items
 from synthdata.evaluate.items import (

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from _eval_world import SCHEMA, FakeSynthesizer, world
+from support.eval_world import SCHEMA, FakeSynthesizer, world
 
 from synthdata.evaluate import EvalConfig, evaluate
 from synthdata.evaluate.api import validation_split

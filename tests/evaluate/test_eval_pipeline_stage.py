@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _pipeline_helpers import tiny_config
+from support.pipeline_world import tiny_config
 
 from synthdata.pipeline.config import parse_config
 

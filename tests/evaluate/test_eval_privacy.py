@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _eval_world import SCHEMA, world
+from support.eval_world import SCHEMA, world
 
 from synthdata.evaluate.privacy import dcr, exact_copy_rate, privacy_report
 from synthdata.split import split
@@ -78,7 +78,7 @@ def test_privacy_report_keys(tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
 def test_membership_inference_catches_a_copier_and_not_a_fresh_sample() -> None:
     """A generator that copies its training rows is caught (AUC ≫ 0.5); rows from the same population
     that never saw the training rows leak nothing (AUC ≈ 0.5)."""
-    from _eval_world import SCHEMA, world
+    from support.eval_world import SCHEMA, world
 
     from synthdata.evaluate.mia import mia
     from synthdata.split import split

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _eval_world import SCHEMA, world
+from support.eval_world import SCHEMA, world
 
 from synthdata.evaluate.recommend import (
     Index,

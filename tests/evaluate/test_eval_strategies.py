@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from _eval_world import SCHEMA, FakeSynthesizer, world
+from support.eval_world import SCHEMA, FakeSynthesizer, world
 
 from synthdata.errors import ConfigError
 from synthdata.evaluate.augment import (
@@ -162,8 +162,8 @@ def test_config_accepts_cold_items_for_both_families() -> None:
 
 def test_cold_items_end_to_end_through_evaluate_and_the_cli(tmp_path, capsys) -> None:
     """A row model's cold-items rows: segments in metrics.json, pooled controls, the CLI's item table."""
-    from _eval_world import FAST_EVAL
-    from ingest_helpers import run_cli
+    from support.eval_world import FAST_EVAL
+    from support.files import run_cli
 
     from synthdata.evaluate import evaluate
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
-from _pipeline_helpers import tiny_config, write_config, write_source
-from ingest_helpers import run_cli
+from support.eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
+from support.files import run_cli
+from support.pipeline_world import tiny_config, write_config, write_source
 
 from synthdata.errors import ConfigError
 from synthdata.evaluate import evaluate

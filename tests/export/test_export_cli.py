@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from _cli import run_cli
+from support.cli import run_cli
 
 from synthdata.export import read_table
 from synthdata.registry import Registry

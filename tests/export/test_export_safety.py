@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from _cli import run_cli as cli
+from support.cli import run_cli as cli
 
 from synthdata import export as export_mod
 from synthdata.errors import InputError, SynthdataError

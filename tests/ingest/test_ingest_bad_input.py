@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ingest_helpers import (
+from support.files import (
     rejects,
     run_cli,
     write,

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ingest_helpers import write
+from support.files import write
 
 import synthdata.ingest.executors.duckdb.run as duck
 from synthdata.errors import InputError

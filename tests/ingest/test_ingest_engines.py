@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from ingest_helpers import write
+from support.files import write
 
 from synthdata.ingest import ingest
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ingest_helpers import (
+from support.files import (
     run_cli,
     write,
 )

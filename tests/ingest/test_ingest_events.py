@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ingest_helpers import (
+from support.files import (
     run_cli,
 )
 

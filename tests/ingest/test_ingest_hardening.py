@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from ingest_helpers import (
+from support.files import (
     rejects,
     run_cli,
     write,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ingest_helpers import (
+from support.files import (
     write,
 )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ingest_helpers import (
+from support.files import (
     rejects,
     run_cli,
     write,

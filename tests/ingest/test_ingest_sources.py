@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from ingest_helpers import (
+from support.files import (
     write,
 )
 

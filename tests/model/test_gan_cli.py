@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _gan_world import SCHEMA, make_table
+from support.gan_world import SCHEMA, make_table
 
 from synthdata.cli import main
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from _gan_world import SCHEMA, make_table
+from support.gan_world import SCHEMA, make_table
 
 from synthdata.model.rows.condition import ConditionSampler
 from synthdata.model.rows.transform import DataTransformer

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from _gan_world import SCHEMA, high_card_table, make_table
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.gan_world import SCHEMA, high_card_table, make_table
 
 from synthdata.model.rows.condition import ConditionSampler
 from synthdata.model.rows.gan import Gan, GanHyper

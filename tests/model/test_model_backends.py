@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import torch
-from _gan_world import FAST, SCHEMA, make_table
+from support.gan_world import FAST, SCHEMA, make_table
 
 import synthdata.model.rows.sample as sample_mod
 from synthdata.errors import ConfigError, InputError

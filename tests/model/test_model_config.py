@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _pipeline_helpers import tiny_config, write_config, write_source
-from ingest_helpers import run_cli
+from support.files import run_cli
+from support.pipeline_world import tiny_config, write_config, write_source
 
 from synthdata.errors import ConfigError
 from synthdata.pipeline import parse_config

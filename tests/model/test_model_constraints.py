@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _gan_world import FAST
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ingest_helpers import write
+from support.files import write
+from support.gan_world import FAST
 
 from synthdata.errors import ConfigError, InputError
 from synthdata.ingest import ingest

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _gan_world import SCHEMA, make_table
+from support.gan_world import SCHEMA, make_table
 
 from synthdata.model import BACKENDS
 from synthdata.model.synthesizer import Synthesizer

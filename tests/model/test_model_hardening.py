@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _gan_world import FAST, SCHEMA, make_table
+from support.gan_world import FAST, SCHEMA, make_table
 
 from synthdata.cli import main
 from synthdata.errors import ConfigError, InputError

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _gan_world import SCHEMA, make_table
+from support.gan_world import SCHEMA, make_table
 
 from synthdata.errors import ConfigError, InputError
 from synthdata.model.checkpoint import read_model
@@ -167,7 +167,7 @@ def test_row_models_refuse_virtual_users() -> None:
 def test_cli_train_then_virtual_users_and_neighbours(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ingest_helpers import run_cli
+    from support.files import run_cli
 
     table = tmp_path / "clean.parquet"
     DF.to_parquet(table, index=False)

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from _gan_world import FAST, SCHEMA, make_table
+from support.gan_world import FAST, SCHEMA, make_table
 
 from synthdata.model import registry
 from synthdata.model.synthesizer import Synthesizer

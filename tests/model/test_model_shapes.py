@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _gan_world import SCHEMA, make_table
+from support.gan_world import SCHEMA, make_table
 
 from synthdata.evaluate import fidelity
 from synthdata.shapes import column_shapes, shape_score

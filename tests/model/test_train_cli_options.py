@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from _cli import run_cli
-from _gan_world import SCHEMA, make_table
+from support.cli import run_cli
+from support.gan_world import SCHEMA, make_table
 
 # a small GAN: tiny layers, one torch thread, few validation rows
 SMALL = ["z_dim=8", "gen_hidden=[16]", "dis_hidden=[16]", "n_modes=2", "bgm_rows=200", "bgm_iter=10"]

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import tiny_config, write_source
+from support.pipeline_world import tiny_config, write_source
 
 from synthdata.pipeline import parse_config, run_pipeline
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from _pipeline_helpers import interactions
+from support.pipeline_world import interactions
 
 from synthdata.cli import main
 from synthdata.export import export_table, read_table

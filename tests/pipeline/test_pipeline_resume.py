@@ -15,7 +15,7 @@ from typing import IO
 
 import pandas as pd
 import pytest
-from _pipeline_helpers import tiny_config, write_config, write_source
+from support.pipeline_world import tiny_config, write_config, write_source
 
 from synthdata.cli import main
 from synthdata.registry import Registry

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from _cli import run_cli
-from _pipeline_helpers import tiny_config, write_config, write_source
+from support.cli import run_cli
+from support.pipeline_world import tiny_config, write_config, write_source
 
 from synthdata.export import read_table
 from synthdata.registry import Registry, RunInfo

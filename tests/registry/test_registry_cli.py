@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from _cli import run_cli
+from support.cli import run_cli
 
 from synthdata.registry import Registry
 

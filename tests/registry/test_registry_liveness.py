@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from _pipeline_helpers import tiny_config, write_source
+from support.pipeline_world import tiny_config, write_source
 
 from synthdata.cli import main
 from synthdata.db import create_engine

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _eval_world import SCHEMA, world
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.eval_world import SCHEMA, world
 
 from synthdata.errors import ConfigError, InputError
 from synthdata.schema import Schema

@@ -1,11 +1,12 @@
-"""Helpers shared by the ingest tests: write small inputs, read rejects (`run_cli` is tests/_cli.py's)."""
+"""Small input files for tests: write text or bytes, read a rejects table."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
-from _cli import run_cli
+
+from support.cli import run_cli
 
 __all__ = ["rejects", "run_cli", "write"]
 
