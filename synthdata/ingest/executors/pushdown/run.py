@@ -16,6 +16,7 @@ repeatable-read transaction, so counts, rejects and the clean table see the same
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -81,8 +82,43 @@ def _suspect_rejects(res: Any, src: SqlSource, plan: Plan) -> list[pd.DataFrame]
     return held
 
 
+@dataclass
+class _Queries:
+    """The source as SQL: `inner` (as given) and `numbered` (with line numbers), and per column the
+    checks the database can vouch for (`*sure`) and the converted values (`*vals`) over each."""
+
+    inner: Any
+    numbered: Any
+    sure: Any
+    vals: dict[str, Any]
+    plain_sure: Any
+    plain_vals: dict[str, Any]
+
+
+def _queries(src: SqlSource, plan: Plan, kinds: dict[str, str], profile: PushdownDialect) -> _Queries:
+    cols = [sa.column(str(c)) for c in src.columns]
+    inner = sa.text(src.sql.replace(":", "\\:")).columns(*cols).subquery("src")
+    # rows are numbered only where a line is needed (suspects; first occurrences outside the
+    # events layout): the window function serialises the scan and blocks parallel plans
+    numbered = sa.select(
+        *[inner.c[str(c)] for c in src.columns], sa.func.row_number().over().label(LINE)
+    ).subquery("n")
+    sure, vals = row_checks(plan, kinds, numbered, profile)
+    plain_sure, plain_vals = row_checks(plan, kinds, inner, profile)
+    return _Queries(inner, numbered, sure, vals, plain_sure, plain_vals)
+
+
+def _good_rows(q: _Queries, plan: Plan) -> Any:
+    """The rows the database certifies; the events layout aggregates them without line numbers."""
+    if plan.layout == "events":
+        good = sa.select(*[q.plain_vals[n].label(n) for n in plan.names]).where(q.plain_sure)
+    else:
+        good = sa.select(*[q.vals[n].label(n) for n in plan.names], q.numbered.c[LINE]).where(q.sure)
+    return good.subquery("g")
+
+
 def _pushdown(src: SqlSource, plan: Plan, rejects: Any) -> Outcome:
-    engine, url, base = src.engine, src.url, src.sql
+    engine = src.engine
     profile = PUSHDOWN.get(engine.dialect.name)
     if profile is None:
         raise Fallback(f"no push-down profile for {engine.dialect.name} (executors/pushdown/dialects.py)")
@@ -94,42 +130,28 @@ def _pushdown(src: SqlSource, plan: Plan, rejects: Any) -> Outcome:
         return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
     main = Tally(source=src.label)
-    with read_only(engine, src.label, url) as conn:
+    with read_only(engine, src.label, src.url) as conn:
         for statement in profile.setup:
             conn.exec_driver_sql(statement)
-        kinds = _native_kinds(conn, base, profile, plan)
-        cols = [sa.column(str(c)) for c in src.columns]
-        inner = sa.text(base.replace(":", "\\:")).columns(*cols).subquery("src")
-        # rows are numbered only where a line is needed (suspects; first occurrences outside the
-        # events layout): the window function serialises the scan and blocks parallel plans
-        numbered = sa.select(
-            *[inner.c[str(c)] for c in src.columns], sa.func.row_number().over().label(LINE)
-        ).subquery("n")
-        sure, vals = row_checks(plan, kinds, numbered, profile)
-        plain_sure, plain_vals = row_checks(plan, kinds, inner, profile)
+        q = _queries(src, plan, _native_kinds(conn, src.sql, profile, plan), profile)
         x = conn.execution_options(no_parameters=True)
         n_in, n_ok = x.exec_driver_sql(
-            sql(sa.select(sa.func.count(), sa.func.count().filter(plain_sure)).select_from(inner))
+            sql(sa.select(sa.func.count(), sa.func.count().filter(q.plain_sure)).select_from(q.inner))
         ).one()
         main.rows_in = int(n_in)
         if main.rows_in == 0:
             raise InputError("empty input: no data rows", path=src.label, row=plan.first_row)
         held: list[pd.DataFrame] = []
         if n_ok < n_in:  # the rows the database cannot vouch for travel; the validator decides
-            q = sa.select(numbered).where(sa.not_(sure)).order_by(numbered.c[LINE])
+            doubted = sa.select(q.numbered).where(sa.not_(q.sure)).order_by(q.numbered.c[LINE])
             held = _suspect_rejects(
-                x.execution_options(stream_results=True).exec_driver_sql(sql(q)), src, plan
+                x.execution_options(stream_results=True).exec_driver_sql(sql(doubted)), src, plan
             )
         tables, attr_tallies, out_schema = plan.attributes(rejects)
         for r in held:
             main.reject(r)
             rejects.write(plan.label, r)
-        if plan.layout == "events":
-            good = sa.select(*[plain_vals[n].label(n) for n in plan.names]).where(plain_sure).subquery("g")
-        else:
-            good = sa.select(*[vals[n].label(n) for n in plan.names], numbered.c[LINE]).where(sure)
-            good = good.subquery("g")
-        out, n_distinct, moved = write_output(x, sql, good, plan, out_schema, tables, profile)
+        out, n_distinct, moved = write_output(x, sql, _good_rows(q, plan), plan, out_schema, tables, profile)
     main.rows_merged = int(n_ok) - n_distinct
     main.rows_kept = n_distinct
     out.main, out.attributes, out.schema = main, attr_tallies, out_schema
