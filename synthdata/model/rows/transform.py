@@ -106,13 +106,23 @@ class DataTransformer:
         rng = np.random.default_rng(self.seed)
         self.output_columns = list(schema.names)
         self.dtypes = {c: df[c].dtype for c in self.output_columns}
+        self._fit_ids(df)
+        self._fit_other_columns(df, rng)
+        start = 0
+        for c in self.columns:
+            c.start = start
+            start += c.dim
+        return self
+
+    def _fit_ids(self, df: pd.DataFrame) -> None:
+        """The id columns: one catalogue each (values, counts, embeddings, attributes, clusters)."""
+        schema = self.schema
         user, item = schema.user_col, schema.item_col
         for col in (user, item):
             if df[col].isna().any():
                 raise InputError(
                     "id column has missing values", column=col, row=int(np.flatnonzero(df[col].isna())[0])
                 )
-        constrained = {k.low: k.high for k in schema.constraints}
         ucodes, uvals = pd.factorize(df[user], sort=True)
         icodes, ivals = pd.factorize(df[item], sort=True)
         uemb, iemb = build_id_embeddings(
@@ -142,7 +152,12 @@ class DataTransformer:
             for a in attrs:
                 self.attribute_owner[a] = col
             self.columns.append(ColumnInfo(col, "id", [SpanInfo(emb.shape[1], "embed")], role=role))
-        for spec in schema.columns:
+
+    def _fit_other_columns(self, df: pd.DataFrame, rng: np.random.Generator) -> None:
+        """Signals, time and categoricals in schema order (the order fixes `rng`'s draws); ignored
+        columns keep a sample of their values, constrained lows are fitted as gaps."""
+        constrained = {k.low: k.high for k in self.schema.constraints}
+        for spec in self.schema.columns:
             if spec.role in (Role.USER_ID, Role.ITEM_ID, Role.USER_ATTRIBUTE, Role.ITEM_ATTRIBUTE):
                 continue
             s = df[spec.name]
@@ -151,16 +166,10 @@ class DataTransformer:
                 self.ignored[spec.name] = vals[
                     rng.choice(len(vals), size=min(len(vals), 10_000), replace=False)
                 ]
-                continue
-            if spec.name in constrained:
+            elif spec.name in constrained:
                 self.columns.append(self._fit_gap(spec, s, df, constrained[spec.name], rng))
-                continue
-            self.columns.append(self._fit_column(spec, s, rng))
-        start = 0
-        for c in self.columns:
-            c.start = start
-            start += c.dim
-        return self
+            else:
+                self.columns.append(self._fit_column(spec, s, rng))
 
     @staticmethod
     def _attr_frame(df: pd.DataFrame, codes: np.ndarray, n: int, attrs: list[str]) -> pd.DataFrame:
@@ -194,12 +203,11 @@ class DataTransformer:
             not is_dt and pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
         )
         integer = numeric and (spec.dtype == DType.INT or pd.api.types.is_integer_dtype(s.dtype))
-        nunique = s.nunique(dropna=True)
         discrete = (
             spec.dtype in (DType.CATEGORY, DType.BOOL, DType.STRING)
             or spec.role == Role.EVENT_TYPE
             or not (numeric or is_dt)
-            or (integer and nunique <= self.max_discrete_int)
+            or (integer and s.nunique(dropna=True) <= self.max_discrete_int)
         )
         if discrete:
             return self._fit_discrete(name, s)
@@ -218,6 +226,13 @@ class DataTransformer:
             )
         lo = obs.min() if spec.min is None or is_dt else max(float(spec.min), obs.min())
         hi = obs.max() if spec.max is None or is_dt else min(float(spec.max), obs.max())
+        info = self._fit_modes(name, obs, rng, has_null)
+        info.lo, info.hi, info.integer, info.datetime = float(lo), float(hi), integer, is_dt
+        return info
+
+    def _fit_modes(self, name: str, obs: np.ndarray, rng: np.random.Generator, has_null: bool) -> ColumnInfo:
+        """CTGAN's mode-specific normalisation: a Dirichlet-process Gaussian mixture on a sample of
+        the standardised values; modes under 0.5% weight are never used."""
         loc, scale = float(obs.mean()), float(obs.std()) or 1.0
         from sklearn.exceptions import ConvergenceWarning  # fitting only: keeps model loading fast
         from sklearn.mixture import BayesianGaussianMixture
@@ -250,10 +265,6 @@ class DataTransformer:
             stds=np.sqrt(bgm.covariances_.reshape(-1)).astype(np.float64),
             log_weights=np.log(np.maximum(bgm.weights_, 1e-12)),
             valid=valid,
-            lo=float(lo),
-            hi=float(hi),
-            integer=integer,
-            datetime=is_dt,
             has_null=has_null,
         )
 
