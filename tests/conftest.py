@@ -85,7 +85,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 # Slow by nature (model fits, pipeline runs, subprocesses and DDP, kill tests, real-data studies): marked
 # here so `make test-fast` (pytest -m "not slow") skips them in the edit loop; `make test` runs them all.
 SLOW = ("model/", "pipeline/", "test_export_kill.py", "test_eval_movielens.py", "test_eval_calibration.py")
-SLOW += ("test_registry_concurrency.py", "test_cli_contract.py", "hostile/")
+SLOW += ("test_registry_concurrency.py", "test_cli_contract.py", "hostile/", "docs/")
+SLOW += ("tracking/",)  # a real `mlflow server` and pipeline runs
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -83,6 +83,7 @@ def test_every_command_exits_1_on_a_failure_that_is_not_bad_input(
     assert want in lines[0]
 
 
+# Run in a fresh interpreter, not through run_cli: the process's own exit status is what is checked.
 DRIVER = """
 import sys
 from synthdata.pipeline import stages

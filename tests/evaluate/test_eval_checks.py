@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.cli import run_cli
 from support.eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
-from support.files import run_cli
 
 from synthdata.errors import InputError
 from synthdata.evaluate import evaluate

@@ -21,19 +21,12 @@ FAST = FAST_EVAL
 
 
 @pytest.fixture(scope="module")
-def data():
-    train, test = split(world(n_users=90, n_items=50, seed=11), SCHEMA)
-    synthetic = FakeSynthesizer(SCHEMA).fit(train).sample(len(train), seed=1)
-    return train, test, synthetic
+def result(eval_data) -> dict:
+    return evaluate(*eval_data, SCHEMA, EvalConfig(**FAST))
 
 
-@pytest.fixture(scope="module")
-def result(data) -> dict:
-    return evaluate(*data, SCHEMA, EvalConfig(**FAST))
-
-
-def test_controls_keep_what_they_promise(data) -> None:
-    train, _, synthetic = data
+def test_controls_keep_what_they_promise(eval_data) -> None:
+    train, _, synthetic = eval_data
     rngs = control_rngs(0)
     pop = control_rows("popularity", synthetic, train, SCHEMA, rngs["popularity"])
     uni = control_rows("uniform", synthetic, train, SCHEMA, rngs["uniform"])
@@ -84,12 +77,12 @@ def test_layout_has_controls_verdict_and_synthetic_only(result: dict) -> None:
     )
 
 
-def test_membership_attack_ranks_copies_first_and_strangers_near_the_null(data) -> None:
+def test_membership_attack_ranks_copies_first_and_strangers_near_the_null(eval_data) -> None:
     """mia(): a table of the training rows themselves is all but certain membership; rows of another
     world (same generator, never saw these users) add nothing over the null table."""
     from synthdata.evaluate.mia import mia
 
-    train, test, _ = data
+    train, test, _ = eval_data
     copies = mia(train, test, train, SCHEMA, max_rows=200)
     assert copies["mia_auc"] > 0.9 and copies["mia_auc_excess"] > 0.3, copies
     stranger_train, _ = split(world(n_users=90, n_items=50, seed=12), SCHEMA)
@@ -155,8 +148,8 @@ def test_holm_is_monotone_and_bounded(ps: list[float]) -> None:
     assert min(adj) == pytest.approx(min(1.0, len(ps) * min(ps)))
 
 
-def test_unknown_synthetic_items_are_counted_and_dropped(data, caplog) -> None:
-    train, test, synthetic = data
+def test_unknown_synthetic_items_are_counted_and_dropped(eval_data, caplog) -> None:
+    train, test, synthetic = eval_data
     extra = synthetic.iloc[:7].copy()
     extra["item_id"] = np.arange(10_000, 10_007)  # items the training data never saw
     out = evaluate(train, test, pd.concat([synthetic, extra]), SCHEMA, EvalConfig(**{**FAST, "seeds": 1}))
@@ -167,8 +160,8 @@ def test_unknown_synthetic_items_are_counted_and_dropped(data, caplog) -> None:
     assert "dropped_rows=7" in caplog.text
 
 
-def test_synthetic_id_dtype_mismatch_is_an_input_error(data) -> None:
-    train, test, synthetic = data
+def test_synthetic_id_dtype_mismatch_is_an_input_error(eval_data) -> None:
+    train, test, synthetic = eval_data
     bad = synthetic.assign(item_id=synthetic["item_id"].astype(str) + "x")
     with pytest.raises(InputError) as e:
         evaluate(train, test, bad, SCHEMA, EvalConfig(**FAST))

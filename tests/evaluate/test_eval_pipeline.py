@@ -21,7 +21,6 @@ from synthdata.evaluate.api import validation_split
 from synthdata.evaluate.augment import cold_users, long_tail_items, select, training_positives_per_user
 from synthdata.evaluate.report import write_html
 from synthdata.pipeline.experiment import run_experiment
-from synthdata.split import split
 
 SYNTHDATA = str(Path(sys.executable).with_name("synthdata"))
 FAST = dict(
@@ -71,15 +70,8 @@ def latest_rows_dropped(df: pd.DataFrame, fraction: float) -> int:
 
 
 @pytest.fixture(scope="module")
-def data() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    train, test = split(world(n_users=90, n_items=50, seed=11), SCHEMA)
-    synthetic = FakeSynthesizer(SCHEMA).fit(train).sample(len(train), seed=1)
-    return train, test, synthetic
-
-
-@pytest.fixture(scope="module")
-def result(data: tuple) -> dict:
-    return evaluate(*data, SCHEMA, EvalConfig(**FAST))
+def result(eval_data: tuple) -> dict:
+    return evaluate(*eval_data, SCHEMA, EvalConfig(**FAST))
 
 
 def test_result_layout(result: dict) -> None:
@@ -110,8 +102,8 @@ def test_result_layout(result: dict) -> None:
     assert result["data"]["evaluated_users"] == rec["real"]["all"]["n_users"]
 
 
-def test_segments_follow_training_positives(data: tuple, result: dict) -> None:
-    train, test, _ = data
+def test_segments_follow_training_positives(eval_data: tuple, result: dict) -> None:
+    train, test, _ = eval_data
     counts = positives_per_user(train)
     test_pos_users = {u for u, r in zip(test["user_id"], test["rating"], strict=True) if r >= 4}
     cold = sum(counts[u] <= FAST["cold_threshold"] for u in test_pos_users)  # unseen users count 0
@@ -122,22 +114,22 @@ def test_segments_follow_training_positives(data: tuple, result: dict) -> None:
     assert dict(training_positives_per_user(train, SCHEMA)) == dict(counts)
 
 
-def test_evaluate_is_deterministic(data: tuple, result: dict) -> None:
-    again = evaluate(*data, SCHEMA, EvalConfig(**FAST))
+def test_evaluate_is_deterministic(eval_data: tuple, result: dict) -> None:
+    again = evaluate(*eval_data, SCHEMA, EvalConfig(**FAST))
     assert again["recsys"]["real"] == result["recsys"]["real"]
     assert again["recsys"]["augmented"] == result["recsys"]["augmented"]
     assert again["recsys"]["delta"] == result["recsys"]["delta"]
 
 
-def test_without_synthetic_only_real_and_popularity(data: tuple) -> None:
-    train, test, _ = data
+def test_without_synthetic_only_real_and_popularity(eval_data: tuple) -> None:
+    train, test, _ = eval_data
     out = evaluate(train, test, None, SCHEMA, EvalConfig(**FAST))
     assert "augmented" not in out["recsys"] and out["recsys"]["delta"] == {}
     assert "fidelity" not in out and "popularity" in out["recsys"]
 
 
-def test_strategies_select_targeted_rows(data: tuple) -> None:
-    train, _, synthetic = data
+def test_strategies_select_targeted_rows(eval_data: tuple) -> None:
+    train, _, synthetic = eval_data
     cold = cold_set(train, 4)
     assert set(cold_users(train, SCHEMA, 4)) == cold
     got = select(synthetic, train, SCHEMA, "cold-users", cold_threshold=4)
@@ -188,8 +180,8 @@ def test_experiment_fits_synthesizers_on_train_only() -> None:
     assert res.metrics["data"]["tuning_synthetic"].startswith("val_synthetic")
 
 
-def test_cold_user_strategy_conditions_exactly(data: tuple) -> None:
-    train, test, _ = data
+def test_cold_user_strategy_conditions_exactly(eval_data: tuple) -> None:
+    train, test, _ = eval_data
     calls: list[dict] = []
 
     class Recording(FakeSynthesizer):
@@ -215,8 +207,8 @@ def test_cold_user_strategy_conditions_exactly(data: tuple) -> None:
     assert set(res.synthetic.user_id) == set(cold)
 
 
-def test_html_report_has_plots_and_keys(tmp_path: Path, data: tuple, result: dict) -> None:
-    train, _, synthetic = data
+def test_html_report_has_plots_and_keys(tmp_path: Path, eval_data: tuple, result: dict) -> None:
+    train, _, synthetic = eval_data
     path = write_html(result, tmp_path / "r.html", train=train, synthetic=synthetic, schema=SCHEMA)
     text = path.read_text(encoding="utf-8")
     assert text.count("data:image/png;base64,") >= 4
@@ -238,8 +230,8 @@ def test_html_report_has_plots_and_keys(tmp_path: Path, data: tuple, result: dic
     assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_evaluate_cli_writes_required_keys(tmp_path: Path, data: tuple) -> None:
-    train, test, synthetic = data
+def test_evaluate_cli_writes_required_keys(tmp_path: Path, eval_data: tuple) -> None:
+    train, test, synthetic = eval_data
     for name, df in (("train", train), ("test", test), ("synth", synthetic)):
         df.to_parquet(tmp_path / f"{name}.parquet", index=False)
     SCHEMA.to_yaml(tmp_path / "train.schema.yaml")
@@ -299,13 +291,13 @@ def test_evaluate_cli_writes_required_keys(tmp_path: Path, data: tuple) -> None:
     assert "verdict:" in r.stdout and "ctl.popularity" in r.stdout and "membership-inference AUC" in r.stdout
 
 
-def test_report_reads_metrics_json_with_empty_segment(tmp_path: Path, data: tuple) -> None:
+def test_report_reads_metrics_json_with_empty_segment(tmp_path: Path, eval_data: tuple) -> None:
     """An empty segment gives NaN, stored as null in metrics.json; the report and table still render."""
     from rich.console import Console
 
     from synthdata.evaluate.report import json_safe, summary_table
 
-    train, test, synthetic = data
+    train, test, synthetic = eval_data
     out = evaluate(train, test, synthetic, SCHEMA, EvalConfig(**{**FAST, "cold_threshold": 0}))
     cold_n = out["recsys"]["real"]["cold"]["n_users"]
     reloaded = json.loads(json.dumps(json_safe(out)))
@@ -317,8 +309,8 @@ def test_report_reads_metrics_json_with_empty_segment(tmp_path: Path, data: tupl
     assert "cold (n=" in console.export_text()
 
 
-def test_val_synthetic_is_used_for_tuning(data: tuple) -> None:
-    train, test, synthetic = data
+def test_val_synthetic_is_used_for_tuning(eval_data: tuple) -> None:
+    train, test, synthetic = eval_data
     cfg = EvalConfig(**FAST)
     inner, _ = validation_split(train, SCHEMA, cfg)
     val_syn = FakeSynthesizer(SCHEMA, seed=2).fit(inner).sample(len(inner))

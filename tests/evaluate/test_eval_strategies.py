@@ -160,14 +160,14 @@ def test_config_accepts_cold_items_for_both_families() -> None:
     assert hist.user_strategy() == {"strategy": "cold-items", "neighbours": 3, "cold_item_threshold": 5}
 
 
-def test_cold_items_end_to_end_through_evaluate_and_the_cli(tmp_path, capsys) -> None:
+def test_cold_items_end_to_end_through_evaluate_and_the_cli(eval_split, tmp_path, capsys) -> None:
     """A row model's cold-items rows: segments in metrics.json, pooled controls, the CLI's item table."""
+    from support.cli import run_cli
     from support.eval_world import FAST_EVAL
-    from support.files import run_cli
 
     from synthdata.evaluate import evaluate
 
-    train, test = split(world(n_users=90, n_items=50, seed=11), SCHEMA)
+    train, test = eval_split
     synth = FakeSynthesizer(SCHEMA).fit(train)
     rows = generate(synth, train, SCHEMA, "cold-items", budget=5, cold_item_threshold=THRESHOLD, seed=1)
     assert set(rows["item_id"]) <= set(cold_items(train, SCHEMA, THRESHOLD))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthdata.errors import InputError
 from synthdata.evaluate.api import DEFINITIONS
 from synthdata.evaluate.arms import Arm, ArmResult, Role, find
 from synthdata.evaluate.controls import CONTROLS
@@ -20,12 +21,14 @@ from synthdata.evaluate.verdict import (
     MIN_SEEDS_FOR_HELPS,
     comparator_arms,
     control_variants,
+    main,
     rule_text,
     segment_verdict,
     stronger,
+    sync_rule_block,
 )
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+RULE_PAGE = Path(__file__).resolve().parents[2] / "docs" / "evaluation.md"
 METRICS = ("ndcg", "recall")
 UP = {"mean": 0.05, "ci_low": 0.02, "ci_high": 0.08, "p_value": 0.0005}
 FLAT = {"mean": 0.0, "ci_low": -0.01, "ci_high": 0.01, "p_value": 0.9}
@@ -147,9 +150,23 @@ def test_the_prose_is_generated_from_the_rule() -> None:
         assert c.text in text
     assert COMPARATOR in text
     block = re.search(
-        r"<!-- verdict-rule:start -->\n(.*?)\n<!-- verdict-rule:end -->", README.read_text(), re.S
+        r"<!-- verdict-rule:start -->\n(.*?)\n<!-- verdict-rule:end -->", RULE_PAGE.read_text(), re.S
     )
-    assert block is not None, "README lost its generated verdict block"
+    assert block is not None, "docs/evaluation.md lost its generated verdict block"
     assert block.group(1) == rule_text(markdown=True), (
-        "README's rule drifted: paste `python -m synthdata.evaluate.verdict`"
+        "docs/evaluation.md's rule drifted: run `python -m synthdata.evaluate.verdict --write`"
     )
+
+
+def test_the_generator_checks_and_rewrites_only_the_block(tmp_path: Path, capsys) -> None:
+    page = tmp_path / "evaluation.md"
+    start, end = "<!-- verdict-rule:start -->", "<!-- verdict-rule:end -->"
+    page.write_text(f"# Evaluate\n{start}\nstale\n{end}\nafter\n")
+    assert main(["--check", str(page)]) == 1
+    assert "drifted" in capsys.readouterr().out
+    assert main(["--write", str(page)]) == 0
+    assert page.read_text() == f"# Evaluate\n{start}\n{rule_text(markdown=True)}\n{end}\nafter\n"
+    assert main(["--check", str(page)]) == 0 and sync_rule_block(page)
+    page.write_text("no block here\n")
+    with pytest.raises(InputError, match="no <!-- verdict-rule:start -->"):
+        sync_rule_block(page, write=True)

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from support.cli import run_cli
 from support.eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
-from support.files import run_cli
 from support.pipeline_world import tiny_config, write_config, write_source
 
 from synthdata.errors import ConfigError
@@ -24,11 +24,6 @@ from synthdata.pipeline import parse_config
 from synthdata.split import split
 
 FAST = FAST_EVAL
-
-
-@pytest.fixture(scope="module")
-def data() -> tuple[pd.DataFrame, pd.DataFrame]:
-    return split(world(n_users=90, n_items=50, seed=11), SCHEMA)
 
 
 def relabel(df: pd.DataFrame, offset: int = 10_000) -> pd.DataFrame:
@@ -45,16 +40,16 @@ def popularity_users(train: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return out.drop_duplicates(["user_id", "item_id"])
 
 
-def test_index_appends_virtual_users_and_keeps_real_codes(data) -> None:
-    train, test = data
+def test_index_appends_virtual_users_and_keeps_real_codes(eval_split) -> None:
+    train, test = eval_split
     index = Index.build(SCHEMA, train, test)
     more = index.with_users(pd.Index([10_001, 10_002, 10_001, int(train["user_id"].iloc[0])]))
     assert list(more.users[: len(index.users)]) == list(index.users)
     assert list(more.users[len(index.users) :]) == [10_001, 10_002]
 
 
-def test_virtual_users_are_kept_and_unknown_items_dropped(data, caplog) -> None:
-    train, test = data
+def test_virtual_users_are_kept_and_unknown_items_dropped(eval_split, caplog) -> None:
+    train, test = eval_split
     synth = relabel(train)
     bad_items = synth.iloc[:7].assign(item_id=np.arange(90_000, 90_007))
     out = evaluate(train, test, pd.concat([synth, bad_items]), SCHEMA, EvalConfig(**{**FAST, "seeds": 1}))
@@ -84,8 +79,8 @@ def test_fold_in_matches_implicit_recalculate_user() -> None:
     assert (ours == ids).mean() > 0.95  # equal up to ties in float scores
 
 
-def test_synthetic_only_fold_in_separates_copies_from_popularity(data) -> None:
-    train, test = data
+def test_synthetic_only_fold_in_separates_copies_from_popularity(eval_split) -> None:
+    train, test = eval_split
     cfg = EvalConfig(**{**FAST, "seeds": 1, "privacy": False})
     copy = evaluate(train, test, relabel(train), SCHEMA, cfg)["recsys"]
     pop = evaluate(train, test, popularity_users(train), SCHEMA, cfg)["recsys"]
@@ -94,16 +89,16 @@ def test_synthetic_only_fold_in_separates_copies_from_popularity(data) -> None:
     assert pop["synthetic_only_ratio"]["ndcg"]["mean"] < copy["synthetic_only_ratio"]["ndcg"]["mean"] - 0.1
 
 
-def test_same_ids_protocol_for_row_synthesizers(data) -> None:
-    train, test = data
+def test_same_ids_protocol_for_row_synthesizers(eval_split) -> None:
+    train, test = eval_split
     synth = FakeSynthesizer(SCHEMA).fit(train).sample(len(train), seed=1)
     out = evaluate(train, test, synth, SCHEMA, EvalConfig(**{**FAST, "seeds": 1, "privacy": False}))
     assert out["recsys"]["synthetic_only_protocol"] == "same-ids"
     assert out["data"]["synthetic_virtual_users"] == 0
 
 
-def test_user_strategies_need_a_histories_model(data) -> None:
-    train, _ = data
+def test_user_strategies_need_a_histories_model(eval_split) -> None:
+    train, _ = eval_split
     fake = FakeSynthesizer(SCHEMA).fit(train)
     for strategy in ("virtual-users", "cold-neighbours"):
         with pytest.raises(ConfigError, match="multvae or multdae"):
@@ -163,8 +158,8 @@ def test_pipeline_with_multvae_and_virtual_users(tmp_path: Path, capsys: pytest.
     assert m["privacy"]["users"]["identical_to_train"] == 0
 
 
-def test_bpr_skips_fold_in_and_says_why(data) -> None:
-    train, test = data
+def test_bpr_skips_fold_in_and_says_why(eval_split) -> None:
+    train, test = eval_split
     cfg = EvalConfig(**{**FAST, "seeds": 1, "privacy": False, "model": "bpr"})
     out = evaluate(train, test, relabel(train), SCHEMA, cfg)
     assert "synthetic_only_ratio" not in out["recsys"] and "augmented" in out["recsys"]

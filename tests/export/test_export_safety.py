@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from support.cli import run_cli as cli
+from support.cli import run_cli
 
 from synthdata import export as export_mod
 from synthdata.errors import InputError, SynthdataError
@@ -20,12 +20,6 @@ from synthdata.pipeline import parse_config
 
 def frame(n: int) -> pd.DataFrame:
     return pd.DataFrame({"user_id": range(n), "item_id": [i % 7 for i in range(n)]})
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """(exit code, stderr): these tests read only the error line."""
-    code, _, err = cli(args, capsys)
-    return code, err
 
 
 @pytest.mark.parametrize("mode", ["delete", "wal"])  # the two modes a file keeps between connections
@@ -114,7 +108,7 @@ def test_unknown_or_missing_driver_is_one_line_exit_2(
         ("mysql://u:pw1234@h/db", "not supported"),
         ("nosuchdb://u:pw1234@h/db", "not supported"),
     ):
-        code, err = run_cli(["export", "--file", str(src), "--to", url, "--table", "t"], capsys)
+        code, _, err = run_cli(["export", "--file", str(src), "--to", url, "--table", "t"], capsys)
         assert code == 2 and what in err and "pw1234" not in err, err
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.parquet"]
@@ -128,7 +122,7 @@ def test_unwritable_sqlite_target_is_one_line_naming_the_file(
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder")
     target = blocker / "sub" / "t.db"
-    code, err = run_cli(["export", "--file", str(src), "--to", f"sqlite:///{target}", "--table", "t"], capsys)
+    code, _, err = run_cli(["export", "--file", src, "--to", f"sqlite:///{target}", "--table", "t"], capsys)
     assert code == 2 and str(blocker / "sub") in err and "Traceback" not in err
     assert blocker.read_text() == "a file, not a folder"
 

@@ -10,11 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support.files import (
-    rejects,
-    run_cli,
-    write,
-)
+from support.cli import run_cli
+from support.files import rejects, write
 
 from synthdata.errors import InputError
 from synthdata.ingest import ingest

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.event_log import dirty, event_log
 from support.files import write
 
 import synthdata.ingest.executors.duckdb.run as duck
@@ -33,26 +34,20 @@ SCHEMA = (
 )
 
 
+# rows only the validator can read (padded ids, offsets without a colon, exponents) and bad rows
+DIRT = {
+    "padded_user": 0.02,
+    "offset_ts": 0.01,
+    "negative_price": 0.01,
+    "unknown_event": 0.01,
+    "exponent_price": 0.01,
+}
+
+
 def _frame(n: int, seed: int) -> pd.DataFrame:
-    """Random events with exact duplicates, rows only the validator can read, and bad rows."""
-    rng = np.random.default_rng(seed)
-    ts = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 9 * 86400, n), unit="s")
-    df = pd.DataFrame(
-        {
-            "user": rng.integers(1, 40, n).astype(str),
-            "item": rng.integers(1, 25, n).astype(str),
-            "event": rng.choice(["view", "cart", "purchase"], n, p=[0.7, 0.2, 0.1]),
-            "ts": np.asarray(ts.strftime("%Y-%m-%dT%H:%M:%SZ"), dtype=object),
-            "price": np.round(rng.lognormal(1, 1, n), 2).astype(str),
-        }
-    ).astype(object)
-    k = rng.random(n)
-    df.loc[k < 0.02, "user"] = " 7 "  # padded: not certain for SQL, kept by the validator
-    df.loc[(k >= 0.02) & (k < 0.03), "ts"] = "2024-01-05 10:00:00+0100"  # offset without colon
-    df.loc[(k >= 0.03) & (k < 0.04), "price"] = "-1"  # out_of_range
-    df.loc[(k >= 0.04) & (k < 0.05), "event"] = "oops"  # unknown_event_type
-    df.loc[(k >= 0.05) & (k < 0.06), "price"] = "1e1"  # exponent: validator accepts
-    return pd.concat([df, df.sample(n // 10, random_state=seed)], ignore_index=True)  # duplicates
+    """Random events (int item ids, as SCHEMA says) with DIRT and n // 10 exact duplicates."""
+    log = event_log(n, seed=seed, users=39, items=25, item_prefix="")
+    return dirty(log, DIRT, seed=seed, duplicates=n // 10)
 
 
 def _run(tmp: Path, src: Path, engine: str, **kw: object) -> tuple[pd.DataFrame, pd.DataFrame, dict]:

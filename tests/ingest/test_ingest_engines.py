@@ -7,12 +7,12 @@ import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
+from support.event_log import dirty, event_log
 from support.files import write
 
 from synthdata.ingest import ingest
@@ -115,29 +115,16 @@ def test_dirty_csv_padded_identical(tmp_path: Path, chunk: int) -> None:
 
 def test_random_csv_identical(tmp_path: Path) -> None:
     """Many random rows with sprinkled dirt: byte-for-byte the same tables and rejects."""
-    rng = np.random.default_rng(3)
-    n = 5000
-    user = rng.integers(1, 300, n).astype(str).astype(object)
-    item = np.array([f"p{i}" for i in rng.integers(0, 80, n)], dtype=object)
-    ev = rng.choice(["view", "cart", "purchase", "oops"], n, p=[0.7, 0.2, 0.09, 0.01])
-    ts = pd.Timestamp("2023-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 400 * 86400, n), unit="s")
-    ts = np.asarray(ts.strftime("%Y-%m-%dT%H:%M:%SZ"), dtype=object)
-    price = np.round(rng.lognormal(1, 1, n), 2).astype(str).astype(object)
-    for col in (user, price):
-        col[rng.random(n) < 0.01] = ""
-    user[rng.random(n) < 0.01] = "u?"
-    ts[rng.random(n) < 0.01] = "2024-13-45"
-    df = pd.DataFrame(
-        {
-            "user": user,
-            "item": item,
-            "event": ev,
-            "ts": ts,
-            "price": price,
-            "channel": rng.choice(["web", "app", ""], n),
-        }
-    )
-    df = pd.concat([df, df.sample(200, random_state=1)])  # duplicates
+    log = event_log(5000, seed=3, users=299, items=80, start="2023-01-01", days=400, channel=True)
+    dirt = {
+        "empty_user": 0.01,
+        "bad_user": 0.01,
+        "unknown_event": 0.01,
+        "bad_date": 0.01,
+        "empty_price": 0.01,
+        "empty_channel": 1 / 3,
+    }
+    df = dirty(log, dirt, seed=3, duplicates=200)
     src = tmp_path / "r.csv"
     df.to_csv(src, index=False)
     for layout in ("events", "interactions"):

@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.files import (
-    run_cli,
-    write,
-)
+from support.cli import run_cli
+from support.files import write
 
 SCHEMA = (
     "columns:\n- {name: user_id, role: user_id, dtype: int}\n"

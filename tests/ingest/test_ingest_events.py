@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support.files import (
-    run_cli,
-)
+from support.cli import run_cli
+from support.event_log import as_text, event_log
 
 from synthdata.ingest import ingest
 
@@ -23,26 +22,18 @@ pytestmark = pytest.mark.usefixtures("both_engines")  # every test runs on both 
 
 
 def make_log(tmp_path: Path, n: int = 3000, seed: int = 0) -> tuple[Path, pd.DataFrame]:
-    rng = np.random.default_rng(seed)
-    t0 = pd.Timestamp("2023-05-01", tz="UTC")
-    df = pd.DataFrame(
-        {
-            "visitor": rng.integers(1, 60, n),
-            "product": rng.choice([f"p{i}" for i in range(40)], n),
-            "action": rng.choice(["view", "cart", "purchase"], n, p=[0.7, 0.2, 0.1]),
-            "ts": (t0 + pd.to_timedelta(rng.integers(0, 30 * 86400, n), unit="s")),
-            "price": rng.integers(100, 5000, n) / 100,
-        }
-    )
+    """A clean log written as CSV under synonyms the inference must map (visitor, product, action)."""
+    df = event_log(n, seed=seed, users=59, items=40, start="2023-05-01", days=30)
     path = tmp_path / "log.csv"
-    df.assign(ts=df["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).to_csv(path, index=False)
+    synonyms = {"user": "visitor", "item": "product", "event": "action"}
+    as_text(df).rename(columns=synonyms).to_csv(path, index=False)
     return path, df
 
 
 def reference(df: pd.DataFrame) -> pd.DataFrame:
     """Straightforward in-memory aggregation, the oracle for the streaming one."""
-    counts = pd.crosstab([df["visitor"], df["product"]], df["action"])
-    g = df.groupby(["visitor", "product"])
+    counts = pd.crosstab([df["user"], df["item"]], df["event"])
+    g = df.groupby(["user", "item"])
     ref = (
         pd.DataFrame(
             {
@@ -55,7 +46,7 @@ def reference(df: pd.DataFrame) -> pd.DataFrame:
             }
         )
         .reset_index()
-        .rename(columns={"visitor": "user_id", "product": "item_id"})
+        .rename(columns={"user": "user_id", "item": "item_id"})
     )
     return ref.sort_values(["user_id", "item_id"]).reset_index(drop=True)
 
@@ -74,7 +65,7 @@ def test_events_match_reference_and_any_chunk_size(tmp_path: Path) -> None:
     np.testing.assert_allclose(a["value_sum"], ref["value_sum"], rtol=1e-9)
     d = whole.report.to_dict()
     assert d["rows_out"] == len(ref) and d["rows_kept"] == len(df)
-    assert d["n_users"] == df["visitor"].nunique() and d["n_items"] == df["product"].nunique()
+    assert d["n_users"] == df["user"].nunique() and d["n_items"] == df["item"].nunique()
     assert whole.schema.positive.confidence == "purchases"
     assert whole.schema.column("last_ts").role == "timestamp"
 

@@ -12,11 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from support.files import (
-    rejects,
-    run_cli,
-    write,
-)
+from support.cli import run_cli
+from support.files import rejects, write
 
 pytestmark = pytest.mark.usefixtures("both_engines")
 

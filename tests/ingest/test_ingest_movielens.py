@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support.files import (
-    run_cli,
-)
+from support.cli import run_cli
 
 from synthdata.schema import Schema
 

@@ -6,11 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.files import (
-    rejects,
-    run_cli,
-    write,
-)
+from support.cli import run_cli
+from support.files import rejects, write
 
 from synthdata.export import read_table
 

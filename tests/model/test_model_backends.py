@@ -118,10 +118,12 @@ def test_streaming_parquet_is_written_in_bounded_batches(
         return real(net, cond, tr, n, *a, **k)
 
     monkeypatch.setattr(sample_mod, "generate_batch", spy)
+    monkeypatch.setattr(sample_mod, "BLOCK_ROWS", 500)  # drawn in seeded blocks (model/shard.py)
     n = syn.sample_to_parquet(tmp_path / "s.parquet", 2_345, batch_rows=300, seed=7)
-    assert n == 2_345 and max(sizes) <= 300 and sum(sizes) == 2_345
+    assert n == 2_345 and sizes == [500, 500, 500, 500, 345]
     meta = pq.ParquetFile(tmp_path / "s.parquet").metadata
-    assert meta.num_rows == 2_345 and meta.num_row_groups == len(sizes)
+    groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert meta.num_rows == 2_345 and groups == [300] * 7 + [245]  # written in batches of batch_rows
     back = pd.read_parquet(tmp_path / "s.parquet")
     assert list(back.columns) == list(DF.columns) and _contradictions(back) == 0
     assert [p.name for p in tmp_path.iterdir()] == ["s.parquet"]  # no temporary file left

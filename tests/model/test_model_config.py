@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support.files import run_cli
+from support.cli import run_cli
 from support.pipeline_world import tiny_config, write_config, write_source
 
 from synthdata.errors import ConfigError

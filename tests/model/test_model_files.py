@@ -11,13 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from support.gan_world import FAST, SCHEMA, make_table
+from support.cli import run_cli
+from support.gan_world import SCHEMA
 
-from synthdata.cli import main
 from synthdata.errors import InputError
 from synthdata.model.synthesizer import Synthesizer
-
-DF = make_table(n_rows=800)
 
 
 class _Payload:
@@ -28,17 +26,6 @@ class _Payload:
 
     def __reduce__(self) -> tuple:
         return (Path.touch, (self.marker,))
-
-
-def _run(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as e:
-        main(args)
-    return int(e.value.code or 0)
-
-
-@pytest.fixture(scope="module")
-def syn() -> Synthesizer:
-    return Synthesizer(SCHEMA, epochs=1, batch_size=400, seed=0, **FAST).fit(DF)
 
 
 @pytest.mark.parametrize("kind", ["torch-zip", "raw-pickle"])
@@ -52,8 +39,8 @@ def test_hostile_pickle_model_file_is_refused_without_running(
         torch.save(state, evil)
     else:
         evil.write_bytes(pickle.dumps(state))
-    assert _run(["generate", str(evil), "--rows", "3", "--out", str(tmp_path / "o.parquet")]) == 2
-    err = capsys.readouterr().err
+    code, _, err = run_cli(["generate", evil, "--rows", "3", "--out", tmp_path / "o.parquet"], capsys)
+    assert code == 2
     assert "pickle" in err and "--trust-legacy-pickle" in err and str(evil) in err
     assert not marker.exists()  # refused by its first bytes: nothing was unpickled
     with pytest.raises(InputError, match="version-1"):
@@ -61,17 +48,19 @@ def test_hostile_pickle_model_file_is_refused_without_running(
     assert not marker.exists()
 
 
-def test_version_2_file_is_safetensors_with_json_and_round_trips(syn: Synthesizer, tmp_path: Path) -> None:
+def test_version_2_file_is_safetensors_with_json_and_round_trips(
+    small_gan: Synthesizer, tmp_path: Path
+) -> None:
     from safetensors import safe_open
 
-    path = syn.save(tmp_path / "m.ckpt")
+    path = small_gan.save(tmp_path / "m.ckpt")
     with safe_open(str(path), framework="pt") as f:
         doc = json.loads(f.metadata()["synthdata"])
         keys = set(f.keys())
     assert doc["format"] == "synthdata-model" and doc["version"] == 2 and doc["backend"] == "gan"
     assert any(k.startswith("net.generator.") for k in keys) and "tr.user_id.embeddings" in keys
     loaded = Synthesizer.load(path)
-    tr, lt = syn.transformer, loaded.transformer
+    tr, lt = small_gan.transformer, loaded.transformer
     assert tr is not None and lt is not None
     assert lt.output_info == tr.output_info and lt.output_columns == tr.output_columns
     assert lt.dtypes == tr.dtypes
@@ -80,28 +69,28 @@ def test_version_2_file_is_safetensors_with_json_and_round_trips(syn: Synthesize
         pd.testing.assert_frame_equal(
             lt.catalogues[name].attributes.astype(str), cat.attributes.astype(str), check_dtype=False
         )
-    pd.testing.assert_frame_equal(syn.sample(300, seed=2), loaded.sample(300, seed=2))
+    pd.testing.assert_frame_equal(small_gan.sample(300, seed=2), loaded.sample(300, seed=2))
 
 
-def test_trusted_legacy_file_loads_and_converts(syn: Synthesizer, tmp_path: Path) -> None:
+def test_trusted_legacy_file_loads_and_converts(small_gan: Synthesizer, tmp_path: Path) -> None:
     """A version-1 file (the old torch.save pickle layout) loads only with the trust flag."""
-    net = syn.net
+    net = small_gan.net
     assert net is not None
     sd = net.state_dict()
-    hp = syn.hyper.model_dump()
+    hp = small_gan.hyper.model_dump()
     v1 = {
         "format": "synthdata-gan",
         "version": 1,
         "schema_yaml": SCHEMA.to_yaml(),
-        "config": {**syn.document()["config"], "hp": {}},
+        "config": {**small_gan.document()["config"], "hp": {}},
         "module_hparams": {k: hp[k] for k in ("z_dim", "gen_hidden", "dis_hidden", "pac", "tau")}
         | {"batch_size": 400, "val_seed": 0},
-        "transformer": pickle.dumps(syn.transformer),
+        "transformer": pickle.dumps(small_gan.transformer),
         "generator": {k[len("generator.") :]: v for k, v in sd.items() if k.startswith("generator.")},
         "discriminator": {
             k[len("discriminator.") :]: v for k, v in sd.items() if k.startswith("discriminator.")
         },
-        "arrow_schema": syn._arrow_schema,
+        "arrow_schema": small_gan._arrow_schema,
         "meta": {},
     }
     path = tmp_path / "v1.ckpt"
@@ -109,14 +98,13 @@ def test_trusted_legacy_file_loads_and_converts(syn: Synthesizer, tmp_path: Path
     with pytest.raises(InputError, match="trust-legacy-pickle"):
         Synthesizer.load(path)
     old = Synthesizer.load(path, trust_legacy_pickle=True)
-    pd.testing.assert_frame_equal(old.sample(200, seed=1), syn.sample(200, seed=1))
+    pd.testing.assert_frame_equal(old.sample(200, seed=1), small_gan.sample(200, seed=1))
     resaved = old.save(tmp_path / "v2.ckpt")
     assert Synthesizer.load(resaved).model == "gan"
 
 
-def test_damaged_version_2_files_are_clear_errors(syn: Synthesizer, tmp_path: Path) -> None:
-    path = syn.save(tmp_path / "m.ckpt")
-    blob = path.read_bytes()
+def test_damaged_version_2_files_are_clear_errors(small_gan_file: Path, tmp_path: Path) -> None:
+    blob = small_gan_file.read_bytes()
     (tmp_path / "cut.ckpt").write_bytes(blob[: len(blob) // 2])
     with pytest.raises(InputError, match="cannot read model file"):
         Synthesizer.load(tmp_path / "cut.ckpt")

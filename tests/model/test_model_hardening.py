@@ -10,20 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.cli import run_cli
 from support.gan_world import FAST, SCHEMA, make_table
 
-from synthdata.cli import main
 from synthdata.errors import ConfigError, InputError
 from synthdata.model.synthesizer import Synthesizer
 from synthdata.schema import Schema
 
 DF = make_table(n_rows=800)
-
-
-def _run(args: list[str]) -> int:
-    with pytest.raises(SystemExit) as e:
-        main(args)
-    return int(e.value.code or 0)
 
 
 def _table(tmp_path: Path, df: pd.DataFrame, name: str) -> Path:
@@ -49,13 +43,6 @@ def _train_args(table: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("m") / "model.ckpt"
-    Synthesizer(SCHEMA, epochs=1, batch_size=400, seed=0, **FAST).fit(DF).save(path)
-    return path
-
-
 # --- item 3: resume on another table ----------------------------------------------------------------
 def test_resume_on_another_table_is_refused_by_the_api(tmp_path: Path) -> None:
     Synthesizer(SCHEMA, epochs=1, batch_size=400, **FAST).fit(DF, checkpoint_dir=tmp_path)
@@ -79,27 +66,27 @@ def test_resume_on_another_table_is_refused_by_the_cli(
 ) -> None:
     a, b = _table(tmp_path, DF, "a"), _table(tmp_path, make_table(n_rows=800, seed=4), "b")
     ck = tmp_path / "ck"
-    assert _run(_train_args(a, tmp_path / "a.ckpt", "--checkpoint-dir", str(ck))) == 0
-    capsys.readouterr()
-    assert _run(_train_args(b, tmp_path / "b.ckpt", "--checkpoint-dir", str(ck), "--resume")) == 2
-    err = capsys.readouterr().err
+    assert run_cli(_train_args(a, tmp_path / "a.ckpt", "--checkpoint-dir", str(ck)), capsys)[0] == 0
+    resume = _train_args(b, tmp_path / "b.ckpt", "--checkpoint-dir", str(ck), "--resume")
+    code, _, err = run_cli(resume, capsys)
+    assert code == 2
     assert "another table" in err and "last.ckpt" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "b.ckpt").exists()
 
 
 # --- item 4: warm start from another schema -----------------------------------------------------------
 def test_warm_start_from_another_schema_needs_the_partial_flag(
-    model_file: Path, caplog: pytest.LogCaptureFixture
+    small_gan_file: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     d = SCHEMA.model_dump(mode="json")
     d["columns"] = [c for c in d["columns"] if c["name"] != "views"]
     narrower = Schema.from_dict(d)
     df = DF.drop(columns=["views"])
     with pytest.raises(ConfigError, match=r"another schema.*--warm-start-partial"):
-        Synthesizer(narrower, epochs=0, batch_size=400, **FAST).fit(df, init_from=model_file)
+        Synthesizer(narrower, epochs=0, batch_size=400, **FAST).fit(df, init_from=small_gan_file)
     with caplog.at_level(logging.WARNING, logger="synthdata"):
         Synthesizer(narrower, epochs=0, batch_size=400, **FAST).fit(
-            df, init_from=model_file, warm_start_partial=True
+            df, init_from=small_gan_file, warm_start_partial=True
         )
     warn = [
         r.getMessage()
@@ -116,12 +103,13 @@ def test_truncated_last_ckpt_on_resume_is_one_line_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     table, ck = _table(tmp_path, DF, "t"), tmp_path / "ck"
-    assert _run(_train_args(table, tmp_path / "m.ckpt", "--checkpoint-dir", str(ck))) == 0
+    assert run_cli(_train_args(table, tmp_path / "m.ckpt", "--checkpoint-dir", str(ck)), capsys)[0] == 0
     last = ck / "last.ckpt"
     last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
-    capsys.readouterr()
-    assert _run(_train_args(table, tmp_path / "m2.ckpt", "--checkpoint-dir", str(ck), "--resume")) == 2
-    err = capsys.readouterr().err.strip()
+    resume = _train_args(table, tmp_path / "m2.ckpt", "--checkpoint-dir", str(ck), "--resume")
+    code, _, err = run_cli(resume, capsys)
+    err = err.strip()
+    assert code == 2
     assert str(last) in err and "damaged" in err and len(err.splitlines()) == 1
 
 
@@ -131,8 +119,9 @@ def test_datetime_column_holding_raw_numbers_is_one_line_exit_2(
     """A table that skipped ingest (epoch integers where the schema says datetime) is bad input."""
     raw = DF.assign(ts=DF["ts"].astype("int64") // 10**9)
     capsys.readouterr()
-    assert _run(_train_args(_table(tmp_path, raw, "raw"), tmp_path / "m.ckpt")) == 2
-    err = capsys.readouterr().err.strip()
+    code, _, err = run_cli(_train_args(_table(tmp_path, raw, "raw"), tmp_path / "m.ckpt"), capsys)
+    err = err.strip()
+    assert code == 2
     assert "'ts'" in err and "datetime" in err and "Traceback" not in err and len(err.splitlines()) == 1
     assert not (tmp_path / "m.ckpt").exists()
 
@@ -145,8 +134,9 @@ def test_model_file_that_is_a_dict_without_the_keys_is_one_line_exit_2(
     bad = tmp_path / "bad.ckpt"
     torch.save({"format": "synthdata-gan", "version": 1}, bad)
     out = tmp_path / "o.parquet"
-    assert _run(["generate", str(bad), "--rows", "3", "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
+    code, _, err = run_cli(["generate", bad, "--rows", "3", "--out", out], capsys)
+    err = err.strip()
+    assert code == 2
     assert str(bad) in err and len(err.splitlines()) == 1 and not out.exists()
 
 
@@ -157,50 +147,38 @@ def test_trusted_legacy_dict_without_the_keys_is_one_line_exit_2(
 
     bad = tmp_path / "bad.ckpt"
     torch.save({"format": "synthdata-gan", "version": 1}, bad)
-    assert (
-        _run(
-            [
-                "generate",
-                str(bad),
-                "--rows",
-                "3",
-                "--out",
-                str(tmp_path / "o.parquet"),
-                "--trust-legacy-pickle",
-            ]
-        )
-        == 2
-    )
-    err = capsys.readouterr().err.strip()
+    args = ["generate", bad, "--rows", "3", "--out", tmp_path / "o.parquet", "--trust-legacy-pickle"]
+    code, _, err = run_cli(args, capsys)
+    err = err.strip()
+    assert code == 2
     assert "lacks" in err and str(bad) in err and len(err.splitlines()) == 1
 
 
 # --- item 14: repeated --where keys -------------------------------------------------------------------
 def test_repeated_where_keys_spread_rows_over_the_values(
-    model_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_gan_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "s.parquet"
-    args = ["generate", str(model_file), "--rows", "400", "--out", str(out), "--seed", "1"]
-    assert _run([*args, "--where", " channel = web ", "--where", "channel=store"]) == 0
+    args = ["generate", small_gan_file, "--rows", "400", "--out", out, "--seed", "1"]
+    assert run_cli([*args, "--where", " channel = web ", "--where", "channel=store"], capsys)[0] == 0
     got = pd.read_parquet(out)["channel"].astype(str)
     assert set(got) == {"web", "store"}
     assert 0.35 < (got == "web").mean() < 0.65
-    assert _run([*args, "--where", "channel="]) == 2
-    assert "COLUMN=VALUE" in capsys.readouterr().err
+    code, _, err = run_cli([*args, "--where", "channel="], capsys)
+    assert code == 2 and "COLUMN=VALUE" in err
 
 
 # --- item 15: --out suffix decides the format ---------------------------------------------------------
 def test_out_csv_writes_csv_and_unknown_suffixes_are_refused(
-    model_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_gan_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     csv = tmp_path / "x.csv"
-    assert _run(["generate", str(model_file), "--rows", "50", "--out", str(csv)]) == 0
+    assert run_cli(["generate", small_gan_file, "--rows", "50", "--out", csv], capsys)[0] == 0
     assert not csv.read_bytes().startswith(b"PAR1")
     back = pd.read_csv(csv)
     assert len(back) == 50 and list(back.columns) == list(DF.columns)
     assert back["user_id"].isin(DF["user_id"]).all()
-    capsys.readouterr()
     for name in ("x.json", "x"):
-        assert _run(["generate", str(model_file), "--rows", "5", "--out", str(tmp_path / name)]) == 2
-        assert "unknown file type" in capsys.readouterr().err
+        code, _, err = run_cli(["generate", small_gan_file, "--rows", "5", "--out", tmp_path / name], capsys)
+        assert code == 2 and "unknown file type" in err
         assert not (tmp_path / name).exists()

@@ -167,7 +167,7 @@ def test_row_models_refuse_virtual_users() -> None:
 def test_cli_train_then_virtual_users_and_neighbours(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from support.files import run_cli
+    from support.cli import run_cli
 
     table = tmp_path / "clean.parquet"
     DF.to_parquet(table, index=False)

@@ -1,5 +1,5 @@
-"""The README's "Adding a model" example is real: its one file, registered with one line, trains,
-samples with exact conditions and round-trips through a model file."""
+"""The "Adding a model" example of docs/models.md is real: its one file, registered with one line,
+trains, samples with exact conditions and round-trips through a model file."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from support.gan_world import FAST, SCHEMA, make_table
 from synthdata.model import registry
 from synthdata.model.synthesizer import Synthesizer
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+MODELS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "models.md"
 
 
-def test_readme_backend_example_is_one_file_plus_one_registry_line(
+def test_docs_backend_example_is_one_file_plus_one_registry_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("**Adding a model.**") :]
+    text = MODELS_PAGE.read_text(encoding="utf-8")
+    section = text[text.index("## Adding a model") :]
     code = re.search(r"```python\n(# synthdata/model/rows/mlp_ae.py.*?)```", section, re.S)
-    assert code, "README example not found"
+    assert code, "docs/models.md example not found"
     path = tmp_path / "mlp_ae.py"
     path.write_text(code.group(1))
     spec = importlib.util.spec_from_file_location("mlp_ae", path)

@@ -69,6 +69,7 @@ def test_patience_stops_when_the_score_stops_improving(table: Path, tmp_path: Pa
     assert _epochs(stdout) < 60, stdout
 
 
+# Run in a fresh interpreter, not through run_cli: sys.modules must start without lightning.
 SAMPLER = """
 import json, sys
 from synthdata.model.synthesizer import Synthesizer

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.cli import run_cli
 
-from synthdata.cli import main
 from synthdata.errors import ConfigError
 from synthdata.pipeline import evaluate_gates, load_config, parse_config
 from synthdata.pipeline.config import GateConfig
@@ -119,17 +119,13 @@ def test_unknown_gate_metric_is_a_config_error_with_suggestion() -> None:
 def test_cli_bad_config_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump({"source": {"path": "x.csv"}, "train": {"epochz": 1}}))
-    with pytest.raises(SystemExit) as ei:
-        main(["run", str(p), "--registry", f"sqlite:///{tmp_path / 'r.db'}"])
-    err = capsys.readouterr().err
-    assert ei.value.code == 2 and "train.epochz" in err and "Traceback" not in err
-    with pytest.raises(SystemExit) as ei:
-        main(["run", str(tmp_path / "missing.yaml")])
-    assert ei.value.code == 2 and "not found" in capsys.readouterr().err
+    code, _, err = run_cli(["run", p, "--registry", f"sqlite:///{tmp_path / 'r.db'}"], capsys)
+    assert code == 2 and "train.epochz" in err and "Traceback" not in err
+    code, _, err = run_cli(["run", tmp_path / "missing.yaml"], capsys)
+    assert code == 2 and "not found" in err
     p.write_text("source: [unclosed")
-    with pytest.raises(SystemExit) as ei:
-        main(["run", str(p)])
-    assert ei.value.code == 2 and "not valid YAML" in capsys.readouterr().err
+    code, _, err = run_cli(["run", p], capsys)
+    assert code == 2 and "not valid YAML" in err
 
 
 def test_optional_gates_skip_only_when_the_metric_is_absent() -> None:

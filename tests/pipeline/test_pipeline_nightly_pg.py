@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from support.cli import run_cli
 from support.pipeline_world import interactions
 
-from synthdata.cli import main
 from synthdata.export import export_table, read_table
 from synthdata.pipeline.config import load_config
 from synthdata.pipeline.gates import evaluate_gates
@@ -49,10 +49,8 @@ def test_nightly_yaml_on_postgres(pg_url: str, tmp_path: Path, monkeypatch, caps
     monkeypatch.setenv("NIGHTLY_MAX_MIA_EXCESS", "0.3")
     monkeypatch.setenv("SYNTHDATA_RUNS_DIR", str(tmp_path / "runs"))
 
-    with pytest.raises(SystemExit) as ei:
-        main(["run", str(NIGHTLY)])
-    out, err = capsys.readouterr()
-    assert ei.value.code == 0, err[-3000:]
+    code, out, err = run_cli(["run", NIGHTLY], capsys)
+    assert code == 0, err[-3000:]
     assert "PASS exact-copies" in out
     got = re.search(r"PASS cold-recall-not-worse \(actual ([^)]+)\)", out)
     assert got, out[-3000:]

@@ -15,9 +15,9 @@ from typing import IO
 
 import pandas as pd
 import pytest
+from support.cli import run_cli
 from support.pipeline_world import tiny_config, write_config, write_source
 
-from synthdata.cli import main
 from synthdata.registry import Registry
 
 EPOCHS = 20
@@ -47,6 +47,7 @@ def test_resume_after_kill_during_training(tmp_path: Path, capsys: pytest.Captur
     path = write_config(tmp_path / "cfg.yaml", cfg)
     registry, runs = f"sqlite:///{tmp_path / 'reg.db'}", tmp_path / "runs"
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    # a subprocess, not run_cli: it is killed (SIGKILL, later SIGTERM) mid-run
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -139,10 +140,9 @@ def test_resume_after_kill_during_training(tmp_path: Path, capsys: pytest.Captur
     assert "Terminated" in (stopped.error or "")
     assert {s.name: s.status for s in stopped.stages}["train"] == "failed"
 
-    with pytest.raises(SystemExit) as ei:
-        main(["run", str(path), "--resume", run_id[:17], "--registry", registry])  # unique id prefix works
-    err = capsys.readouterr().err
-    assert ei.value.code == 0, err[-3000:]
+    # a unique id prefix works
+    code, _, err = run_cli(["run", path, "--resume", run_id[:17], "--registry", registry], capsys)
+    assert code == 0, err[-3000:]
     assert "resume=True" in err
     with Registry(registry) as reg:
         done = reg.get_run(run_id)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support.cli import run_cli
 from support.pipeline_world import tiny_config, write_source
 
-from synthdata.cli import main
 from synthdata.db import create_engine
 from synthdata.pipeline import parse_config, run_pipeline
 from synthdata.registry import STALE, Registry, RunBusy, migrate
@@ -85,10 +85,8 @@ def test_runs_list_cli_shows_stale(
     with Registry(sqlite_url) as reg:
         reg.create_run("killed-run")
     _set(sqlite_url, "killed-run", pid=_dead_pid())
-    with pytest.raises(SystemExit) as ei:
-        main(["runs", "list", "--registry", sqlite_url])
-    out = capsys.readouterr().out
-    assert ei.value.code in (0, None)
+    code, out, _ = run_cli(["runs", "list", "--registry", sqlite_url], capsys)
+    assert code == 0
     line = next(ln for ln in out.splitlines() if "killed-run" in ln)
     assert " stale " in line and "running" not in line
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support.cli import run_cli
 
-from synthdata.cli import main
 from synthdata.registry import Registry, RegistryNotFound
 
 READ_ONLY = [
@@ -25,10 +25,8 @@ def test_missing_sqlite_registry_is_an_error_and_nothing_is_created(
 ) -> None:
     typo = tmp_path / "typo" / "nested" / "synthdata.db"
     argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    with pytest.raises(SystemExit) as ei:
-        main([*argv, "--registry", f"sqlite:///{typo}"])
-    err = capsys.readouterr().err
-    assert ei.value.code == 2
+    code, _, err = run_cli([*argv, "--registry", f"sqlite:///{typo}"], capsys)
+    assert code == 2
     assert f"no registry at {typo}" in err and "Traceback" not in err
     assert sorted(tmp_path.iterdir()) == []  # no folder, no database file, no export target
 
@@ -38,9 +36,8 @@ def test_default_registry_is_not_created_by_reads(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SYNTHDATA_DB_URL", raising=False)
-    with pytest.raises(SystemExit) as ei:
-        main(["runs", "list"])
-    assert ei.value.code == 2 and "no registry at synthdata.db" in capsys.readouterr().err
+    code, _, err = run_cli(["runs", "list"], capsys)
+    assert code == 2 and "no registry at synthdata.db" in err
     assert list(tmp_path.iterdir()) == []
 
 

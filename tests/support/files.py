@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from support.cli import run_cli
-
-__all__ = ["rejects", "run_cli", "write"]
+__all__ = ["rejects", "write"]
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -82,7 +82,7 @@ class Context:
 
 @dataclass(frozen=True)
 class Example:
-    """A tiny input breaking only this rule (tests/test_ingest_rules.py runs it on every executor):
+    """A tiny input breaking only this rule (tests/ingest/test_ingest_rules.py runs it on every executor):
     extra columns (ColumnSpec fields), the bad row's values, schema extras; `native`: the bad value
     has the column's type in a database (push-down runs; else the source streams)."""
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import URL, make_url
+from support.cli import run_cli
 
-from synthdata.cli import main
 from synthdata.db import parse_url
 from synthdata.errors import SynthdataError
 from synthdata.export import ExportError, export_table
@@ -149,10 +149,8 @@ def test_registry_rows_runs_show_and_html_never_hold_a_password(
 
     html = tmp_path / "cmp.html"
     for args in (["runs", "show", "r1"], ["runs", "compare", "r1", "r2", "--all", "--html", str(html)]):
-        with pytest.raises(SystemExit) as ei:
-            main([*args, "--registry", db_url])
-        out, err = capsys.readouterr()
-        assert ei.value.code in (0, None), err
+        code, out, err = run_cli([*args, "--registry", db_url], capsys)
+        assert code == 0, err
         for leak in LEAKS:
             assert leak not in out + err
     assert "db.example" in html.read_text() and not any(leak in html.read_text() for leak in LEAKS)
