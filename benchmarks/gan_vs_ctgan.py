@@ -16,7 +16,7 @@ Two separate figures, never mixed:
    table for the same wall-clock seconds (`max_minutes`). sdmetrics column-shape and column-pair
    scores against the full training split, ids scored as categorical.
 
-Also prints sampling rows/s and the ratios. Raw output of the README run:
+Also prints sampling rows/s and the ratios. Raw output of the docs' run (docs/benchmarks.md):
 benchmarks/results/gan_vs_ctgan.txt.
 
     python benchmarks/gan_vs_ctgan.py [--ctgan-fraction 1] [--epochs 1 2] [--synthdata-epochs 5 25]

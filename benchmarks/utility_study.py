@@ -1,4 +1,4 @@
-"""Does synthetic data make the recommender better? The utility study behind the README's results.
+"""Does synthetic data make the recommender better? The utility study behind docs/results.md.
 
     python benchmarks/utility_study.py --grid families --out benchmarks/results/utility_study.md
     python benchmarks/utility_study.py --grid full ...        # every cell (hours on a 2-core box)

@@ -14,7 +14,7 @@ as categorical. Two separate figures:
 2. Quality at equal wall clock: TVAE's E2-epoch fit sets the budget; synthdata's VAE
    (`Synthesizer(model="vae")`, default hyperparameters) fits the full table for the same seconds.
 
-Raw output of the README run: benchmarks/results/vae_vs_tvae.txt.
+Raw output of the docs' run (docs/benchmarks.md): benchmarks/results/vae_vs_tvae.txt.
 
     python benchmarks/vae_vs_tvae.py [--tvae-fraction 1] [--epochs 1 6] [--synthdata-epochs 5 25]
         [--repeats 1] [--budget S] [--sample-rows N] [--threads 1] [--json out.json]

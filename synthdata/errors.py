@@ -1,9 +1,14 @@
 """Errors users see. Each carries an exit code so unattended jobs can branch on it.
 
-Exit codes (the CLI contract): 0 success, 1 other failure, 2 bad config or input, 3 gate failed.
+Exit codes (the CLI contract): 0 success, 1 other failure, 2 bad config or input, 3 gate failed,
+4 nothing to do (`run --skip-unchanged`: not an error, see `EXIT_SKIPPED`).
 """
 
 from __future__ import annotations
+
+# `run --skip-unchanged` found this run date already processed from the same source and config. A
+# code of its own so a scheduler can mark the task skipped (Airflow: BashOperator skip_on_exit_code=4).
+EXIT_SKIPPED = 4
 
 
 class SynthdataError(Exception):

@@ -13,6 +13,7 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
+from synthdata.callable_module import make_callable
 from synthdata.errors import ConfigError, InputError
 from synthdata.schema import Schema
 
@@ -104,3 +105,6 @@ def split(
     """Split interactions into (train, test); rows keep their original relative order and index."""
     mask = holdout_mask(df, schema, protocol, test_fraction, seed)
     return df.loc[~mask], df.loc[mask]
+
+
+make_callable(__name__, "split")  # `synthdata.split(...)` is `split(...)`: the top-level API

@@ -87,6 +87,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 SLOW = ("model/", "pipeline/", "test_export_kill.py", "test_eval_movielens.py", "test_eval_calibration.py")
 SLOW += ("test_registry_concurrency.py", "test_cli_contract.py", "hostile/", "docs/")
 SLOW += ("tracking/",)  # a real `mlflow server` and pipeline runs
+SLOW += ("tune/",)  # optuna studies: model fits, a killed subprocess
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,7 +2,8 @@
 
 Each command lives in its own module (ingest, train, evaluate, runs, export, run...) and registers
 on the shared Typer `app`. `main` turns expected failures into one clear line and an exit code:
-0 success, 1 other failure, 2 bad config/input, 3 gate failed.
+0 success, 1 other failure, 2 bad config/input, 3 gate failed, 4 nothing to do (`run --skip-unchanged`
+found the run date already processed from the same source and config; `synthdata.errors.EXIT_SKIPPED`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _COMMAND_MODULES: list[str] = [
     "synthdata.cli.export",
     "synthdata.cli.runs",
     "synthdata.cli.run",
+    "synthdata.cli.tune",
 ]
 
 

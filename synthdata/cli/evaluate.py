@@ -67,6 +67,9 @@ def evaluate_cmd(
     cold_item_threshold: int | None = typer.Option(
         None, "--cold-item-threshold", help="Cold item: ≤ this many training positives (default 5)."
     ),
+    mlflow: str | None = typer.Option(
+        None, "--mlflow", metavar="URI", help="Also log this evaluation as an MLflow run (metrics, report)."
+    ),
 ) -> None:
     """Retrain the recommender on real vs real+synthetic and score both on the real test split."""
     from rich.console import Console
@@ -112,6 +115,11 @@ def evaluate_cmd(
         write_html(metrics, html, train=tr, synthetic=syn, schema=sch)
         console.print(f"report → {html}")
     console.print(f"metrics → {out}")
+    if mlflow is not None:
+        from synthdata.schema import schema_path_for
+        from synthdata.tracking.commands import track_evaluation
+
+        track_evaluation(mlflow, cfg, metrics, out=out, html=html, schema=schema or schema_path_for(train))
 
 
 def _print_summary(console: Any, metrics: dict, tune_metric: str) -> None:

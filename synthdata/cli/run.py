@@ -1,6 +1,8 @@
 """`synthdata run CONFIG.yaml`: the batch pipeline, for nightly jobs and one-off experiments.
 
-Exit codes: 0 success, 2 bad config/input, 3 a quality gate failed (export skipped), 1 other failure.
+Exit codes: 0 success, 2 bad config/input, 3 a quality gate failed (export skipped), 1 other failure,
+4 nothing to do (``--skip-unchanged``). For schedulers: ``--run-date``, ``--json`` (one summary line on
+stdout, see `synthdata.cli.summary`) and docs/scheduling.md.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from synthdata.cli.app import app
-from synthdata.errors import GateFailed
+from synthdata.cli.summary import run_summary
+from synthdata.errors import EXIT_SKIPPED, GateFailed
 from synthdata.pipeline import PipelineConfig, RunResult, load_config, run_pipeline
+from synthdata.pipeline.rundate import parse_run_date
+from synthdata.tracking.config import with_mlflow_uri
 
 
 def print_result(res: RunResult, console: Console) -> None:
@@ -50,6 +55,13 @@ def execute(cfg: PipelineConfig, console: Console, **kwargs: Any) -> RunResult:
             print_result(partial, console)
         raise
     print_result(res, console)
+    if res.status == "skipped":
+        day = cfg.run_date.isoformat() if cfg.run_date else "(no run date)"
+        console.print(
+            f"nothing to do: run {res.run_id} already processed {day} from the same source and config "
+            f"(exit {EXIT_SKIPPED})",
+            highlight=False,
+        )
     return res
 
 
@@ -66,14 +78,41 @@ def run_cmd(
     runs_dir: Path | None = typer.Option(
         None, "--runs-dir", help="Parent of run directories (default ./runs)."
     ),
+    run_date: str | None = typer.Option(
+        None,
+        "--run-date",
+        metavar="YYYY-MM-DD",
+        help="Partition key: recorded in the registry, ${run_date} in source fields (wins over run_date:).",
+    ),
+    skip_unchanged: bool = typer.Option(
+        False,
+        "--skip-unchanged",
+        help=f"Exit {EXIT_SKIPPED}, running nothing, if the last succeeded run for this date had the same "
+        "source fingerprint and config.",
+    ),
+    json_line: bool = typer.Option(
+        False, "--json", help="One JSON summary line on stdout at the end; tables and logs on stderr."
+    ),
+    summary_file: Path | None = typer.Option(
+        None, "--summary-file", help="Also write the JSON summary to this file (launchers without stdout)."
+    ),
+    mlflow: str | None = typer.Option(
+        None, "--mlflow", metavar="URI", help="Mirror the run into MLflow (wins over tracking.mlflow.uri)."
+    ),
 ) -> None:
     """Run ingest → split → train → generate → evaluate → gate → export from one config."""
-    execute(
-        load_config(config),
-        Console(),
-        config_path=config,
-        registry_url=registry,
-        runs_dir=runs_dir,
-        resume=resume,
-        warm_start=warm_start,
-    )
+    with run_summary(json_line, summary_file) as outcome:
+        cfg = load_config(config, run_date=parse_run_date(run_date, what="--run-date"))
+        outcome.cfg = cfg.model_copy(update={"tracking": with_mlflow_uri(cfg.tracking, mlflow)})
+        outcome.result = execute(
+            outcome.cfg,
+            Console(stderr=json_line),
+            config_path=config,
+            registry_url=registry,
+            runs_dir=runs_dir,
+            resume=resume,
+            warm_start=warm_start,
+            skip_unchanged=skip_unchanged,
+        )
+    if outcome.result.status == "skipped":
+        raise typer.Exit(EXIT_SKIPPED)

@@ -12,6 +12,7 @@ from rich.table import Table
 from synthdata.atomic import ensure_writable
 from synthdata.cli.app import app
 from synthdata.errors import InputError
+from synthdata.pipeline.rundate import parse_run_date
 from synthdata.registry import STALE, Registry, RunInfo
 from synthdata.registry.compare import compare_runs, fmt_value, render_html
 
@@ -48,20 +49,23 @@ def list_cmd(
     status: str | None = typer.Option(
         None, "--status", help="Only runs with this status (running, stale, succeeded, failed, gate_failed)."
     ),
+    run_date: str | None = typer.Option(None, "--run-date", help="Only runs for this date (YYYY-MM-DD)."),
     registry: str | None = REGISTRY_OPT,
 ) -> None:
-    """Newest runs first, with status, timing and exit code; a killed run shows as `stale`."""
+    """Newest runs first, with status, run date, timing and exit code; a killed run shows as `stale`."""
+    day = parse_run_date(run_date)
     with _open(registry) as reg:
-        runs = reg.list_runs(limit=limit, status=status)
+        runs = reg.list_runs(limit=limit, status=status, run_date=day)
     t = Table(title=f"runs ({len(runs)})")
     t.add_column("id", no_wrap=True)  # ids are copied into `runs show/compare`: never cut them
-    for col in ("name", "status", "created (UTC)", "duration", "exit"):
+    for col in ("name", "status", "run date", "created (UTC)", "duration", "exit"):
         t.add_column(col)
     for r in runs:
         t.add_row(
             r.id,
             r.name or "",
             r.shown_status,
+            r.run_date.isoformat() if r.run_date else "",
             r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             _duration(r),
             "" if r.exit_code is None else str(r.exit_code),
@@ -80,6 +84,11 @@ def show_cmd(
     con.print(
         f"[bold]{run.id}[/] {run.name or ''}  status=[bold]{run.shown_status}[/]  exit={run.exit_code}  "
         f"dir={run.run_dir}  warm_start_from={run.warm_start_from or '-'}",
+        highlight=False,
+    )
+    con.print(
+        f"run_date={run.run_date or '-'}  config_hash={(run.config_hash or '-')[:12]}  "
+        f"source_fingerprint={(run.source_fingerprint or '-')[:12]}",
         highlight=False,
     )
     if run.status == "running":

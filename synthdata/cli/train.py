@@ -101,6 +101,9 @@ def train_cmd(
     accelerator: str = typer.Option("auto", "--accelerator", help="auto | cpu | gpu | ..."),
     devices: str = typer.Option("auto", "--devices", help="auto, a count, or e.g. -1 for all."),
     strategy: str = typer.Option("auto", "--strategy", help="auto | ddp | ..."),
+    num_nodes: int = typer.Option(
+        1, "--num-nodes", help="Machines training as one DDP job (run this on each; docs/scale-out.md)."
+    ),
     checkpoint_dir: Path | None = typer.Option(
         None, "--checkpoint-dir", help="Keep last.ckpt/best.ckpt here."
     ),
@@ -111,9 +114,13 @@ def train_cmd(
     warm_start_partial: bool = typer.Option(
         False, "--warm-start-partial", help="Allow --init-from a model of another schema (copies what fits)."
     ),
+    mlflow: str | None = typer.Option(
+        None, "--mlflow", metavar="URI", help="Track this fit as an MLflow run (params, curves, fit numbers)."
+    ),
 ) -> None:
     """Fit a synthesizer on a clean table and save it as one file."""
     from synthdata.model.synthesizer import Synthesizer
+    from synthdata.tracking.commands import tracked_training
 
     ensure_writable(out, what="--out")  # before training, not after it
     if checkpoint_dir is not None:
@@ -136,21 +143,36 @@ def train_cmd(
         accelerator=accelerator,
         devices=_devices(devices),
         strategy=strategy,
+        num_nodes=num_nodes,
         **params,
     )
     df = read_table(table, "training")
-    syn.fit(
-        df,
-        checkpoint_dir=checkpoint_dir,
-        resume=resume,
-        init_from=init_from,
-        warm_start_partial=warm_start_partial,
-    )
+    with tracked_training(mlflow, syn, table, out) as tracker:
+        syn.fit(
+            df,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            init_from=init_from,
+            warm_start_partial=warm_start_partial,
+            loggers=tracker.training_loggers(),
+        )
+        _save_on_rank_zero(syn, out)
+
+
+def _save_on_rank_zero(syn: Any, out: Path) -> None:
+    """Rank 0 writes the model; every rank prints its weights' digest (all ranks of a DDP fit end with
+    the same weights, so the digests agree)."""
+    from synthdata.model.distributed import weights_digest
+
+    digest = weights_digest(syn.net.state_dict())
+    if syn.rank != 0:
+        typer.echo(f"rank {syn.rank}: trained with rank 0, weights={digest}; rank 0 writes {out}")
+        return
     syn.save(out)
     m, score = syn.meta, syn.family.monitor
     typer.echo(
         f"model {out}: {syn.model} rows={m['train_rows']} epochs={m['epochs_trained']} "
-        f"{score}={m[f'best_{score}']} train_s={m['train_seconds']}"
+        f"{score}={m[f'best_{score}']} train_s={m['train_seconds']} weights={digest}"
     )
 
 
@@ -177,14 +199,23 @@ def generate_cmd(
     ),
     seed: int = typer.Option(0, "--seed"),
     batch_rows: int = typer.Option(50_000, "--batch-rows", min=1, help="Rows per streamed batch."),
+    shard: str | None = typer.Option(
+        None,
+        "--shard",
+        help="I/N: write only shard I (0-based) of N; the N shards in order are the unsharded output. "
+        "`{shard}` in --out becomes 00003-of-00016.",
+    ),
     trust_legacy_pickle: bool = typer.Option(
         False, "--trust-legacy-pickle", help="Load a version-1 (pickle) model file you made yourself."
     ),
 ) -> None:
     """Sample rows, virtual users or neighbours (streamed to Parquet or CSV; memory stays bounded)."""
     from synthdata.model.rows.sample import output_format
+    from synthdata.model.shard import Shard
     from synthdata.model.synthesizer import Synthesizer
 
+    part = Shard.parse(shard) if shard is not None else Shard()
+    out = Path(str(out).replace("{shard}", part.label))
     output_format(out)  # an unknown suffix fails before the model is loaded
     ensure_writable(out, what="--out")
     conds = _parse_where(where)
@@ -203,9 +234,11 @@ def generate_cmd(
         users=users,
         like=ids,
         per_user=per_user,
+        shard=part,
     )
     what = f" of {users} virtual users" if users is not None else ""
     what = f" of neighbours of {len(ids)} users ({per_user} each)" if ids else what
+    what += f" (shard {part.index}/{part.count})" if not part.whole else ""
     typer.echo(f"wrote {n} rows{what} to {out}")
 
 

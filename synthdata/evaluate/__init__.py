@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from synthdata.callable_module import make_callable
+
 if TYPE_CHECKING:
     from synthdata.evaluate.api import evaluate
     from synthdata.evaluate.config import EvalConfig
@@ -28,3 +30,6 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_WHERE[name]), name)
     raise AttributeError(f"module 'synthdata.evaluate' has no attribute {name!r}")
+
+
+make_callable(__name__, "evaluate")  # `synthdata.evaluate(...)` is `evaluate(...)`: the top-level API

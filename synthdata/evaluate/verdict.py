@@ -2,17 +2,23 @@
 
 Everything the verdict depends on lives here: which arms are compared (`comparator_arms`, `stronger`),
 the rule (`CLAUSES`, `HURTS`, `segment_verdict`) and the prose users read (`rule_text`, which builds
-`DEFINITIONS["verdict"]`, the README section and the HTML report from the same constants, so the text
-cannot drift from the code). The rule itself is printed by `python -m synthdata.evaluate.verdict`.
+`DEFINITIONS["verdict"]`, the block in docs/evaluation.md and the HTML report from the same constants, so
+the text cannot drift from the code). `python -m synthdata.evaluate.verdict` prints the rule; `--write
+docs/evaluation.md` puts it into the page's generated block and `--check` fails when the block drifted.
 """
 
 from __future__ import annotations
 
+import argparse
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from synthdata.atomic import atomic_write_text
+from synthdata.errors import InputError
 from synthdata.evaluate.arms import Arm, ArmResult, Role
 from synthdata.evaluate.controls import CONTROLS
 from synthdata.evaluate.stats import holm
@@ -62,11 +68,11 @@ COMPARATOR = (
 
 
 def rule_text(markdown: bool = False) -> str:
-    """The rule as prose, from the constants above (metrics.json definitions, README, HTML report)."""
+    """The rule as prose, from the constants above (metrics.json definitions, docs, HTML report)."""
     if not markdown:
         helps = "; ".join(f"({n}) {c.text}" for n, c in enumerate(CLAUSES, 1))
         return f"helps when ALL hold: {helps}. hurts: {HURTS.text}. Otherwise no-evidence. {COMPARATOR}"
-    lines = ["`helps` needs **all** of, per segment:"]
+    lines = ["`helps` needs **all** of, per segment:", ""]  # a blank line, or MkDocs renders no list
     lines += [f"{n}. {c.text} (`{c.key}`);" for n, c in enumerate(CLAUSES, 1)]
     lines += ["", f"`hurts`: {HURTS.text}. Anything else is `no-evidence`; the reason names the first"]
     lines += ["clause that failed.", "", COMPARATOR]
@@ -201,5 +207,42 @@ def segment_verdict(
     return {"verdict": verdict, "code": CODES[verdict], "clause": clause, "reason": reason, "tests": table}
 
 
+# ---- the rule in the docs ------------------------------------------------------------------------
+
+RULE_DOC = Path("docs/evaluation.md")
+_BLOCK = re.compile(r"(?<=<!-- verdict-rule:start -->\n)(.*?)(?=\n<!-- verdict-rule:end -->)", re.S)
+
+
+def sync_rule_block(path: str | Path = RULE_DOC, *, write: bool = False) -> bool:
+    """Whether `path`'s generated block holds the rule as the code states it; `write` makes it so."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    block = _BLOCK.search(text)
+    if block is None:
+        raise InputError(f"{p}: no <!-- verdict-rule:start --> ... <!-- verdict-rule:end --> block")
+    current = block.group(1) == rule_text(markdown=True)
+    if write and not current:
+        atomic_write_text(p, text[: block.start()] + rule_text(markdown=True) + text[block.end() :])
+    return current
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the rule, or `--write`/`--check` the generated block of a docs page (exit 1: it drifted)."""
+    ap = argparse.ArgumentParser(prog="python -m synthdata.evaluate.verdict", description=main.__doc__)
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="update the page's block")
+    mode.add_argument("--check", action="store_true", help="exit 1 when the page's block drifted")
+    ap.add_argument("page", nargs="?", default=str(RULE_DOC), help=f"default: {RULE_DOC}")
+    args = ap.parse_args(argv)
+    if not (args.write or args.check):
+        print(rule_text(markdown=True))
+        return 0
+    current = sync_rule_block(args.page, write=args.write)
+    if args.check and not current:
+        print(f"{args.page}: the verdict rule drifted; run python -m synthdata.evaluate.verdict --write")
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    print(rule_text(markdown=True))
+    raise SystemExit(main())

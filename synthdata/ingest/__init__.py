@@ -7,9 +7,12 @@ with its schema, a rejects file and a JSON report.
     res.report.to_dict()["rows_rejected"]
 """
 
+from synthdata.callable_module import make_callable
 from synthdata.ingest.api import IngestResult, ingest, rejects_to_table, sidecar
 from synthdata.ingest.layouts import LAYOUTS
 from synthdata.ingest.report import IngestReport
 from synthdata.ingest.rules import REASONS
 
 __all__ = ["LAYOUTS", "REASONS", "IngestReport", "IngestResult", "ingest", "rejects_to_table", "sidecar"]
+
+make_callable(__name__, "ingest")  # `synthdata.ingest(...)` is `ingest(...)`: the top-level API

@@ -33,6 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
 from synthdata.errors import ConfigError
+from synthdata.model.shard import WHOLE, Shard
+from synthdata.model.space import Space
 
 if TYPE_CHECKING:  # Lightning is imported by fitting only
     import pytorch_lightning as pl
@@ -46,6 +48,12 @@ class Settings(BaseModel):
     """Base of every settings group: typed, frozen, unknown keys rejected."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def hyperparameter_space(cls) -> Space:
+        """The settings worth searching and their ranges (model/space.py; `synthdata tune` uses it).
+        Empty by default; a backend's Hyper adds its own dimensions to its parents'."""
+        return {}
 
 
 class TrainerSettings(Settings):
@@ -84,13 +92,15 @@ class Fitted:
 @dataclass(frozen=True)
 class Request:
     """What to sample. Rows: `n` rows under `conditions`. Histories: `n` rows of virtual users, or
-    `users` virtual users, or `per_user` neighbours of each id in `like`."""
+    `users` virtual users, or `per_user` neighbours of each id in `like`. `shard`: which part of the
+    job's seeded blocks to draw (model/shard.py)."""
 
     n: int | None = None
     conditions: dict[str, Any] | None = None
     users: int | None = None
     like: tuple[Any, ...] = ()
     per_user: int = 1
+    shard: Shard = WHOLE
 
 
 class Family(ABC):
@@ -129,8 +139,8 @@ class Family(ABC):
         """(module, data module, steps per epoch) that train `fitted.net` on `df`."""
 
     @abstractmethod
-    def batches(self, fitted: Fitted, request: Request, seed: int, batch_rows: int) -> Iterator[pd.DataFrame]:
-        """Sampled tables of at most about `batch_rows` rows, with the clean table's columns."""
+    def batches(self, fitted: Fitted, request: Request, seed: int) -> Iterator[pd.DataFrame]:
+        """Sampled tables, one per seeded block (model/shard.py), with the clean table's columns."""
 
     @abstractmethod
     def output_columns(self, encoder: Any) -> list[str]:

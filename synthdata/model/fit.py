@@ -10,6 +10,7 @@ import json
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,11 +18,12 @@ from typing import Any, Protocol
 import pandas as pd
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
-from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers import CSVLogger, Logger
 
 from synthdata.errors import ConfigError, InputError
 from synthdata.log import get_logger, kv, quiet_lightning
 from synthdata.model.checkpoint import load_checkpoint, read_model
+from synthdata.model.distributed import strategy_for
 from synthdata.model.family import Family, Fitted, GenerativeNet
 from synthdata.model.seeds import seed_for
 from synthdata.model.training import CKPT_KEY, LogProgress, ddp_strategy
@@ -43,6 +45,8 @@ class Fittable(Protocol):
     accelerator: str
     devices: Any
     strategy: Any
+    num_nodes: int
+    rank: int
     meta: dict[str, Any]
 
     @property
@@ -158,7 +162,13 @@ def _encoder(syn: Fittable, df: pd.DataFrame, resume_path: Path | None, fingerpr
     return syn.family.fit_encoder(syn.schema, syn.hyper, syn.seed, df)
 
 
-def _trainer(syn: Fittable, ckdir: Path, callbacks: list[pl.Callback], steps_per_epoch: int) -> pl.Trainer:
+def _trainer(
+    syn: Fittable,
+    ckdir: Path,
+    callbacks: list[pl.Callback],
+    steps_per_epoch: int,
+    loggers: Sequence[Logger] = (),
+) -> pl.Trainer:
     hp, monitor = syn.hyper, syn.family.monitor
     ckpt_cb = ModelCheckpoint(
         dirpath=ckdir, filename="best", monitor=monitor, mode="max", save_top_k=1, save_last=True
@@ -173,9 +183,10 @@ def _trainer(syn: Fittable, ckdir: Path, callbacks: list[pl.Callback], steps_per
         max_time=timedelta(minutes=syn.max_minutes) if syn.max_minutes else None,
         accelerator=syn.accelerator,
         devices=syn.devices,
-        strategy=ddp_strategy(syn.strategy, syn.backend.ddp_find_unused),
+        num_nodes=syn.num_nodes,
+        strategy=ddp_strategy(strategy_for(syn.strategy, syn.num_nodes), syn.backend.ddp_find_unused),
         callbacks=callbacks,
-        logger=CSVLogger(save_dir=str(ckdir), name="logs"),
+        logger=[CSVLogger(save_dir=str(ckdir), name="logs"), *loggers],
         enable_progress_bar=hp.progress_bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
@@ -186,7 +197,10 @@ def _trainer(syn: Fittable, ckdir: Path, callbacks: list[pl.Callback], steps_per
 
 
 def _select_best(trainer: pl.Trainer, module: pl.LightningModule, last: Path) -> tuple[int, int, Any]:
-    """Load the best epoch's weights (model selection on the family's score); (epochs, steps, score)."""
+    """Load the best epoch's weights (model selection on the family's score); (epochs, steps, score).
+
+    Rank 0 reads the best checkpoint (it wrote it) and every other rank receives its choice: ranks on
+    other nodes may not see rank 0's files, and all ranks must end with the same model."""
     ckpt_cb = trainer.checkpoint_callback
     best, score = ckpt_cb.best_model_path, ckpt_cb.best_model_score  # type: ignore[union-attr]
     epochs, steps = int(trainer.current_epoch), int(trainer.global_step)
@@ -194,8 +208,12 @@ def _select_best(trainer: pl.Trainer, module: pl.LightningModule, last: Path) ->
         # Spawned DDP workers keep the loop (and maybe callback) state: read their last.ckpt.
         lbest, lscore, epochs, steps = _selection_from_last(last, epochs, steps)
         best, score = (best or lbest), (score if score is not None else lscore)
-    if best and Path(best).exists():
-        module.load_state_dict(load_checkpoint(Path(best))["state_dict"])
+    state = None
+    if trainer.is_global_zero and best and Path(best).exists():
+        state = load_checkpoint(Path(best))["state_dict"]
+    state, score = trainer.strategy.broadcast((state, score), src=0)  # no-op in a single process
+    if state is not None:
+        module.load_state_dict(state)
     return epochs, steps, score
 
 
@@ -208,6 +226,7 @@ def fit_synthesizer(
     init_from: str | Path | None,
     partial: bool,
     extra_callbacks: list[pl.Callback],
+    extra_loggers: Sequence[Logger] = (),
 ) -> None:
     t0 = time.perf_counter()
     pl.seed_everything(seed_for(syn.seed, "train"), workers=True, verbose=False)
@@ -230,7 +249,7 @@ def fit_synthesizer(
         module, dm, steps_per_epoch = syn.family.lightning(
             fitted, df, val_df, syn.batch_size, syn.seed, extra
         )
-        trainer = _trainer(syn, ckdir, list(extra_callbacks), steps_per_epoch)
+        trainer = _trainer(syn, ckdir, list(extra_callbacks), steps_per_epoch, extra_loggers)
         t1 = time.perf_counter()
         with warnings.catch_warnings():
             # our checkpoint dir also holds the CSV logs, and resumes reuse it on purpose
@@ -241,6 +260,7 @@ def fit_synthesizer(
             )
         t_train = time.perf_counter() - t1
         epochs, steps, score = _select_best(trainer, module, last)
+        syn.rank = int(trainer.global_rank)
         syn.family.finish(fitted, seed_for(syn.seed, "train", 2))
         syn.set_fitted(fitted, df)
         syn.meta = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CONSUMERS = ("transformer", "train", "validation", "generate")
+CONSUMERS = ("transformer", "train", "validation", "generate", "tune")  # append only
 
 
 def seed_for(seed: int, consumer: str, *sub: int) -> int:

@@ -17,7 +17,11 @@ ConfigError naming the key). A histories model also makes virtual users and neig
 `resume=True` (continue from `last.ckpt` in `checkpoint_dir` after the job was killed; refused when
 the checkpoint was made for another table, schema, model or hyperparameters). `init_from`
 warm-starts from a saved model of the same schema; another schema needs `warm_start_partial=True`
-and logs a WARNING listing the tensors copied and not copied.
+and logs a WARNING listing the tensors copied and not copied. `num_nodes` (with `devices` per node)
+trains one DDP job across machines (model/distributed.py, docs/scale-out.md).
+
+`sample(n, seed=s, shard="3/16")` draws only shard 3 of 16 of the rows `sample(n, seed=s)` draws
+(model/shard.py): the 16 shards in order are exactly those rows, so a big job runs as independent tasks.
 
 Fitting imports Lightning; loading and sampling do not, so `generate` starts quickly (measured by
 `benchmarks/model_startup.py`; recorded figures belong in `benchmarks/results/`, not here).
@@ -37,13 +41,16 @@ import torch
 from synthdata.errors import ConfigError, InputError
 from synthdata.log import get_logger
 from synthdata.model.checkpoint import STATE_KEYS, read_model, write_model
+from synthdata.model.distributed import check_num_nodes
 from synthdata.model.family import Family, Fitted, GenerativeNet, Request, parse_hyper
 from synthdata.model.registry import backend, family_of
 from synthdata.model.rows.sample import write_rows
+from synthdata.model.shard import Shard, rebatch
 from synthdata.schema import Schema
 
 log = get_logger(__name__)
-_CONFIG = ("epochs", "batch_size", "max_minutes", "seed", "accelerator", "devices", "strategy")
+_CONFIG = ("epochs", "batch_size", "max_minutes", "seed", "accelerator", "devices", "strategy", "num_nodes")
+_CONFIG_ADDED = {"num_nodes": 1}  # what model files written before a key existed mean by its absence
 
 
 class Synthesizer:
@@ -61,6 +68,7 @@ class Synthesizer:
         accelerator: str = "auto",
         devices: int | str | list[int] = "auto",
         strategy: str = "auto",
+        num_nodes: int = 1,
         **hp: Any,
     ) -> None:
         self.backend: type[GenerativeNet] = backend(model)
@@ -72,6 +80,8 @@ class Synthesizer:
         self.schema = schema
         self.epochs, self.batch_size, self.max_minutes, self.seed = epochs, batch_size, max_minutes, seed
         self.accelerator, self.devices, self.strategy = accelerator, devices, strategy
+        self.num_nodes = check_num_nodes(num_nodes, strategy)
+        self.rank = 0  # this process's global rank in a distributed fit (set by fit)
         self.fitted: Fitted | None = None
         self._arrow_schema: bytes | None = None
         self.meta: dict[str, Any] = {}
@@ -125,16 +135,26 @@ class Synthesizer:
         init_from: str | Path | None = None,
         warm_start_partial: bool = False,
         callbacks: Sequence[Any] = (),
+        loggers: Sequence[Any] = (),
     ) -> Synthesizer:
         """Fit on the clean table `df` (see the module docstring for resume/init_from).
 
-        `callbacks` are extra Lightning callbacks (e.g. a pipeline's stop-on-signal check).
+        `callbacks` are extra Lightning callbacks (e.g. a pipeline's stop-on-signal check); `loggers`
+        extra Lightning loggers (e.g. MLflow's, for the training curves; see synthdata.tracking).
         """
         from synthdata.model.fit import fit_synthesizer  # Lightning is imported only here
 
         with self._threads():
             fit_synthesizer(
-                self, df, val_df, checkpoint_dir, resume, init_from, warm_start_partial, list(callbacks)
+                self,
+                df,
+                val_df,
+                checkpoint_dir,
+                resume,
+                init_from,
+                warm_start_partial,
+                list(callbacks),
+                extra_loggers=list(loggers),
             )
         return self
 
@@ -168,25 +188,31 @@ class Synthesizer:
             raise ConfigError("the synthesizer is not fitted: call fit() or Synthesizer.load() first")
         return self.fitted
 
-    def _batches(self, request: Request, seed: int | None, batch_rows: int) -> Iterator[pd.DataFrame]:
+    def _batches(self, request: Request, seed: int | None) -> Iterator[pd.DataFrame]:
         fitted = self._require()
-        return self.family.batches(fitted, request, self.seed if seed is None else seed, batch_rows)
+        return self.family.batches(fitted, request, self.seed if seed is None else seed)
 
     def _collect(self, request: Request, seed: int | None) -> pd.DataFrame:
         with self._threads():
-            parts = list(self._batches(request, seed, self.hyper.sample_batch))
+            parts = list(self._batches(request, seed))
         if not parts:  # zero rows: still the columns and dtypes of a sample
             return self.sample(1, seed=seed).iloc[:0]
         return pd.concat(parts, ignore_index=True)
 
     def sample(
-        self, n: int, conditions: dict[str, Any] | None = None, seed: int | None = None
+        self,
+        n: int,
+        conditions: dict[str, Any] | None = None,
+        seed: int | None = None,
+        *,
+        shard: Shard | str | tuple[int, int] | None = None,
     ) -> pd.DataFrame:
         """`n` rows with the clean table's columns and dtypes; conditions are exact.
 
-        A histories model returns the rows of as many virtual users as `n` rows need (the last user's
-        history cut at `n`)."""
-        return self._collect(Request(n=n, conditions=conditions), seed)
+        `shard` ("I/N" or (I, N)): only shard I's part of those rows (model/shard.py); shards 0..N-1
+        concatenated are the unsharded sample. A histories model returns the rows of as many virtual
+        users as `n` rows need (the last user's history cut at `n`; not shardable)."""
+        return self._collect(Request(n=n, conditions=conditions, shard=Shard.of(shard)), seed)
 
     def sample_users(
         self,
@@ -195,13 +221,16 @@ class Synthesizer:
         like: Sequence[Any] = (),
         per_user: int = 1,
         seed: int | None = None,
+        shard: Shard | str | tuple[int, int] | None = None,
     ) -> pd.DataFrame:
-        """Histories models: the rows of `n` virtual users, or `per_user` neighbours of each id in `like`.
+        """Histories models: the rows of `n` virtual users, or `per_user` neighbours of each id in `like`
+        (`shard`: only shard I of N of them, as in `sample`).
 
         Virtual ids never collide with real ids (see model/histories/ids.py); row models refuse."""
         if (n is None) == (not like):
             raise ConfigError("give either a number of virtual users or ids to make neighbours of (like)")
-        return self._collect(Request(users=n, like=tuple(like), per_user=per_user), seed)
+        request = Request(users=n, like=tuple(like), per_user=per_user, shard=Shard.of(shard))
+        return self._collect(request, seed)
 
     def sample_to_parquet(
         self,
@@ -214,16 +243,21 @@ class Synthesizer:
         users: int | None = None,
         like: Sequence[Any] = (),
         per_user: int = 1,
+        shard: Shard | str | tuple[int, int] | None = None,
     ) -> int:
-        """Stream to one file in batches of about `batch_rows` rows; Parquet, or CSV for a `.csv` path.
+        """Stream to one file in batches of `batch_rows` rows; Parquet, or CSV for a `.csv` path.
 
         `n` rows, or (histories models) `users` virtual users or `per_user` neighbours of each id in
-        `like`."""
+        `like`; with `shard`, only shard I of N of them (as in `sample`): an empty shard is an empty
+        file with the columns. The rows never depend on `batch_rows`."""
         self._require()
+        if batch_rows < 1:
+            raise ConfigError("batch_rows must be >= 1")
         schema = pa.ipc.read_schema(pa.py_buffer(self._arrow_schema)) if self._arrow_schema else None
-        request = Request(n=n, conditions=conditions, users=users, like=tuple(like), per_user=per_user)
+        ask = {"n": n, "conditions": conditions, "users": users, "like": tuple(like), "per_user": per_user}
+        request = Request(**ask, shard=Shard.of(shard))
         with self._threads():
-            return write_rows(self._batches(request, seed, batch_rows), path, schema)
+            return write_rows(rebatch(self._batches(request, seed), batch_rows), path, schema)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
@@ -261,7 +295,7 @@ class Synthesizer:
             schema = Schema.from_dict(
                 yaml.safe_load(doc["schema_yaml"]), origin=f"{origin} (embedded schema)"
             )
-            cfg = doc["config"]
+            cfg = {**_CONFIG_ADDED, **doc["config"]}
             syn = cls(schema, model=doc["backend"], **{k: cfg[k] for k in _CONFIG}, **doc["hp"])
             key = syn.family.state_key
             if key not in doc:

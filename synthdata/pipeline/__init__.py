@@ -6,7 +6,8 @@ result = run_pipeline(load_config("pipelines/demo.yaml"))
 Modules, left to right: `config` (the YAML), `signals` (SIGTERM → resumable stop), `manifest` (run
 ids, hashes, manifest.json), `context` (what a stage body sees: `StageContext`), `cache` (run or reuse
 a stage; outputs renamed into place), `stages` (the stage bodies), `gates`, `lifecycle` (`Pipeline`,
-`run_pipeline`).
+`run_pipeline`); for schedulers `rundate` (``--run-date``, ``${run_date}``) and `unchanged`
+(``--skip-unchanged``).
 """
 
 from synthdata.pipeline.config import PipelineConfig, load_config, parse_config

@@ -4,6 +4,8 @@ Strings may reference environment variables as ``${NAME}`` or ``${NAME:-default}
 passwords belong in the environment, not in the file). Relative file paths under ``source`` are
 resolved against the config file's folder, so a config works from any working directory;
 ``runs_dir`` and SQLite URLs are relative to the working directory, like any CLI output.
+``${run_date}`` is not an environment variable: it is the run's date (``--run-date`` or
+``run_date:``), replaced in the source fields that select data (see `synthdata.pipeline.rundate`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +25,10 @@ from synthdata.db import check_driver, looks_like_url, validate_identifier
 from synthdata.errors import ConfigError, SynthdataError
 from synthdata.evaluate.config import EvalConfig
 from synthdata.masking import encode_raw_userinfo, mask_text
+from synthdata.pipeline.rundate import VARIABLE as RUN_DATE
+from synthdata.pipeline.rundate import apply_run_date
 from synthdata.schema import format_validation_error
+from synthdata.tracking.config import TrackingConfig
 
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -120,6 +126,7 @@ class TrainConfig(_Strict):
     accelerator: str = "auto"
     devices: int | str = "auto"
     strategy: str = "auto"
+    num_nodes: int = Field(1, ge=1, description="Machines training as one DDP job (docs/scale-out.md).")
     hp: dict[str, Any] = Field(default_factory=dict)
     warm_start_partial: bool = Field(
         False, description="`run --warm-start` from a model of another schema copies what fits (WARNING)."
@@ -127,11 +134,13 @@ class TrainConfig(_Strict):
 
     @model_validator(mode="after")
     def _typed_hp(self) -> TrainConfig:
+        from synthdata.model.distributed import check_num_nodes
         from synthdata.model.family import parse_hyper  # imports torch: only when a config is loaded
         from synthdata.model.registry import backend
 
         try:
             parse_hyper(backend(self.model), self.hp, where="hp")
+            check_num_nodes(self.num_nodes, self.strategy)
         except ConfigError as e:
             raise ValueError(str(e)) from None
         if self.epochs is None:
@@ -223,6 +232,9 @@ class PipelineConfig(_Strict):
     seed: int = 0
     registry: str | None = Field(None, description="Registry URL (--registry and $SYNTHDATA_DB_URL win).")
     runs_dir: str | None = Field(None, description="Parent folder of run directories (default ./runs).")
+    run_date: date | None = Field(
+        None, description="Partition key YYYY-MM-DD (--run-date wins); ${run_date} in source fields."
+    )
     source: SourceConfig
     split: SplitConfig = Field(default_factory=SplitConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
@@ -230,6 +242,7 @@ class PipelineConfig(_Strict):
     evaluate: EvalConfig = Field(default_factory=EvalConfig)
     gates: list[GateConfig] = Field(default_factory=list)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     @model_validator(mode="after")
     def _strategy_fits_model(self) -> PipelineConfig:
@@ -296,7 +309,9 @@ class PipelineConfig(_Strict):
         }[stage]
 
     def config_hash(self) -> str:
-        d = self.model_dump(mode="json", by_alias=True, exclude={"registry", "runs_dir"})
+        # not the run date: the same config on two days is the same config (the registry keeps both)
+        skip = {"registry", "runs_dir", "run_date", "tracking"}  # tracking changes no output either
+        d = self.model_dump(mode="json", by_alias=True, exclude=skip)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
@@ -310,6 +325,8 @@ def expand_env(node: Any, where: str = "") -> Any:
 
         def sub(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
+            if name == RUN_DATE:  # the run's date, replaced later (apply_run_date), never the environment
+                return m.group(0)
             val = os.environ.get(name)
             if val is None or val == "":
                 if default is None:
@@ -335,11 +352,15 @@ def _resolve_paths(cfg: PipelineConfig, base: Path) -> PipelineConfig:
     return cfg
 
 
-def parse_config(data: Any, *, origin: str = "<config>", base: Path | None = None) -> PipelineConfig:
-    """Validate a config mapping (env vars expanded first); errors name each bad key."""
+def parse_config(
+    data: Any, *, origin: str = "<config>", base: Path | None = None, run_date: date | None = None
+) -> PipelineConfig:
+    """Validate a config mapping (env vars expanded first, then the run date); errors name each bad key.
+
+    `run_date` (``--run-date``) wins over the config's ``run_date:``."""
     if not isinstance(data, dict):
         raise ConfigError(f"pipeline config {origin} must be a mapping at the top level")
-    data = expand_env(data)
+    data = apply_run_date(expand_env(data), run_date)
     try:
         cfg = PipelineConfig.model_validate(data)
     except ValidationError as e:
@@ -348,7 +369,7 @@ def parse_config(data: Any, *, origin: str = "<config>", base: Path | None = Non
     return _resolve_paths(cfg, base or Path.cwd())
 
 
-def load_config(path: str | Path) -> PipelineConfig:
+def load_config(path: str | Path, *, run_date: date | None = None) -> PipelineConfig:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"pipeline config not found: {p}")
@@ -356,4 +377,4 @@ def load_config(path: str | Path) -> PipelineConfig:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise ConfigError(f"pipeline config {p} is not valid YAML: {e}") from None
-    return parse_config(data, origin=str(p), base=p.resolve().parent)
+    return parse_config(data, origin=str(p), base=p.resolve().parent, run_date=run_date)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from synthdata.export import ExportResult
     from synthdata.pipeline.config import PipelineConfig
+    from synthdata.tracking.pipeline import PipelineTracking
 
 # What a stage body returns: the artefact names it wrote (via `StageContext.out`) and a note.
 StageOutput = tuple[list[str], str | None]
@@ -25,6 +26,7 @@ class StageContext(Protocol):
     run_dir: Path
     warm_start_model: Path | None  # the model file training starts from (--warm-start), if any
     warm_start_from: str | None  # the run it came from
+    tracking: PipelineTracking  # the MLflow mirror: its Lightning loggers record the training curves
 
     def path(self, artefact: str) -> Path:
         """Where artefact `artefact` lives in the run directory (read inputs from here)."""

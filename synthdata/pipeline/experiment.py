@@ -65,12 +65,28 @@ def tuning_synthetic(
     inner, _ = validation_split(train, schema, cfg)
     synth = factory(schema)
     synth.fit(inner.reset_index(drop=True))
-    rows = augment.generate(
+    n_rows = None if share is None else max(1, round(share * len(inner)))
+    rows = _generate(synth, inner, schema, cfg, n_rows, budget, seed)
+    log.info(kv(stage="tuning_synthesizer", inner_rows=len(inner), rows=len(rows)))
+    return rows
+
+
+def _generate(
+    synth: Any,
+    train: pd.DataFrame,
+    schema: Schema,
+    cfg: EvalConfig,
+    n_rows: int | None,
+    budget: int,
+    seed: int,
+) -> pd.DataFrame:
+    """The synthetic rows the configured strategy asks for."""
+    return augment.generate(
         synth,
-        inner,
+        train,
         schema,
         cfg.strategy,
-        n_rows=None if share is None else max(1, round(share * len(inner))),
+        n_rows=n_rows,
         budget=budget,
         cold_threshold=cfg.cold_threshold,
         long_tail_share=cfg.long_tail_share,
@@ -78,8 +94,25 @@ def tuning_synthetic(
         neighbours=cfg.neighbours,
         seed=seed,
     )
-    log.info(kv(stage="tuning_synthesizer", inner_rows=len(inner), rows=len(rows)))
-    return rows
+
+
+def _train_test(
+    df: pd.DataFrame | None,
+    train: pd.DataFrame | None,
+    test: pd.DataFrame | None,
+    schema: Schema,
+    protocol: str,
+    test_fraction: float,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`df` split here, or the given train and test (exactly one of the two)."""
+    if df is not None:
+        if train is not None or test is not None:
+            raise ConfigError("give either df or train+test, not both")
+        return split(df, schema, protocol=protocol, test_fraction=test_fraction, seed=seed)  # type: ignore[arg-type]
+    if train is None or test is None:
+        raise ConfigError("run_experiment needs df, or both train and test")
+    return train, test
 
 
 def run_experiment(
@@ -116,12 +149,7 @@ def run_experiment(
         cfg = cfg.model_copy(update={"split_protocol": protocol})
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    if df is not None:
-        if train is not None or test is not None:
-            raise ConfigError("give either df or train+test, not both")
-        train, test = split(df, schema, protocol=protocol, test_fraction=test_fraction, seed=seed)  # type: ignore[arg-type]
-    elif train is None or test is None:
-        raise ConfigError("run_experiment needs df, or both train and test")
+    train, test = _train_test(df, train, test, schema, protocol, test_fraction, seed)
     timings["split"] = round(time.perf_counter() - t0, 3)
 
     factory = synthesizer_factory or default_factory(synth_hyperparams, seed)
@@ -131,19 +159,7 @@ def run_experiment(
     timings["fit_synthesizer"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()
-    synthetic = augment.generate(
-        synth,
-        train,
-        schema,
-        cfg.strategy,
-        n_rows=n_synthetic,
-        budget=budget,
-        cold_threshold=cfg.cold_threshold,
-        long_tail_share=cfg.long_tail_share,
-        cold_item_threshold=cfg.cold_item_threshold,
-        neighbours=cfg.neighbours,
-        seed=seed,
-    )
+    synthetic = _generate(synth, train, schema, cfg, n_synthetic, budget, seed)
     timings["generate"] = round(time.perf_counter() - t0, 3)
     log.info(kv(stage="generate", strategy=cfg.strategy, rows=len(synthetic)))
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from synthdata.atomic import ensure_writable
 from synthdata.db import check_driver, sqlite_file
-from synthdata.errors import ConfigError, GateFailed, InputError, SynthdataError
+from synthdata.errors import EXIT_SKIPPED, ConfigError, GateFailed, InputError, SynthdataError
 from synthdata.export import ExportResult
 from synthdata.log import get_logger, kv, setup_logging
 from synthdata.masking import mask_url
@@ -38,11 +38,12 @@ from synthdata.pipeline.manifest import (
     StageRecord,
     nan_for_null,
     new_run_id,
-    source_fingerprint,
 )
 from synthdata.pipeline.signals import sigterm_raises
+from synthdata.pipeline.unchanged import find_unchanged, source_fingerprint_of
 from synthdata.registry import Registry, file_sha256
 from synthdata.registry.liveness import Heartbeat
+from synthdata.tracking.pipeline import PipelineTracking
 
 log = get_logger("pipeline")
 
@@ -57,6 +58,7 @@ class RunResult:
     metrics: dict[str, Any] | None = None
     gates: list[GateResult] = field(default_factory=list)
     export: ExportResult | None = None
+    source_fingerprint: str | None = None
 
 
 class Pipeline(StageCache):
@@ -76,6 +78,7 @@ class Pipeline(StageCache):
         self.config_path = str(config_path) if config_path is not None else None
         self.registry = registry
         self.config_hash = cfg.config_hash()
+        self.source_fp = source_fingerprint_of(cfg)  # before anything is written: a missing file is exit 2
         self.warm_start_model: Path | None = None
         self.warm_start_from: str | None = None
         if warm_start is not None:
@@ -97,6 +100,7 @@ class Pipeline(StageCache):
         self.manifest = Manifest.load(self.run_dir) or Manifest(self.run_id, self.config_hash)
         self.manifest.config_hash = self.config_hash
         self.hashes = {}
+        self.tracking = PipelineTracking(self)  # MLflow mirror; reads a resumed run's MLflow id now
 
     def _model_of(self, run_id: str) -> tuple[str, Path]:
         rid = self.registry.resolve_run_id(run_id)
@@ -111,7 +115,9 @@ class Pipeline(StageCache):
     # -- run ---------------------------------------------------------------------------------------
     def run(self) -> RunResult:
         self._open()
+        self.tracking.start()
         result = RunResult(self.run_id, self.run_dir, "running", 1, self.manifest.stages)
+        result.source_fingerprint = self.source_fp
         t0 = time.perf_counter()
         try:
             with sigterm_raises(), Heartbeat(lambda: self.registry.heartbeat(self.run_id)).running():
@@ -123,7 +129,11 @@ class Pipeline(StageCache):
                 else (130 if isinstance(e, KeyboardInterrupt) else 1)
             )
             status = "gate_failed" if isinstance(e, GateFailed) else "failed"
+            result.status, result.exit_code = status, code
+            if getattr(e, "result", None) is None:
+                e.result = result  # type: ignore[attr-defined]  # the CLI's run summary names this run
             self.registry.finish_run(self.run_id, status, exit_code=code, error=f"{type(e).__name__}: {e}")
+            self.tracking.finish(status, code, result.metrics, result.gates)
             log.error(
                 kv(
                     event="run_end",
@@ -135,6 +145,7 @@ class Pipeline(StageCache):
             )
             raise
         self.registry.finish_run(self.run_id, "succeeded", exit_code=0)
+        self.tracking.finish("succeeded", 0, result.metrics, result.gates)
         result.status, result.exit_code = "succeeded", 0
         log.info(
             kv(
@@ -156,6 +167,7 @@ class Pipeline(StageCache):
         setup_logging(file=self.run_dir / "run.log")  # at $SYNTHDATA_LOG_LEVEL, like stderr
         if self.resumed:
             self.registry.set_params(self.run_id, cfg_dump)
+            self.registry.set_source(self.run_id, self.cfg.run_date, self.source_fp)
         else:
             self.registry.create_run(
                 self.run_id,
@@ -165,6 +177,8 @@ class Pipeline(StageCache):
                 config_hash=self.config_hash,
                 run_dir=str(self.run_dir),
                 warm_start_from=self.warm_start_from,
+                run_date=self.cfg.run_date,
+                source_fingerprint=self.source_fp,
             )
         self.clear_staging()
         self.manifest.save(self.run_dir)
@@ -177,16 +191,13 @@ class Pipeline(StageCache):
                 resumed=self.resumed,
                 registry=self.registry.masked_url,
                 config_hash=self.config_hash[:12],
+                run_date=self.cfg.run_date or "-",
             )
         )
 
     def _run_stages(self, result: RunResult) -> None:
-        s = self.cfg.source
-        if s.url is not None:
-            # A database table has no cheap content hash: reuse ingest only within this run (resume).
-            fp = f"database:{self.run_id}"
-        else:
-            fp = source_fingerprint([s.path, s.schema_file, s.user_attributes, s.item_attributes])
+        # A database table has no cheap content hash: reuse ingest only within this run (resume).
+        fp = self.source_fp if self.source_fp is not None else f"database:{self.run_id}"
         h = self.input_hash("ingest", [], {"source": fp})
         self.stage("ingest", h, lambda: stages.ingest(self))
         self.stage("split", self.input_hash("split", ["clean", "schema"]), lambda: stages.split(self))
@@ -249,19 +260,39 @@ def run_pipeline(
     runs_dir: str | Path | None = None,
     resume: str | None = None,
     warm_start: str | None = None,
+    skip_unchanged: bool = False,
 ) -> RunResult:
-    """Open the registry (``--registry`` > ``$SYNTHDATA_DB_URL`` > config > ./synthdata.db) and run."""
+    """Open the registry (``--registry`` > ``$SYNTHDATA_DB_URL`` > config > ./synthdata.db) and run.
+
+    `skip_unchanged`: return a ``skipped`` result naming the earlier run instead, when the date was
+    already processed from the same source and config (`synthdata.pipeline.unchanged`).
+    """
     url = registry_url or os.environ.get("SYNTHDATA_DB_URL") or cfg.registry
     if resume is not None and warm_start is not None and resume == warm_start:
         raise ConfigError("--resume and --warm-start name the same run")
+    if resume is not None and skip_unchanged:
+        raise ConfigError("--skip-unchanged does not apply to --resume (a resumed run always continues)")
     preflight(cfg, url, runs_dir)
     # --resume / --warm-start name runs of an existing registry: a mistyped one is not created
     with Registry(url, create=resume is None and warm_start is None) as reg:
-        return Pipeline(
+        p = Pipeline(
             cfg,
             config_path=config_path,
             registry=reg,
             runs_dir=runs_dir,
             resume=resume,
             warm_start=warm_start,
-        ).run()
+        )
+        same = find_unchanged(reg, cfg, p.config_hash, p.source_fp) if skip_unchanged else None
+        if same is not None:
+            return RunResult(
+                same.run.id,
+                same.run_dir,
+                "skipped",
+                EXIT_SKIPPED,
+                same.stages,
+                metrics=same.metrics,
+                gates=same.gates,
+                source_fingerprint=p.source_fp,
+            )
+        return p.run()

@@ -110,6 +110,7 @@ def train(p: StageContext, h: str) -> StageOutput:
             init_from=p.warm_start_model,
             warm_start_partial=t.warm_start_partial,
             callbacks=[stop_on_signal()],
+            loggers=p.tracking.training_loggers(),
         )
     syn.save(p.out("model"))
     meta = syn.meta
@@ -178,6 +179,7 @@ def _synthesizer_factory(p: StageContext):
             accelerator=t.accelerator,
             devices=t.devices,
             strategy=t.strategy,
+            num_nodes=t.num_nodes,
             **hp,
         )
 

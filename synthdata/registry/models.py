@@ -6,10 +6,11 @@ them (a test compares the migrated database with this metadata). Timestamps are 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -59,6 +60,9 @@ class Run(Base):
     pid: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(String(255))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What a scheduled run processed (migration 0003): its partition and its source files' content hash.
+    run_date: Mapped[date | None] = mapped_column(Date, index=True)
+    source_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     stages: Mapped[list[Stage]] = relationship(back_populates="run", cascade="all, delete-orphan")
     metrics: Mapped[list[Metric]] = relationship(cascade="all, delete-orphan")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, overload
 
 from synthdata.masking import mask_text
@@ -62,6 +62,8 @@ class RunInfo:
     pid: int | None = None
     host: str | None = None
     heartbeat_at: datetime | None = None
+    run_date: date | None = None
+    source_fingerprint: str | None = None
     stages: list[StageInfo] = field(default_factory=list)
     metrics: dict[str, MetricInfo] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
@@ -113,6 +115,8 @@ def run_info(r: Run, *, full: bool) -> RunInfo:
         r.pid,
         r.host,
         aware(r.heartbeat_at),
+        run_date=r.run_date,
+        source_fingerprint=r.source_fingerprint,
     )
     if full:
         info.stages.extend(

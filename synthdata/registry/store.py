@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,8 @@ class Registry:
         config_hash: str | None = None,
         run_dir: str | None = None,
         warm_start_from: str | None = None,
+        run_date: date | None = None,
+        source_fingerprint: str | None = None,
     ) -> None:
         with self._tx() as s:
             s.add(
@@ -147,6 +150,8 @@ class Registry:
                     config_hash=config_hash,
                     run_dir=run_dir,
                     warm_start_from=warm_start_from,
+                    run_date=run_date,
+                    source_fingerprint=source_fingerprint,
                     created_at=utcnow(),
                     pid=os.getpid(),
                     host=HOST,
@@ -161,6 +166,22 @@ class Registry:
         with self._tx() as s:
             s.execute(sa.delete(Param).where(Param.run_id == run_id))
             s.add_all(Param(run_id=run_id, key=k, value=v) for k, v in flatten_params(config).items())
+
+    def add_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Add or replace only these parameters (e.g. the run's MLflow run id), keeping the rest."""
+        flat = flatten_params(params)
+        with self._tx() as s:
+            s.execute(sa.delete(Param).where(Param.run_id == run_id, Param.key.in_(list(flat))))
+            s.add_all(Param(run_id=run_id, key=k, value=v) for k, v in flat.items())
+
+    def set_source(self, run_id: str, run_date: date | None, source_fingerprint: str | None) -> None:
+        """Record what a resumed run now processes (its config may name another date or source)."""
+        with self._tx() as s:
+            s.execute(
+                sa.update(Run)
+                .where(Run.id == run_id)
+                .values(run_date=run_date, source_fingerprint=source_fingerprint)
+            )
 
     def finish_run(
         self, run_id: str, status: str, *, exit_code: int | None = None, error: str | None = None
@@ -308,9 +329,29 @@ class Registry:
             ).all()
             return ids[0] if len(ids) == 1 else None
 
-    def list_runs(self, limit: int | None = 50, status: str | None = None) -> list[RunInfo]:
+    def last_succeeded(self, name: str | None, run_date: date | None) -> RunInfo | None:
+        """The newest succeeded run of pipeline `name` for `run_date` (None: runs without a date).
+
+        What ``run --skip-unchanged`` compares against: scoped by pipeline name, so pipelines that
+        share a registry and a date never skip because of each other.
+        """
+        q = sa.select(Run.id).where(
+            Run.status == "succeeded",
+            Run.name.is_(None) if name is None else Run.name == name,
+            Run.run_date.is_(None) if run_date is None else Run.run_date == run_date,
+        )
+        q = q.order_by(Run.finished_at.desc(), Run.created_at.desc(), Run.id.desc()).limit(1)
+        with self._sessions() as s:
+            rid = s.scalar(q)
+        return None if rid is None else self.get_run(rid)
+
+    def list_runs(
+        self, limit: int | None = 50, status: str | None = None, run_date: date | None = None
+    ) -> list[RunInfo]:
         """Newest first; ``status`` filters on the shown status (``stale`` and ``running`` differ)."""
         q = sa.select(Run).order_by(Run.created_at.desc(), Run.id.desc())
+        if run_date is not None:
+            q = q.where(Run.run_date == run_date)
         if status is not None:
             q = q.where(Run.status == ("running" if status == STALE else status))
         if status in (STALE, "running"):  # liveness is judged here, not in SQL: filter, then limit

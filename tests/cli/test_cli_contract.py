@@ -52,6 +52,7 @@ COMMANDS = {
     ),
     "run": (["run", "{d}/cfg.yaml", "--registry", "sqlite:///{d}/r.db"], "synthdata.cli.run.run_pipeline"),
     "runs": (["runs", "list", "--registry", "sqlite:///{d}/r.db"], "synthdata.cli.runs._open"),
+    "tune": (["tune", "{d}/cfg.yaml", "--registry", "sqlite:///{d}/r.db"], "synthdata.tune.api.tune"),
 }
 
 FAILURES = {

@@ -1,4 +1,4 @@
-"""`synthdata evaluate` options the README promises: `--model bpr`, `--strategy`, `--val-synthetic` and
+"""`synthdata evaluate` options the docs promise: `--model bpr`, `--strategy`, `--val-synthetic` and
 `tuning: joint` (in --config), each checked for its effect on metrics.json against a default run."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`synthdata train` options the README promises: `--hp` parse and type errors (one line, exit 2, before
+"""`synthdata train` options the docs promise: `--hp` parse and type errors (one line, exit 2, before
 any training), `--max-minutes` and `patience` ending training early; sampling never imports Lightning."""
 
 from __future__ import annotations

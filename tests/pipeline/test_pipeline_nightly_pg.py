@@ -44,7 +44,7 @@ def test_nightly_yaml_on_postgres(pg_url: str, tmp_path: Path, monkeypatch, caps
     # so at −1 the gate can only fail on a missing or NaN metric; what it read is checked below instead
     # (the printed value is the run's metric, and the shipped gate fails once the bar is above it).
     monkeypatch.setenv("NIGHTLY_COLD_RECALL_EPS", "-1")
-    # ~50 rows per class: the row-level MIA excess has a standard error near 0.08 here (README), so the
+    # ~50 rows per class: the row-level MIA excess has a standard error near 0.08 here (docs), so the
     # shipped 0.05 would fail on noise; the gate itself failing a leaking model is test_pipeline_config's
     monkeypatch.setenv("NIGHTLY_MAX_MIA_EXCESS", "0.3")
     monkeypatch.setenv("SYNTHDATA_RUNS_DIR", str(tmp_path / "runs"))

@@ -37,7 +37,7 @@ def tables(draw: st.DrawFn) -> pd.DataFrame:
 
 
 def expected_test_rows(n: int, frac: float) -> int:
-    """README: round(n·f) half up, but each user keeps at least one training row."""
+    """round(n·f) half up, but each user keeps at least one training row."""
     return min(math.floor(n * frac + 0.5), n - 1)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from support.pipeline_world import interactions, tiny_config, write_config, write_source
+from support.pipeline_world import tiny_config, write_config, write_source
 
 TINY_TUNE_TRAIN: dict[str, Any] = {
     "model": "multvae",
@@ -24,7 +24,8 @@ def tune_config(folder: Path, registry: str, *, df: pd.DataFrame | None = None, 
     src, schema = write_source(folder / "src")
     if df is not None:
         df.to_csv(src, index=False)
-    cfg = tiny_config(src, schema, train=dict(TINY_TUNE_TRAIN), registry=registry, **over)
+    train = {**TINY_TUNE_TRAIN, **over.pop("train", {})}
+    cfg = tiny_config(src, schema, train=train, registry=registry, **over)
     return write_config(folder / "tiny.yaml", cfg)
 
 
@@ -32,6 +33,3 @@ def study_trials(registry: str, name: str = "tiny-multvae-synthetic-only") -> li
     from synthdata.tune.study import open_storage, storage_for
 
     return optuna.load_study(study_name=name, storage=open_storage(storage_for(registry))).get_trials()
-
-
-__all__ = ["TINY_TUNE_TRAIN", "interactions", "study_trials", "tune_config"]

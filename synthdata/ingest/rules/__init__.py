@@ -41,7 +41,7 @@ from synthdata.ingest.rules.expr import (
 )
 from synthdata.schema import ColumnSpec, DType, InequalityConstraint, Role
 
-# Stable reason codes (documented in README "Ingest"); never rename, only add.
+# Stable reason codes (documented in docs/ingest.md); never rename, only add.
 MISSING_ID = "missing_id"  # user or item id empty
 MISSING_VALUE = "missing_value"  # a non-nullable column is empty
 BAD_TYPE = "bad_type"  # value does not parse as the declared dtype

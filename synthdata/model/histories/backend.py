@@ -31,6 +31,7 @@ from torch import nn
 
 from synthdata.model.family import GenerativeNet, Settings, TrainerSettings
 from synthdata.model.histories.batch import HistoryBatch, HistoryInput
+from synthdata.model.space import Choice, Float, Int, Space
 
 
 class HistoryEncoderSettings(Settings):
@@ -60,6 +61,19 @@ class HistoryHyper(HistoryEncoderSettings, TrainerSettings):
         5, ge=1, description="Epochs between validations (and best.ckpt): an epoch is one pass over users."
     )
     prior_components: int = Field(10, ge=1, description="Components of the ex-post Gaussian mixture prior.")
+
+    @classmethod
+    def hyperparameter_space(cls) -> Space:
+        """Around Liang et al.'s setting: width, code size, corruption, step size, and the prior that
+        brand-new users are drawn from (it shapes virtual users, which a reconstruction loss never sees)."""
+        return {
+            **super().hyperparameter_space(),
+            "hidden": Choice(((300,), (600,), (600, 300))),
+            "latent_dim": Int(32, 256, log=True),
+            "dropout": Float(0.1, 0.7),
+            "lr": Float(3e-4, 3e-3, log=True),
+            "prior_components": Int(1, 30, log=True),
+        }
 
 
 def tower(sizes: list[int]) -> nn.Sequential:

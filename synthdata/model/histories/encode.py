@@ -6,7 +6,7 @@ Which interactions form a history: the schema's positive rule (all rows when it 
 recommender sees them. Rows of a generated (virtual user, item) pair are therefore positives by
 construction: their other columns are drawn from the item's *positive* rows (see columns.py).
 
-Virtual ids (documented in the README): integer user ids continue at the smallest power of ten above
+Virtual ids (documented in docs/models.md): integer user ids continue at the smallest power of ten above
 ten times the largest |real id| (943 → 10,000: readable and far from ids a later export may add);
 string ids get the prefix `virtual-` (made longer with `_` while a real id starts with it) and a
 number. Ids keep the column's dtype and are unique within one sampling call.

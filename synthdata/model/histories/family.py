@@ -85,7 +85,7 @@ class HistoriesFamily(Family):
             ]
         net.fit_mixture(torch.cat(codes).numpy(), seed)  # type: ignore[attr-defined]
 
-    def batches(self, fitted: Fitted, request: Request, seed: int, batch_rows: int) -> Iterator[pd.DataFrame]:
+    def batches(self, fitted: Fitted, request: Request, seed: int) -> Iterator[pd.DataFrame]:
         if request.conditions:
             raise ConfigError(
                 f"a {fitted.net.name} model takes no --where conditions; ask for virtual users (--users) "
@@ -94,17 +94,21 @@ class HistoriesFamily(Family):
         if request.per_user < 1:
             raise ConfigError("per_user (neighbours per user) must be >= 1")
         enc: HistoryEncoder = fitted.encoder
-        sampler = UserSampler(fitted.net, enc, seed_for(seed, "generate", 1))  # type: ignore[arg-type]
-        mean_len = max(1.0, float(enc.lengths()[enc.lengths() > 0].mean()))
-        # users decoded at once: bounded by the rows asked per batch and by 50M logits (200 MB)
-        per_batch = min(fitted.net.hp.sample_batch, int(batch_rows / mean_len), 50_000_000 // enc.n_items)
-        per_batch = max(1, per_batch)
+        sampler = UserSampler(fitted.net, enc, seed)  # type: ignore[arg-type]
+        # users per seeded block: the model's sample_batch, at most 50M logits (200 MB) decoded at once
+        block = max(1, min(fitted.net.hp.sample_batch, 50_000_000 // enc.n_items))
         like = enc.user_codes(request.like) if request.like else None
+        if request.users is None and like is None and not request.shard.whole:
+            raise ConfigError(
+                "--shard with a histories model needs --users N or --like: where a shard of --rows "
+                "starts is only known after the users before it are drawn"
+            )
         return iter_users(
             sampler,
             n_users=request.users,
             n_rows=request.n if request.users is None and like is None else None,
             like=like,
             per_user=request.per_user,
-            batch_users=per_batch,
+            block_users=block,
+            shard=request.shard,
         )

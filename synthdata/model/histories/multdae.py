@@ -12,6 +12,7 @@ import torch
 from pydantic import Field
 
 from synthdata.model.histories.backend import Encoder, HistoryBatch, HistoryHyper, HistoryNet, tower
+from synthdata.model.space import Float, Space
 
 
 class MultDaeHyper(HistoryHyper):
@@ -19,6 +20,15 @@ class MultDaeHyper(HistoryHyper):
     neighbour_drop: float = Field(
         0.5, ge=0, lt=1, description="Share of a history dropped before reconstructing a neighbour."
     )
+
+    @classmethod
+    def hyperparameter_space(cls) -> Space:
+        """Its L2 penalty (Liang et al. tune it for Mult-DAE) and how far neighbours stray."""
+        return {
+            **super().hyperparameter_space(),
+            "weight_decay": Float(1e-7, 1e-3, log=True),
+            "neighbour_drop": Float(0.1, 0.8),
+        }
 
 
 class MultDae(HistoryNet):

@@ -13,6 +13,7 @@ import torch
 from pydantic import Field
 
 from synthdata.model.histories.backend import Encoder, HistoryBatch, HistoryHyper, HistoryNet, tower
+from synthdata.model.space import Float, Space
 
 
 class MultVaeHyper(HistoryHyper):
@@ -21,6 +22,15 @@ class MultVaeHyper(HistoryHyper):
     prior: Literal["mixture", "normal"] = Field(
         "mixture", description="Brand-new users' codes: the ex-post mixture (backend.py) or N(0, I)."
     )
+
+    @classmethod
+    def hyperparameter_space(cls) -> Space:
+        """The KL weight and its annealing: what makes Mult-VAE's codes more or less prior-shaped."""
+        return {
+            **super().hyperparameter_space(),
+            "beta_cap": Float(0.05, 1.0, log=True),
+            "anneal_share": Float(0.2, 1.0),
+        }
 
 
 class MultVae(HistoryNet):

@@ -25,6 +25,7 @@ from synthdata.model.histories.backend import HistoryNet
 from synthdata.model.histories.batch import HistoryBatch
 from synthdata.model.histories.encode import HistoryEncoder, history_key
 from synthdata.model.rows.columns import restore_dtypes
+from synthdata.model.shard import WHOLE, Shard, block_seed
 
 log = get_logger(__name__)
 REDRAWS = 10
@@ -39,12 +40,14 @@ class Sources:
 
 
 class UserSampler:
+    """Draws one seeded block of users at a time (`start_block`, model/shard.py)."""
+
     def __init__(self, net: HistoryNet, enc: HistoryEncoder, seed: int) -> None:
-        self.net, self.enc = net, enc
+        self.net, self.enc, self.seed = net, enc, seed
         self.dev = next(net.parameters()).device
         self.tgen = torch.Generator(device=self.dev)
-        self.tgen.manual_seed(seed)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(0)
+        self.start_block(0)
         self.t_indptr = torch.from_numpy(enc.indptr).to(self.dev)
         self.t_indices = torch.from_numpy(enc.indices).to(self.dev)
         self.t_attrs = torch.from_numpy(enc.attr_matrix).to(self.dev)
@@ -53,9 +56,14 @@ class UserSampler:
         self.active = np.flatnonzero(lens > 0)
         self.max_len = min(net.hp.max_history or int(lens.max()), enc.n_items)
         self.keys = enc.training_keys()
-        self.next_id = 0
         self.copies_redrawn = 0
         self.copies_dropped = 0
+
+    def start_block(self, block: int) -> None:
+        """Reseed: block `block`'s users are drawn from generators of their own."""
+        s = block_seed(self.seed, block)
+        self.tgen.manual_seed(s)
+        self.rng = np.random.default_rng(s)
 
     def virtual_sources(self, n: int) -> tuple[Sources, np.ndarray]:
         """Sources and lengths of `n` brand-new users."""
@@ -79,7 +87,8 @@ class UserSampler:
         return [top[r, : lengths[r]] for r in range(len(lengths))]
 
     def draw(self, src: Sources, lengths: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Item sets for each source; copies of training histories redrawn, then dropped."""
+        """Item sets for each source; copies of training histories redrawn, then dropped (the mask of
+        the sources kept and their item sets)."""
         was = self.net.training
         self.net.eval()
         try:
@@ -98,19 +107,22 @@ class UserSampler:
         keep = np.ones(len(items), dtype=bool)
         keep[todo] = False
         self.copies_dropped += len(todo)
-        return src.users[keep], [s for s, k in zip(items, keep, strict=True) if k]
+        return keep, [s for s, k in zip(items, keep, strict=True) if k]
 
-    def rows(self, src_users: np.ndarray, items: list[np.ndarray]) -> pd.DataFrame:
+    def block_rows(self, src: Sources, lengths: np.ndarray, first: int) -> pd.DataFrame:
+        """The block's table; its users get the virtual ids `first`, `first`+1, … by position, so
+        ids do not depend on other blocks (a dropped copy leaves its id unused)."""
+        keep, items = self.draw(src, lengths)
+        ids = self.enc.virtual_ids(first, keep.size).to_numpy()[keep]
+        return self.rows(src.users[keep], items, ids)
+
+    def rows(self, src_users: np.ndarray, items: list[np.ndarray], ids: np.ndarray) -> pd.DataFrame:
         """One row per (new user, item) with the clean table's columns and dtypes."""
         enc, s = self.enc, self.enc.schema
         lens = np.array([len(i) for i in items], dtype=np.int64)
         owner = np.repeat(np.arange(len(items)), lens)
         item_codes = np.concatenate(items) if items else np.empty(0, np.int64)
-        out: dict[str, object] = {
-            s.user_col: enc.virtual_ids(self.next_id, len(items)).to_numpy()[owner],
-            s.item_col: enc.item_ids[item_codes],
-        }
-        self.next_id += len(items)
+        out: dict[str, object] = {s.user_col: ids[owner], s.item_col: enc.item_ids[item_codes]}
         for c in enc.user_attrs.columns:
             out[c] = enc.user_attrs[c].to_numpy()[src_users[owner]]
         for c in enc.item_attrs.columns:
@@ -133,25 +145,32 @@ def iter_users(
     n_rows: int | None = None,
     like: np.ndarray | None = None,
     per_user: int = 1,
-    batch_users: int = 2000,
+    block_users: int = 2000,
+    shard: Shard = WHOLE,
 ) -> Iterator[pd.DataFrame]:
-    """Tables of at most `batch_users` users: `n_users` virtual users, users until `n_rows` rows, or
-    `per_user` neighbours of each real user code in `like`."""
+    """One table per seeded block of `block_users` users: `n_users` virtual users, or `per_user`
+    neighbours of each real user code in `like` (`shard`'s blocks of either), or virtual users until
+    `n_rows` rows (whole jobs only: where a shard's rows start is unknown until earlier blocks are drawn)."""
     if like is not None:
         src_all = np.repeat(like, per_user)
         lens_all = np.minimum(sampler.enc.lengths()[src_all], sampler.max_len)
-        for s in range(0, src_all.size, batch_users):
-            src = Sources(src_all[s : s + batch_users], neighbours=True)
-            yield sampler.rows(*sampler.draw(src, lens_all[s : s + batch_users]))
+        for b in shard.blocks(src_all.size, block_users):
+            sampler.start_block(b)
+            s, e = b * block_users, min(src_all.size, (b + 1) * block_users)
+            yield sampler.block_rows(Sources(src_all[s:e], neighbours=True), lens_all[s:e], s)
+    elif n_users is not None:
+        for b in shard.blocks(n_users, block_users):
+            sampler.start_block(b)
+            s, e = b * block_users, min(n_users, (b + 1) * block_users)
+            yield sampler.block_rows(*sampler.virtual_sources(e - s), s)
     else:
-        users_done, rows_done = 0, 0
-        while (n_users is not None and users_done < n_users) or (n_rows is not None and rows_done < n_rows):
-            k = batch_users if n_users is None else min(batch_users, n_users - users_done)
-            src, lengths = sampler.virtual_sources(k)
-            df = sampler.rows(*sampler.draw(src, lengths))
-            if n_rows is not None and rows_done + len(df) > n_rows:
-                df = df.iloc[: n_rows - rows_done]
-            users_done += k
-            rows_done += len(df)
+        if not shard.whole:
+            raise ValueError("n_rows cannot be sharded")
+        rows_done, b = 0, 0
+        while rows_done < (n_rows or 0):
+            sampler.start_block(b)
+            df = sampler.block_rows(*sampler.virtual_sources(block_users), b * block_users)
+            df = df.iloc[: n_rows - rows_done] if rows_done + len(df) > n_rows else df
+            rows_done, b = rows_done + len(df), b + 1
             yield df
     sampler.log_copies()

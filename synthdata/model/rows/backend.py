@@ -27,6 +27,7 @@ from pydantic import Field
 from synthdata.model.family import GenerativeNet, Settings, TrainerSettings, parse_hyper
 from synthdata.model.rows.columns import SpanInfo
 from synthdata.model.rows.condition import ConditionSampler
+from synthdata.model.space import Float, Int, Space
 
 TRANSFORMER_FIELDS = ("n_modes", "bgm_rows", "bgm_iter", "max_discrete_int", "max_categories", "id_dim")
 
@@ -56,6 +57,18 @@ class RowSettings(Settings):
 
 class Hyper(EncoderSettings, RowSettings, TrainerSettings):
     """Hyperparameters every row backend has; a backend extends it with its network settings."""
+
+    @classmethod
+    def hyperparameter_space(cls) -> Space:
+        """The encoded layout (mixture modes, id embedding width), the latent size and how softly
+        generated id vectors are decoded: shared by every row backend."""
+        return {
+            **super().hyperparameter_space(),
+            "n_modes": Int(3, 15),
+            "id_dim": Int(4, 64, log=True),
+            "z_dim": Int(16, 256, log=True),
+            "id_temperature": Float(0.05, 1.0, log=True),
+        }
 
 
 @dataclass

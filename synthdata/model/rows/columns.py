@@ -3,6 +3,7 @@ and the small value conversions encoding and decoding share."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -155,3 +156,50 @@ def restore_dtypes(out: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
         except (TypeError, ValueError) as e:  # keep the decoded values rather than fail a sample
             log.warning(kv(event="dtype_not_restored", column=name, dtype=dtype, error=type(e).__name__))
     return out
+
+
+def fit_modes(
+    name: str,
+    obs: np.ndarray,
+    rng: np.random.Generator,
+    n_modes: int,
+    bgm_rows: int,
+    bgm_iter: int,
+    has_null: bool,
+) -> ColumnInfo:
+    """CTGAN's mode-specific normalisation: a Dirichlet-process Gaussian mixture on a sample of
+    the standardised values; modes under 0.5% weight are never used."""
+    loc, scale = float(obs.mean()), float(obs.std()) or 1.0
+    from sklearn.exceptions import ConvergenceWarning  # fitting only: keeps model loading fast
+    from sklearn.mixture import BayesianGaussianMixture
+
+    sub = obs if len(obs) <= bgm_rows else rng.choice(obs, bgm_rows, replace=False)
+    bgm = BayesianGaussianMixture(
+        n_components=n_modes,
+        weight_concentration_prior_type="dirichlet_process",
+        weight_concentration_prior=0.001,
+        max_iter=bgm_iter,
+        n_init=1,
+        random_state=int(rng.integers(2**31 - 1)),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        bgm.fit(((sub - loc) / scale).reshape(-1, 1))
+    valid = bgm.weights_ > 0.005
+    if not valid.any():
+        valid[np.argmax(bgm.weights_)] = True
+    spans = [SpanInfo(1, "tanh"), SpanInfo(n_modes, "softmax")]
+    if has_null:
+        spans.append(SpanInfo(2, "softmax"))
+    return ColumnInfo(
+        name,
+        "continuous",
+        spans,
+        loc=loc,
+        scale=scale,
+        means=bgm.means_.reshape(-1).astype(np.float64),
+        stds=np.sqrt(bgm.covariances_.reshape(-1)).astype(np.float64),
+        log_weights=np.log(np.maximum(bgm.weights_, 1e-12)),
+        valid=valid,
+        has_null=has_null,
+    )

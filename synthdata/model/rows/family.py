@@ -77,7 +77,7 @@ class RowsFamily(Family):
         fitted.aux.detach_rows()
         fitted.aux.cpu()
 
-    def batches(self, fitted: Fitted, request: Request, seed: int, batch_rows: int) -> Iterator[pd.DataFrame]:
+    def batches(self, fitted: Fitted, request: Request, seed: int) -> Iterator[pd.DataFrame]:
         if request.users is not None or request.like:
             raise ConfigError(
                 f"a {fitted.net.name} model generates rows of real users only; virtual users (--users) and "
@@ -93,6 +93,6 @@ class RowsFamily(Family):
             tr,
             n,
             fixed=fixed,
-            seed=seed_for(seed, "generate", 1),
-            batch_rows=batch_rows,
+            seed=seed,
+            shard=request.shard,
         )

@@ -17,6 +17,7 @@ from torch import nn
 from synthdata.model.rows.backend import Backend, Hyper, TrainStep
 from synthdata.model.rows.columns import SpanInfo
 from synthdata.model.rows.nets import ResidualMLP, activate, mlp
+from synthdata.model.space import Choice, Float, Int, Space
 
 
 class GanHyper(Hyper):
@@ -31,6 +32,21 @@ class GanHyper(Hyper):
     d_steps: int = Field(1, ge=1)
     cond_weight: float = Field(1.0, ge=0)
     tau: float = Field(0.2, gt=0, description="Gumbel-softmax temperature while training.")
+
+    @classmethod
+    def hyperparameter_space(cls) -> Space:
+        """CTGAN's knobs: network widths, the two step sizes, pack size, penalty, critic steps."""
+        return {
+            **super().hyperparameter_space(),
+            "gen_hidden": Choice(((128, 128), (256, 256), (256, 256, 256))),
+            "dis_hidden": Choice(((128, 128), (256, 256))),
+            "lr_g": Float(5e-5, 1e-3, log=True),
+            "lr_d": Float(5e-5, 1e-3, log=True),
+            "pac": Choice((1, 5, 10)),
+            "gp_lambda": Float(1.0, 20.0, log=True),
+            "d_steps": Int(1, 3),
+            "tau": Float(0.1, 1.0, log=True),
+        }
 
 
 class Discriminator(nn.Module):

@@ -24,6 +24,9 @@ from synthdata.model.rows.backend import Backend
 from synthdata.model.rows.condition import ConditionSampler
 from synthdata.model.rows.nets import activate
 from synthdata.model.rows.transform import DataTransformer
+from synthdata.model.shard import WHOLE, Shard, block_seed
+
+BLOCK_ROWS = 10_000  # rows per seeded block: the unit of determinism and of sharding (model/shard.py)
 
 
 @torch.no_grad()
@@ -80,21 +83,19 @@ def iter_batches(
     *,
     fixed: dict[str, np.ndarray] | None = None,
     seed: int = 0,
-    batch_rows: int = 50_000,
+    shard: Shard = WHOLE,
 ) -> Iterator[pd.DataFrame]:
-    """Yield DataFrames of at most `batch_rows` rows totalling `n`; memory is O(batch_rows)."""
-    if batch_rows < 1:
-        raise ValueError("batch_rows must be >= 1")
+    """The `n` rows (or `shard`'s part of them) in blocks of BLOCK_ROWS rows, block `b` drawn from its
+    own generators (model/shard.py), so the rows never depend on batch sizes or on the other shards.
+    `fixed` holds per-row codes for all `n` rows; each block takes its slice. Memory: one block."""
     dev = next(net.parameters()).device
-    tgen = torch.Generator(device=dev)
-    tgen.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    done = 0
-    while done < n:
-        k = min(batch_rows, n - done)
-        part = {c: v[done : done + k] for c, v in (fixed or {}).items()}
-        yield generate_batch(net, cond, tr, k, part, tgen, rng)
-        done += k
+    for b in shard.blocks(n, BLOCK_ROWS):
+        start, stop = b * BLOCK_ROWS, min(n, (b + 1) * BLOCK_ROWS)
+        s = block_seed(seed, b)
+        tgen = torch.Generator(device=dev)
+        tgen.manual_seed(s)
+        part = {c: v[start:stop] for c, v in (fixed or {}).items()}
+        yield generate_batch(net, cond, tr, stop - start, part, tgen, np.random.default_rng(s))
 
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}

@@ -23,7 +23,6 @@ Column handling (by schema role and dtype):
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -37,6 +36,7 @@ from synthdata.model.rows.columns import (
     IdCatalogue,
     SpanInfo,
     codes_of,
+    fit_modes,
     log_gap,
     numbers,
     restore_dtypes,
@@ -226,47 +226,9 @@ class DataTransformer:
             )
         lo = obs.min() if spec.min is None or is_dt else max(float(spec.min), obs.min())
         hi = obs.max() if spec.max is None or is_dt else min(float(spec.max), obs.max())
-        info = self._fit_modes(name, obs, rng, has_null)
+        info = fit_modes(name, obs, rng, self.n_modes, self.bgm_rows, self.bgm_iter, has_null)
         info.lo, info.hi, info.integer, info.datetime = float(lo), float(hi), integer, is_dt
         return info
-
-    def _fit_modes(self, name: str, obs: np.ndarray, rng: np.random.Generator, has_null: bool) -> ColumnInfo:
-        """CTGAN's mode-specific normalisation: a Dirichlet-process Gaussian mixture on a sample of
-        the standardised values; modes under 0.5% weight are never used."""
-        loc, scale = float(obs.mean()), float(obs.std()) or 1.0
-        from sklearn.exceptions import ConvergenceWarning  # fitting only: keeps model loading fast
-        from sklearn.mixture import BayesianGaussianMixture
-
-        sub = obs if len(obs) <= self.bgm_rows else rng.choice(obs, self.bgm_rows, replace=False)
-        bgm = BayesianGaussianMixture(
-            n_components=self.n_modes,
-            weight_concentration_prior_type="dirichlet_process",
-            weight_concentration_prior=0.001,
-            max_iter=self.bgm_iter,
-            n_init=1,
-            random_state=int(rng.integers(2**31 - 1)),
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            bgm.fit(((sub - loc) / scale).reshape(-1, 1))
-        valid = bgm.weights_ > 0.005
-        if not valid.any():
-            valid[np.argmax(bgm.weights_)] = True
-        spans = [SpanInfo(1, "tanh"), SpanInfo(self.n_modes, "softmax")]
-        if has_null:
-            spans.append(SpanInfo(2, "softmax"))
-        return ColumnInfo(
-            name,
-            "continuous",
-            spans,
-            loc=loc,
-            scale=scale,
-            means=bgm.means_.reshape(-1).astype(np.float64),
-            stds=np.sqrt(bgm.covariances_.reshape(-1)).astype(np.float64),
-            log_weights=np.log(np.maximum(bgm.weights_, 1e-12)),
-            valid=valid,
-            has_null=has_null,
-        )
 
     def _fit_discrete(self, name: str, s: pd.Series) -> ColumnInfo:
         vals = s.astype(object).where(s.notna(), NULL_TOKEN)

@@ -23,6 +23,7 @@ from torch import nn
 from synthdata.model.rows.backend import Backend, Hyper, TrainStep
 from synthdata.model.rows.columns import SpanInfo
 from synthdata.model.rows.nets import ResidualMLP, mlp
+from synthdata.model.space import Choice, Float, Space
 
 
 class VaeHyper(Hyper):
@@ -33,6 +34,18 @@ class VaeHyper(Hyper):
     weight_decay: float = Field(1e-5, ge=0)
     loss_factor: float = Field(2.0, gt=0, description="Weight of the reconstruction term (TVAE: 2).")
     beta: float = Field(1.0, gt=0, description="Weight of the KL term (0 is refused: see vae.py).")
+
+    @classmethod
+    def hyperparameter_space(cls) -> Space:
+        """TVAE's knobs: widths, step size and the balance of reconstruction and KL."""
+        return {
+            **super().hyperparameter_space(),
+            "enc_hidden": Choice(((128, 128), (256, 256))),
+            "dec_hidden": Choice(((128, 128), (256, 256))),
+            "lr": Float(1e-4, 1e-2, log=True),
+            "loss_factor": Float(0.5, 5.0, log=True),
+            "beta": Float(0.1, 2.0, log=True),
+        }
 
 
 class Vae(Backend):

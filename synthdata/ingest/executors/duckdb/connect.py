@@ -18,7 +18,11 @@ def connect(plan: Plan, tmp: Path, ordered: bool = True) -> duckdb.DuckDBPyConne
     their own numbers, and unordered scans need less memory."""
     con = duckdb.connect(config={"preserve_insertion_order": ordered})
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")  # a batch job's log, not a terminal
+    # A batch job's log, not a terminal. Under Jupyter the bar starts off and DuckDB refuses to touch
+    # the setting at all without ipywidgets (the quickstart notebook's test caught it), so set it only
+    # when it is on.
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (True,):
+        con.execute("SET enable_progress_bar = false")
     con.execute(f"SET temp_directory = {lit(str(tmp))}")
     if plan.settings.get("threads"):
         con.execute(f"SET threads = {int(plan.settings['threads'])}")

@@ -1,7 +1,7 @@
 """DuckDB's view of the input: CSV read by DuckDB's reader with pandas' conventions, Parquet
 files/folders/globs with row numbers, or chunks from the pandas reader for what DuckDB cannot read
 (other encodings, long delimiters). Also where DuckDB's CSV reader and pandas' differ (blank lines,
-short and long records) is made equal, see README "Engines"."""
+short and long records) is made equal, see docs/ingest.md."""
 
 from __future__ import annotations
 
