@@ -46,8 +46,8 @@ class UserSampler:
         self.net, self.enc, self.seed = net, enc, seed
         self.dev = next(net.parameters()).device
         self.tgen = torch.Generator(device=self.dev)
-        self.rng = np.random.default_rng(0)
-        self.start_block(0)
+        self.rng: np.random.Generator
+        self.start_block(0)  # seeds tgen and sets rng
         self.t_indptr = torch.from_numpy(enc.indptr).to(self.dev)
         self.t_indices = torch.from_numpy(enc.indices).to(self.dev)
         self.t_attrs = torch.from_numpy(enc.attr_matrix).to(self.dev)
