@@ -1,7 +1,7 @@
 """Errors users see. Each carries an exit code so unattended jobs can branch on it.
 
 Exit codes (the CLI contract): 0 success, 1 other failure, 2 bad config or input, 3 gate failed,
-4 nothing to do (`run --skip-unchanged`: not an error, see `EXIT_SKIPPED`).
+4 nothing to do (`run --skip-unchanged`: not an error, see `EXIT_SKIPPED`), 130 Ctrl-C, 143 SIGTERM.
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ class ConfigError(SynthdataError):
     """A config or schema file is invalid; the message names the bad key."""
 
     exit_code = 2
+
+
+class Terminated(SynthdataError):
+    """SIGTERM (scheduler timeout, container stop): the run is recorded as failed, resumable."""
+
+    exit_code = 143
 
 
 class GateFailed(SynthdataError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import tempfile
 import time
 import warnings
@@ -20,7 +21,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, Logger
 
-from synthdata.errors import ConfigError, InputError
+from synthdata.errors import ConfigError, InputError, Terminated
 from synthdata.log import get_logger, kv, quiet_lightning
 from synthdata.model.checkpoint import load_checkpoint, read_model
 from synthdata.model.distributed import strategy_for
@@ -196,6 +197,25 @@ def _trainer(
     )
 
 
+def _fit_or_terminated(
+    trainer: pl.Trainer, module: pl.LightningModule, dm: pl.LightningDataModule, resume: Path | None
+) -> None:
+    """`trainer.fit`, with Lightning's own SIGTERM stop made an error (exit 143), not a clean exit.
+
+    Lightning's handler ends training with `SIGTERMException`, a `SystemExit` without a code: left
+    alone, a scheduler's stop would look like success (exit 0) with no model written.
+    """
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    try:
+        trainer.fit(module, datamodule=dm, ckpt_path=str(resume) if resume else None, weights_only=True)
+    except SIGTERMException:
+        raise Terminated(
+            f"terminated by signal {int(signal.SIGTERM)} during training (epoch {trainer.current_epoch}); "
+            "continue with --resume"
+        ) from None
+
+
 def _select_best(trainer: pl.Trainer, module: pl.LightningModule, last: Path) -> tuple[int, int, Any]:
     """Load the best epoch's weights (model selection on the family's score); (epochs, steps, score).
 
@@ -255,9 +275,7 @@ def fit_synthesizer(
             # our checkpoint dir also holds the CSV logs, and resumes reuse it on purpose
             warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
             warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-            trainer.fit(
-                module, datamodule=dm, ckpt_path=str(resume_path) if resume_path else None, weights_only=True
-            )
+            _fit_or_terminated(trainer, module, dm, resume_path)
         t_train = time.perf_counter() - t1
         epochs, steps, score = _select_best(trainer, module, last)
         syn.rank = int(trainer.global_rank)

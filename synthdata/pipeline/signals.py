@@ -14,14 +14,9 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from synthdata.errors import SynthdataError
+from synthdata.errors import Terminated
 
-
-class Terminated(SynthdataError):
-    """SIGTERM (scheduler timeout, container stop): the run is recorded as failed, resumable."""
-
-    exit_code = 143
-
+__all__ = ["Terminated", "cooperative_sigterm", "raise_if_terminated", "sigterm_raises", "stop_on_signal"]
 
 # Signals received during this run. The handler's exception can be swallowed by code that catches
 # broadly (logging's emit does when the signal lands mid-log-call), so stages also check this flag.
