@@ -13,6 +13,7 @@ the training rows (half of those rows get another item of the same category by p
 jittered by ±1, times shifted by up to 3 days): no model is fitted, the benchmark measures `evaluate`.
 
     python benchmarks/evaluate_scale.py [--sizes 1M,10M,100M] [--cache runs/evaluate_scale] [--profile]
+        [--max-eval-users N]
 
 Each world is written to Parquet first (train/test/synthetic under --cache/<size>/, reused when present),
 in a child process of its own; a second child reads the three files and runs
@@ -198,10 +199,11 @@ def build_world(n_rows: int, n_users: int, n_items: int, out: Path) -> None:
 
 
 # --- the measured child -----------------------------------------------------------------------------
-def run_evaluate(world: Path, profile: Path | None) -> dict:
+def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None = None) -> dict:
     from synthdata.evaluate import EvalConfig, evaluate
     from synthdata.schema import Schema
 
+    cfg = EvalConfig(max_eval_users=max_eval_users)
     t0 = time.perf_counter()
     schema = Schema.from_yaml(world / "schema.yaml")
     train = pd.read_parquet(world / "train.parquet")
@@ -217,13 +219,13 @@ def run_evaluate(world: Path, profile: Path | None) -> dict:
         import pstats
 
         prof = cProfile.Profile()
-        m = prof.runcall(evaluate, train, test, synthetic, schema, EvalConfig())
+        m = prof.runcall(evaluate, train, test, synthetic, schema, cfg)
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(60)
         pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(40)
         profile.write_text(s.getvalue())
     else:
-        m = evaluate(train, test, synthetic, schema, EvalConfig())
+        m = evaluate(train, test, synthetic, schema, cfg)
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
     rec = m["recsys"]
@@ -241,6 +243,8 @@ def run_evaluate(world: Path, profile: Path | None) -> dict:
         "timings_s": m["timings_s"],
         "recommender_fits": rec["recommender_fits"],
         "scored_users": m["data"]["evaluated_users"],
+        "test_users": m["data"]["test_users_with_positives"],
+        "max_eval_users": max_eval_users,
         "peak_rss_mb": round(rss_mb()),
         "verdict": rec.get("verdict", {}).get("all"),
         "chosen": {k: v["chosen"] for k, v in rec["tuning"].items()},
@@ -251,6 +255,11 @@ def run_evaluate(world: Path, profile: Path | None) -> dict:
     }
 
 
+def _cap(r: dict) -> str:
+    cap = r.get("max_eval_users")
+    return f" (max_eval_users {cap:,} of {r['test_users']:,})" if cap else ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1M,10M")
@@ -259,6 +268,9 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("runs/evaluate_scale"))
     ap.add_argument("--profile", action="store_true", help="cProfile the evaluate child")
     ap.add_argument("--out", type=Path, default=RESULTS / "evaluate_scale")
+    ap.add_argument(
+        "--max-eval-users", type=int, default=None, help="EvalConfig.max_eval_users (default: all)"
+    )
     ap.add_argument("--build", type=Path, help=argparse.SUPPRESS)  # child: build a world into this dir
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # child: evaluate on this world
     ap.add_argument("--rows", type=int, help=argparse.SUPPRESS)
@@ -268,7 +280,7 @@ def main() -> None:
         build_world(a.rows, a.users, a.items, a.build)
         return
     if a.child is not None:
-        print("RESULT " + json.dumps(run_evaluate(a.child, a.prof_file)), flush=True)
+        print("RESULT " + json.dumps(run_evaluate(a.child, a.prof_file, a.max_eval_users)), flush=True)
         return
     a.out.parent.mkdir(parents=True, exist_ok=True)
     for size in [parse_size(s) for s in a.sizes.split(",")]:
@@ -281,6 +293,8 @@ def main() -> None:
             subprocess.run([*cmd, "--users", str(users), "--items", str(items)], check=True)
             print(f"world {label(size)}: built in {time.perf_counter() - t0:.0f} s → {world}", flush=True)
         cmd = [sys.executable, __file__, "--child", str(world)]
+        if a.max_eval_users is not None:
+            cmd += ["--max-eval-users", str(a.max_eval_users)]
         prof = RESULTS / f"evaluate_scale_{label(size)}.prof.txt"
         if a.profile:
             cmd += ["--prof-file", str(prof)]
@@ -298,7 +312,7 @@ def main() -> None:
             f"{r['test_rows']:,}, synthetic {r['synthetic_rows']:,}): evaluate {r['evaluate_wall_s']:.1f} s "
             f"({r['evaluate_wall_s'] / 60:.1f} min; CPU {r['evaluate_cpu_s']:.0f} s), "
             f"{r['recommender_fits']} recommender fits, "
-            f"{r['scored_users']:,} scored users, peak RSS {r['peak_rss_mb']:,} MB "
+            f"{r['scored_users']:,} scored users{_cap(r)}, peak RSS {r['peak_rss_mb']:,} MB "
             f"({r['rss_after_load_mb']:,} MB after loading the tables in {r['load_s']:.0f} s); "
             f"stages (s): {stages}; verdict {r['verdict']}, chosen α {r['chosen_alpha']}"
         )

@@ -29,6 +29,16 @@ def epoch_values(s: pd.Series) -> np.ndarray:
     return out
 
 
+def sort_key(s: pd.Series) -> np.ndarray:
+    """Numbers that order like the column: int64 instants for datetimes, the values otherwise.
+
+    Why: `to_numpy()` of a timezone-aware column is an object array of Timestamps, which sorts ~100×
+    slower (a 10M-row split spent a minute there). Missing values are the caller's to reject."""
+    if is_datetime(s):
+        return s.astype("int64").to_numpy()
+    return s.to_numpy()
+
+
 def epoch_seconds(s: pd.Series) -> np.ndarray:
     """float64 seconds since the epoch of a datetime column (naive values read as UTC); NaN for missing."""
     if s.dt.tz is None:

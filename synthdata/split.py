@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synthdata.callable_module import make_callable
+from synthdata.datetimes import sort_key
 from synthdata.errors import ConfigError, InputError
 from synthdata.schema import Schema
 
@@ -69,7 +70,7 @@ def holdout_mask(
     rng = np.random.default_rng(seed)
     tiebreak = rng.permutation(n)  # seeded: ties in time (and user-random order) are broken reproducibly
     if protocol == "global-temporal":
-        t = df[tcol].to_numpy()
+        t = sort_key(df[tcol])
         order = np.lexsort((tiebreak, t))
         n_test = int(np.floor(n * test_fraction + 0.5))
         mask = np.zeros(n, dtype=bool)
@@ -79,7 +80,7 @@ def holdout_mask(
     users = pd.factorize(df[schema.user_col], sort=False)[0]
     keys: tuple[np.ndarray, ...]
     if protocol == "user-temporal":
-        t = df[tcol].to_numpy()
+        t = sort_key(df[tcol])
         keys = (tiebreak, t, users)  # lexsort: last key is primary
     else:  # user-random
         keys = (tiebreak, users)

@@ -249,7 +249,8 @@ def evaluate(
     timings: dict[str, float] = {}
     data: dict[str, Any] = {}
     t_start = time.perf_counter()
-    inp = _inputs(train, test, synthetic, val_synthetic, schema, cfg, data)  # prepare
+    with _timed(timings, "inputs"):  # the checks, the validation split, the strategy's selection
+        inp = _inputs(train, test, synthetic, val_synthetic, schema, cfg, data)
     with _timed(timings, "prepare"):
         prep = _prepare(train, test, inp, schema, cfg)
         arms = _build_arms(train, inp, prep, schema, cfg, data)  # build arms
@@ -277,6 +278,7 @@ class _Prepared:
     mats: Matrices
     masks: dict[str, np.ndarray]
     in_train: np.ndarray  # items with a training interaction: the catalogue
+    test_users: int  # users with a test positive (scored: all, or `max_eval_users` of them)
 
     @property
     def n_catalogue(self) -> int:
@@ -285,9 +287,13 @@ class _Prepared:
 
 def _prepare(train, test, inp: _Inputs, schema: Schema, cfg: EvalConfig) -> _Prepared:
     index, mats = _matrices(train, test, inp, schema)
+    test_users = int(mats.target.users.size)
+    mats.target = mats.target.sample(cfg.max_eval_users, cfg.seed)
+    if mats.target.users.size < test_users:
+        log.info(kv(stage="prepare", scored_users=int(mats.target.users.size), test_users=test_users))
     cold = np.diff(mats.real_pos.indptr)[mats.target.users] <= cfg.cold_threshold
     masks = {"all": np.ones(cold.size, dtype=bool), "cold": cold, "warm": ~cold}
-    return _Prepared(index, mats, masks, np.diff(mats.seen.tocsc().indptr) > 0)
+    return _Prepared(index, mats, masks, np.diff(mats.seen.tocsc().indptr) > 0, test_users)
 
 
 def _build_arms(
@@ -342,5 +348,6 @@ def _data_section(train, test, inp: _Inputs, prep: _Prepared, cfg: EvalConfig, d
         "validation_rows": len(inp.val),
         "validation_protocol": cfg.protocol,
         "evaluated_users": int(prep.mats.target.users.size),
+        "test_users_with_positives": prep.test_users,
         **data,
     }

@@ -13,45 +13,57 @@ import numpy as np
 from synthdata.evaluate.arms import ArmResult, Role, find
 from synthdata.evaluate.config import EvalConfig
 from synthdata.evaluate.metrics import PER_USER_METRICS, coverage
-from synthdata.evaluate.stats import bootstrap_ci, bootstrap_f1_of_means, paired_delta, ratio_ci
+from synthdata.evaluate.stats import StatsBatch
 from synthdata.evaluate.verdict import control_variants, segment_verdict, stronger, variant_label
 
 
+def _batch(cfg: EvalConfig) -> StatsBatch:
+    return StatsBatch(n_boot=cfg.n_bootstrap, n_perm=cfg.n_permutations, seed=cfg.seed)
+
+
 def summaries(
-    r: ArmResult, masks: dict[str, np.ndarray], n_catalogue: int, cfg: EvalConfig
+    r: ArmResult,
+    masks: dict[str, np.ndarray],
+    n_catalogue: int,
+    cfg: EvalConfig,
+    batch: StatsBatch | None = None,
 ) -> dict[str, dict[str, Any]]:
+    """Per segment: every per-user metric's mean with a CI, f1_of_means, coverage and n_users.
+
+    With `batch` the CIs are only requested (filled by the caller's `batch.run()`, so a whole section
+    shares one resampling pass per segment); without, they are computed here."""
+    b = _batch(cfg) if batch is None else batch
     out: dict[str, dict[str, Any]] = {}
     for seg, m in masks.items():
-        d: dict[str, Any] = {
-            name: bootstrap_ci(r.user[name][m], n_boot=cfg.n_bootstrap, seed=cfg.seed)
-            for name in PER_USER_METRICS
-        }
-        d["f1_of_means"] = bootstrap_f1_of_means(
-            r.user["precision"][m], r.user["recall"][m], n_boot=cfg.n_bootstrap, seed=cfg.seed
-        )
+        cols = {name: r.user[name][m] for name in PER_USER_METRICS}
+        d: dict[str, Any] = {name: b.ci(v) for name, v in cols.items()}
+        d["f1_of_means"] = b.f1_of_means(cols["precision"], cols["recall"])
         d["coverage"] = {"mean": coverage(r.recs[m], n_catalogue) if m.any() else float("nan")}
         d["n_users"] = int(m.sum())
         out[seg] = d
+    if batch is None:
+        b.run()
     return out
 
 
 def deltas(
-    base: ArmResult, run: ArmResult, masks: dict[str, np.ndarray], cfg: EvalConfig
+    base: ArmResult,
+    run: ArmResult,
+    masks: dict[str, np.ndarray],
+    cfg: EvalConfig,
+    batch: StatsBatch | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """run − base per user, paired: {segment: {metric: {mean, ci_low, ci_high, p_value}}}."""
-    return {
-        seg: {
-            name: paired_delta(
-                base.user[name][m],
-                run.user[name][m],
-                n_boot=cfg.n_bootstrap,
-                n_perm=cfg.n_permutations,
-                seed=cfg.seed,
-            )
-            for name in PER_USER_METRICS
-        }
+    """run − base per user, paired: {segment: {metric: {mean, ci_low, ci_high, p_value}}}.
+
+    `batch`: as in `summaries` (requested only, filled by the caller's `batch.run()`)."""
+    b = _batch(cfg) if batch is None else batch
+    out = {
+        seg: {name: b.delta(base.user[name][m], run.user[name][m]) for name in PER_USER_METRICS}
         for seg, m in masks.items()
     }
+    if batch is None:
+        b.run()
+    return out
 
 
 def seed_deltas(
@@ -71,14 +83,18 @@ def seed_deltas(
 
 
 def _per_run(
-    results: list[ArmResult], masks: dict[str, np.ndarray], n_catalogue: int, cfg: EvalConfig
+    results: list[ArmResult],
+    masks: dict[str, np.ndarray],
+    n_catalogue: int,
+    cfg: EvalConfig,
+    batch: StatsBatch,
 ) -> dict:
     """Summaries per arm (controls under `control`), per-seed means, tuning tables and chosen α."""
     out: dict[str, Any] = {"control": {}}
     for r in results:
         if r.arm.at_augmented_alpha:
             continue  # only ever a comparator for the verdict
-        s = summaries(r, masks, n_catalogue, cfg)
+        s = summaries(r, masks, n_catalogue, cfg, batch)
         if r.role is Role.CONTROL:
             out["control"][r.arm.control] = s
         else:
@@ -92,54 +108,71 @@ def _per_run(
     return out
 
 
-def _versus(real: ArmResult, aug: ArmResult, results: list[ArmResult], masks: dict, cfg: EvalConfig) -> dict:
+def _versus(
+    real: ArmResult,
+    aug: ArmResult,
+    results: list[ArmResult],
+    masks: dict,
+    cfg: EvalConfig,
+    batch: StatsBatch,
+) -> dict:
     """Paired deltas and per-seed deltas of the augmented arm against real-only and every control
-    (per segment, the stronger variant of each control: verdict.stronger)."""
+    (per segment, the stronger variant of each control: verdict.stronger). The deltas are requested
+    from `batch`: filled by the caller's `batch.run()`."""
     out: dict[str, Any] = {"delta_control": {}, "control_variant": {}}
-    out["delta"] = deltas(real, aug, masks, cfg)
+    out["delta"] = deltas(real, aug, masks, cfg, batch)
     out["per_seed_delta"] = {"real": seed_deltas(real, aug, masks)}
     for c, variants in control_variants(results).items():
         dc, ps, which = {}, {}, {}
         for seg, m in masks.items():
             best = stronger(variants, m, cfg.tune_metric)
-            dc[seg] = deltas(best, aug, {seg: m}, cfg)[seg]
+            dc[seg] = deltas(best, aug, {seg: m}, cfg, batch)[seg]
             ps[seg] = seed_deltas(best, aug, {seg: m})[seg]
             which[seg] = variant_label(best)
         out["delta_control"][c], out["per_seed_delta"][c], out["control_variant"][c] = dc, ps, which
     return out
 
 
+def _verdicts(out: dict[str, Any], aug: ArmResult, masks: dict, cfg: EvalConfig) -> None:
+    """Fill out["verdict" | "verdict_code" | "verdict_detail"] per segment from the computed deltas."""
+    metrics = tuple(dict.fromkeys((cfg.tune_metric, "recall")))
+    for seg in masks:
+        vs = {"real": out["delta"][seg], **{c: d[seg] for c, d in out["delta_control"].items()}}
+        ps = {c: d[seg] for c, d in out["per_seed_delta"].items()}
+        v = segment_verdict(
+            vs,
+            ps,
+            metrics=metrics,
+            alpha=aug.chosen.alpha,
+            seeds=cfg.seeds,
+            significance=cfg.significance,
+        )
+        out["verdict"][seg] = v["verdict"]
+        out["verdict_code"][seg] = v["code"]
+        out["verdict_detail"][seg] = {"reason": v["reason"], "clause": v["clause"], "tests": v["tests"]}
+
+
 def recsys_section(
     results: list[ArmResult], masks: dict[str, np.ndarray], n_catalogue: int, cfg: EvalConfig
 ) -> dict[str, Any]:
+    """Every CI and paired test of the section is requested from one `StatsBatch` and computed in one
+    resampling pass per segment size (they all draw the same resamples); the verdict reads them after."""
     real = find(results, Role.REAL)
     assert real is not None
-    out = _per_run(results, masks, n_catalogue, cfg)
+    batch = _batch(cfg)
+    out = _per_run(results, masks, n_catalogue, cfg, batch)
     out |= {"delta": {}, "delta_control": {}, "per_seed_delta": {}}
     out["verdict"], out["verdict_code"], out["verdict_detail"] = {}, {}, {}
     aug = find(results, Role.AUGMENTED)
     if aug is not None:
-        out |= _versus(real, aug, results, masks, cfg)
-        metrics = tuple(dict.fromkeys((cfg.tune_metric, "recall")))
-        for seg in masks:
-            vs = {"real": out["delta"][seg], **{c: d[seg] for c, d in out["delta_control"].items()}}
-            ps = {c: d[seg] for c, d in out["per_seed_delta"].items()}
-            v = segment_verdict(
-                vs,
-                ps,
-                metrics=metrics,
-                alpha=aug.chosen.alpha,
-                seeds=cfg.seeds,
-                significance=cfg.significance,
-            )
-            out["verdict"][seg] = v["verdict"]
-            out["verdict_code"][seg] = v["code"]
-            out["verdict_detail"][seg] = {"reason": v["reason"], "clause": v["clause"], "tests": v["tests"]}
+        out |= _versus(real, aug, results, masks, cfg, batch)
     so = find(results, Role.SYNTHETIC_ONLY)
     if so is not None:
         m = masks["all"]
         out["synthetic_only_ratio"] = {
-            name: ratio_ci(so.user[name][m], real.user[name][m], n_boot=cfg.n_bootstrap, seed=cfg.seed)
-            for name in PER_USER_METRICS
+            name: batch.ratio(so.user[name][m], real.user[name][m]) for name in PER_USER_METRICS
         }
+    batch.run()
+    if aug is not None:
+        _verdicts(out, aug, masks, cfg)
     return out

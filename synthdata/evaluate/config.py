@@ -89,6 +89,13 @@ class EvalConfig(BaseModel):
     privacy_max_rows: int = Field(default=2_000, ge=50, description="Synthetic/holdout rows for DCR.")
     detection_max_rows: int = Field(default=5_000, ge=100)
     mia_max_rows: int = Field(default=2_000, ge=50, description="Member / non-member rows per MIA attack.")
+    max_eval_users: int | None = Field(
+        default=None,
+        ge=100,
+        description="Score at most this many test users, a seeded uniform sample (every arm the same "
+        "users; CIs widen honestly). Unset: every test user. For very large data, where each top-k pass "
+        "over all users costs minutes.",
+    )
     max_shared_pairs: float = Field(
         default=0.2,
         ge=0,

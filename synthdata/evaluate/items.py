@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from synthdata.evaluate.metrics import hit_matrix
-from synthdata.evaluate.stats import bootstrap_ci, paired_delta
+from synthdata.evaluate.stats import StatsBatch
 from synthdata.evaluate.tuning import Target
 
 ITEM_SEGMENTS: tuple[str, ...] = ("cold_items", "head", "tail")
@@ -160,20 +160,21 @@ def item_summary(
 
     `recs`: the first seed's lists, or a list of per-seed lists (per-user values averaged over seeds;
     coverage from the first)."""
-    per_user = _per_user(recs, target, masks, k)
-    return _summary(per_user, _seed_list(recs)[0][:, :k], masks, n_boot, seed)
+    batch = StatsBatch(n_boot=n_boot, seed=seed)
+    out = _summary(_per_user(recs, target, masks, k), _seed_list(recs)[0][:, :k], masks, batch)
+    batch.run()
+    return out
 
 
-def _summary(
-    per_user: dict, first: np.ndarray, masks: Mapping[str, np.ndarray], n_boot: int, seed: int
-) -> dict:
+def _summary(per_user: dict, first: np.ndarray, masks: Mapping[str, np.ndarray], batch: StatsBatch) -> dict:
+    """One model's item-segment summary; its CIs are requested from `batch` (filled by `batch.run()`)."""
     out: dict[str, dict[str, Any]] = {}
     for seg, mask in masks.items():
         d: dict[str, Any] = {}
         for m in ITEM_METRICS:
             v = per_user[seg][m]
             v = v[np.isfinite(v)]
-            d[m] = {**bootstrap_ci(v, n_boot=n_boot, seed=seed), "n_users": int(v.size)}
+            d[m] = batch.ci(v, n_users=int(v.size))
         d["coverage"] = {"mean": item_coverage(first, mask)}
         out[seg] = d
     return out
@@ -192,18 +193,20 @@ def item_delta(
 ) -> dict[str, dict[str, dict[str, float]]]:
     """run − base per user, paired over users scored in both: {segment: {metric: {mean, ci_low,
     ci_high, p_value, n_users}}}."""
-    a, b = _per_user(base, target, masks, k), _per_user(run, target, masks, k)
-    return _delta(a, b, masks, n_boot, n_perm, seed)
+    batch = StatsBatch(n_boot=n_boot, n_perm=n_perm, seed=seed)
+    out = _delta(_per_user(base, target, masks, k), _per_user(run, target, masks, k), masks, batch)
+    batch.run()
+    return out
 
 
-def _delta(a: dict, b: dict, masks: Mapping[str, np.ndarray], n_boot: int, n_perm: int, seed: int) -> dict:
+def _delta(a: dict, b: dict, masks: Mapping[str, np.ndarray], batch: StatsBatch) -> dict:
+    """b − a per segment and metric on the users scored in both, requested from `batch`."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for seg in masks:
         out[seg] = {}
         for m in ITEM_METRICS:
             both = np.isfinite(a[seg][m]) & np.isfinite(b[seg][m])
-            d = paired_delta(a[seg][m][both], b[seg][m][both], n_boot=n_boot, n_perm=n_perm, seed=seed)
-            out[seg][m] = {**d, "n_users": int(both.sum())}
+            out[seg][m] = batch.delta(a[seg][m][both], b[seg][m][both], n_users=int(both.sum()))
     return out
 
 
@@ -222,12 +225,13 @@ def item_section(
     """The whole `recsys.items` block: segment sizes, a summary per run, `against` − each base (each
     run's per-user values computed once)."""
     per = {name: _per_user(r, target, masks, k) for name, r in recs_by_run.items()}
+    batch = StatsBatch(n_boot=n_boot, n_perm=n_perm, seed=seed)  # one resampling pass per user count
     summary = {
-        name: _summary(per[name], _seed_list(r)[0][:, :k], masks, n_boot, seed)
-        for name, r in recs_by_run.items()
+        name: _summary(per[name], _seed_list(r)[0][:, :k], masks, batch) for name, r in recs_by_run.items()
     }
     delta = {}
     if against in per:
-        delta = {b: _delta(per[b], per[against], masks, n_boot, n_perm, seed) for b in bases if b in per}
+        delta = {b: _delta(per[b], per[against], masks, batch) for b in bases if b in per}
+    batch.run()
     sizes = {seg: int(np.asarray(m, dtype=bool).sum()) for seg, m in masks.items()}
     return {"n_items": sizes, "summary": summary, "delta": delta}

@@ -24,11 +24,17 @@ from synthdata.schema import Schema
 
 def exact_copy_rate(synthetic: pd.DataFrame, reference: pd.DataFrame, schema: Schema) -> float:
     """Share of synthetic rows equal to some reference row on all shared (non-ignored) columns."""
+    return _copy_rates(synthetic, [reference], schema)[0]
+
+
+def _copy_rates(synthetic: pd.DataFrame, references: list[pd.DataFrame], schema: Schema) -> list[float]:
+    """`exact_copy_rate` against each reference, the synthetic rows hashed once (hash-table lookups:
+    numpy's sort-based `isin` took 10 s per 4M × 8M rows)."""
     if len(synthetic) == 0:
-        return float("nan")
-    cols = compared_columns(schema, synthetic, reference)
-    synthetic_rows = normalised_row_hashes(synthetic, cols, schema)
-    return float(np.isin(synthetic_rows, normalised_row_hashes(reference, cols, schema)).mean())
+        return [float("nan")] * len(references)
+    cols = compared_columns(schema, synthetic, *references)
+    rows = pd.Series(normalised_row_hashes(synthetic, cols, schema))
+    return [float(rows.isin(normalised_row_hashes(r, cols, schema)).mean()) for r in references]
 
 
 def _nearest(ref: sp.csr_matrix, query: sp.csr_matrix) -> np.ndarray:
@@ -99,10 +105,8 @@ def privacy_report(
 ) -> dict[str, float]:
     """All privacy figures for metrics.json (`privacy.*`), membership inference included (mia.py)."""
 
-    out: dict[str, float] = {
-        "exact_copy_rate": exact_copy_rate(synthetic, train, schema),
-        "exact_copy_rate_holdout": exact_copy_rate(synthetic, holdout, schema),
-    }
+    copies, copies_holdout = _copy_rates(synthetic, [train, holdout], schema)
+    out: dict[str, float] = {"exact_copy_rate": copies, "exact_copy_rate_holdout": copies_holdout}
     out.update(dcr(train, holdout, synthetic, schema, max_rows=max_rows, seed=seed))
     out.update(mia(train, holdout, synthetic, schema, max_rows=mia_rows, seed=seed))
     return out

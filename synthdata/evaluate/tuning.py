@@ -45,6 +45,19 @@ class Target:
         known = pi >= 0
         return cls(users=users, n_pos=n_pos, pair_users=pu[known], pair_items=pi[known])
 
+    def sample(self, max_users: int | None, seed: int) -> Target:
+        """At most `max_users` users, drawn uniformly without replacement (seeded), with their pairs.
+
+        Users are the sampling unit of every mean and CI, so a uniform user sample estimates the
+        same means with honestly wider CIs; every arm is scored on the same sampled users."""
+        if max_users is None or self.users.size <= max_users:
+            return self
+        rng = np.random.default_rng([seed, 0x5A3B1E])
+        keep = np.sort(rng.choice(self.users.size, size=max_users, replace=False))
+        users = self.users[keep]
+        pairs = np.isin(self.pair_users, users)
+        return Target(users, self.n_pos[keep], self.pair_users[pairs], self.pair_items[pairs])
+
     def score(self, recs: np.ndarray, k: int) -> dict[str, np.ndarray]:
         hits = hit_matrix(recs, self.users, self.pair_users, self.pair_items)
         return per_user_metrics(hits, self.n_pos, k)

@@ -37,6 +37,12 @@ def test_copy_of_train_is_all_copies(tables: tuple[pd.DataFrame, pd.DataFrame]) 
     # dtype differences (category vs object, int vs float) do not hide a copy
     recast = train.astype({"gender": object, "age": float, "rating": float})
     assert exact_copy_rate(recast, train, SCHEMA) == 1.0
+    # numeric ids are compared as whole numbers, whatever their width or float-ness
+    ids = train.astype({"user_id": "float64", "item_id": "int32"})
+    assert exact_copy_rate(ids, train, SCHEMA) == 1.0
+    assert exact_copy_rate(ids.assign(user_id=ids.user_id + 0.5), train, SCHEMA) == 0.0
+    text = train.astype({"user_id": str, "item_id": str})  # text ids hash as their text
+    assert exact_copy_rate(text, train.astype({"user_id": str, "item_id": str}), SCHEMA) == 1.0
 
 
 def test_noise_has_no_copies(tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:

@@ -85,3 +85,40 @@ def test_tuning_uses_a_user_sample_past_the_cap(monkeypatch) -> None:
     assert user["ndcg"].size == m.target.users.size  # the test-time refit scores every user
     again = Runner(m, cfg)._tune_keep
     assert np.array_equal(again, keep)  # seeded
+
+
+def test_target_sample_keeps_whole_users_uniformly() -> None:
+    """max_eval_users: a seeded subset of users, each with every one of its pairs and its n_pos."""
+    rng = np.random.default_rng(3)
+    u = rng.integers(0, 500, 4000)
+    i = rng.integers(0, 300, 4000)
+    t = Target.from_codes(u, i)
+    s = t.sample(120, seed=0)
+    assert s.users.size == 120 and np.isin(s.users, t.users).all()
+    assert np.array_equal(s.users, np.sort(s.users))
+    full_pairs = set(zip(t.pair_users.tolist(), t.pair_items.tolist(), strict=True))
+    pairs = set(zip(s.pair_users.tolist(), s.pair_items.tolist(), strict=True))
+    assert pairs == {p for p in full_pairs if p[0] in set(s.users.tolist())}
+    n_pos = dict(zip(t.users.tolist(), t.n_pos.tolist(), strict=True))
+    assert s.n_pos.tolist() == [n_pos[x] for x in s.users.tolist()]
+    assert np.array_equal(t.sample(120, seed=0).users, s.users)  # seeded
+    assert not np.array_equal(t.sample(120, seed=1).users, s.users)
+    assert t.sample(None, seed=0) is t and t.sample(10_000, seed=0) is t
+
+
+def test_max_eval_users_scores_the_same_sample_for_every_arm() -> None:
+    from support.eval_world import FAST_EVAL, SCHEMA, FakeSynthesizer, world
+
+    from synthdata.evaluate import evaluate
+    from synthdata.split import split
+
+    train, test = split(world(n_users=260, n_items=60, seed=5), SCHEMA)
+    synthetic = FakeSynthesizer(SCHEMA).fit(train).sample(len(train), seed=1)
+    cfg = EvalConfig(**{**FAST_EVAL, "max_eval_users": 100, "privacy": False, "synthetic_only": False})
+    m = evaluate(train, test, synthetic, SCHEMA, cfg)
+    assert m["data"]["evaluated_users"] == 100 < m["data"]["test_users_with_positives"]
+    rec = m["recsys"]
+    assert rec["real"]["all"]["n_users"] == rec["augmented"]["all"]["n_users"] == 100
+    assert all(c["all"]["n_users"] == 100 for c in rec["control"].values())
+    again = evaluate(train, test, synthetic, SCHEMA, cfg)
+    assert again["recsys"]["delta"] == rec["delta"]  # the same users every time
