@@ -199,11 +199,32 @@ def build_world(n_rows: int, n_users: int, n_items: int, out: Path) -> None:
 
 
 # --- the measured child -----------------------------------------------------------------------------
+def _peak_per_stage() -> dict[str, int]:
+    """Wraps evaluate's stage timer so each stage also records the peak RSS (MiB) reached by its end:
+    the stage where the figure jumps is the one that set the peak."""
+    from contextlib import contextmanager
+
+    import synthdata.evaluate.api as api
+
+    peaks: dict[str, int] = {}
+    timed = api._timed
+
+    @contextmanager
+    def timed_with_peak(timings: dict[str, float], name: str):
+        with timed(timings, name):
+            yield
+        peaks[name] = round(rss_mb())
+
+    api._timed = timed_with_peak
+    return peaks
+
+
 def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None = None) -> dict:
     from synthdata.evaluate import EvalConfig, evaluate
     from synthdata.schema import Schema
 
     cfg = EvalConfig(max_eval_users=max_eval_users)
+    peaks = _peak_per_stage()
     t0 = time.perf_counter()
     schema = Schema.from_yaml(world / "schema.yaml")
     train = pd.read_parquet(world / "train.parquet")
@@ -246,6 +267,7 @@ def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None =
         "test_users": m["data"]["test_users_with_positives"],
         "max_eval_users": max_eval_users,
         "peak_rss_mb": round(rss_mb()),
+        "peak_rss_by_stage_mb": peaks,
         "verdict": rec.get("verdict", {}).get("all"),
         "chosen": {k: v["chosen"] for k, v in rec["tuning"].items()},
         "chosen_alpha": rec.get("chosen_alpha", {}),
@@ -307,14 +329,16 @@ def main() -> None:
         r = {"size": label(size), "n_users": users, "n_items": items, "child_wall_s": 0, **r}
         r["child_wall_s"] = round(time.perf_counter() - t0, 1)
         stages = ", ".join(f"{k} {v:.1f}" for k, v in r["timings_s"].items())
+        peaks = ", ".join(f"{k} {v:,}" for k, v in r.get("peak_rss_by_stage_mb", {}).items())
         line = (
             f"{r['size']} ({users:,} users × {items:,} items; train {r['train_rows']:,}, test "
             f"{r['test_rows']:,}, synthetic {r['synthetic_rows']:,}): evaluate {r['evaluate_wall_s']:.1f} s "
             f"({r['evaluate_wall_s'] / 60:.1f} min; CPU {r['evaluate_cpu_s']:.0f} s), "
             f"{r['recommender_fits']} recommender fits, "
-            f"{r['scored_users']:,} scored users{_cap(r)}, peak RSS {r['peak_rss_mb']:,} MB "
-            f"({r['rss_after_load_mb']:,} MB after loading the tables in {r['load_s']:.0f} s); "
-            f"stages (s): {stages}; verdict {r['verdict']}, chosen α {r['chosen_alpha']}"
+            f"{r['scored_users']:,} scored users{_cap(r)}, peak RSS {r['peak_rss_mb']:,} MiB "
+            f"({r['rss_after_load_mb']:,} MiB after loading the tables in {r['load_s']:.0f} s); "
+            f"stages (s): {stages}; peak RSS by the end of each stage (MiB): {peaks}; "
+            f"verdict {r['verdict']}, chosen α {r['chosen_alpha']}"
         )
         print(line, flush=True)
         with open(a.out.with_suffix(".txt"), "a") as f:

@@ -31,17 +31,8 @@ import numpy as np
 import pandas as pd
 
 from synthdata.datetimes import is_datetime
-from synthdata.evaluate.rowcode import RowEncoder, compared_columns
+from synthdata.evaluate.rowcode import RowEncoder, compared_columns, knn_distances
 from synthdata.schema import Schema
-
-
-def _knn_distances(ref, query, k: int) -> np.ndarray:
-    """Distances to the k nearest rows of `ref` (n_query × k, ascending)."""
-    from sklearn.neighbors import NearestNeighbors
-
-    k = max(1, min(k, ref.shape[0]))
-    nn = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="euclidean").fit(ref)
-    return nn.kneighbors(query, return_distance=True)[0]
 
 
 def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -54,9 +45,9 @@ def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def _attacks(syn: np.ndarray, ref: np.ndarray, q: np.ndarray, labels: np.ndarray, k: int) -> dict[str, float]:
     """AUC of the DCR and density-ratio attacks on queries `q` (members first), given a table `syn`."""
-    d_syn = _knn_distances(syn, q, k)  # one search: the closest record and the k-th for the density
+    d_syn = knn_distances(syn, q, k)  # one search: the closest record and the k-th for the density
     eps = 1e-9
-    log_ratio = np.log(_knn_distances(ref, q, k)[:, -1] + eps) - np.log(d_syn[:, -1] + eps)
+    log_ratio = np.log(knn_distances(ref, q, k)[:, -1] + eps) - np.log(d_syn[:, -1] + eps)
     out = {"dcr": _auc(labels, -d_syn[:, 0]), "density_ratio": _auc(labels, log_ratio)}
     vals = list(out.values())
     out["best"] = float(np.nanmax(vals)) if any(np.isfinite(vals)) else float("nan")

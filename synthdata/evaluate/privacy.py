@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from synthdata.evaluate.mia import mia
-from synthdata.evaluate.rowcode import RowEncoder, compared_columns, normalised_row_hashes
+from synthdata.evaluate.rowcode import RowEncoder, compared_columns, knn_distances, normalised_row_hashes
 from synthdata.schema import Schema
 
 
@@ -37,11 +37,8 @@ def _copy_rates(synthetic: pd.DataFrame, references: list[pd.DataFrame], schema:
     return [float(rows.isin(normalised_row_hashes(r, cols, schema)).mean()) for r in references]
 
 
-def _nearest(ref: sp.csr_matrix, query: sp.csr_matrix) -> np.ndarray:
-    from sklearn.neighbors import NearestNeighbors
-
-    nn = NearestNeighbors(n_neighbors=1, algorithm="brute", metric="euclidean").fit(ref)
-    return nn.kneighbors(query, return_distance=True)[0][:, 0]
+def _nearest_distance(ref: sp.csr_matrix, query: sp.csr_matrix) -> np.ndarray:
+    return knn_distances(ref, query, 1)[:, 0]
 
 
 def dcr(
@@ -72,8 +69,8 @@ def dcr(
     syn = synthetic.iloc[rng.choice(len(synthetic), size=min(max_rows, len(synthetic)), replace=False)]
     enc = RowEncoder(train_ref, cols, schema)
     t, h, s, q = (enc.transform(x) for x in (train_ref, hold_ref, syn, hold_query))
-    d_syn_train, d_syn_hold = _nearest(t, s), _nearest(h, s)
-    d_q_train, d_q_hold = _nearest(t, q), _nearest(h, q)
+    d_syn_train, d_syn_hold = _nearest_distance(t, s), _nearest_distance(h, s)
+    d_q_train, d_q_hold = _nearest_distance(t, q), _nearest_distance(h, q)
     p5 = float(np.quantile(d_q_train, 0.05))
 
     def closer(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,5 +1,6 @@
 """Rows as comparable values, shared by the row-level privacy checks (privacy.py) and membership
-inference (mia.py): dtype-neutral normalised values, row hashes, and sparse vectors for distances."""
+inference (mia.py): dtype-neutral normalised values, row hashes, sparse vectors and their nearest
+neighbours."""
 
 from __future__ import annotations
 
@@ -52,6 +53,22 @@ def _integer_ids(s: pd.Series) -> np.ndarray | None:
 def normalised_row_hashes(df: pd.DataFrame, cols: list[str], schema: Schema) -> np.ndarray:
     """Row hashes of `cols` that do not depend on the dtypes each table happens to use."""
     return row_hashes(normalised(df, cols, schema))
+
+
+# scikit-learn's pairwise-distance chunks (MiB). Its default, 1024, made the privacy checks the peak of a
+# whole evaluation (+1.3 GiB for 2,000 queries against 20,000 rows); 128 is as fast here.
+KNN_WORKING_MEMORY_MB = 128
+
+
+def knn_distances(ref: sp.csr_matrix, query: sp.csr_matrix, k: int) -> np.ndarray:
+    """Euclidean distances to the k nearest rows of `ref` (n_query × k, ascending), exact."""
+    import sklearn
+    from sklearn.neighbors import NearestNeighbors
+
+    k = max(1, min(k, ref.shape[0]))
+    with sklearn.config_context(working_memory=KNN_WORKING_MEMORY_MB):
+        nn = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="euclidean").fit(ref)
+        return nn.kneighbors(query, return_distance=True)[0]
 
 
 class RowEncoder:

@@ -98,3 +98,19 @@ def test_membership_inference_catches_a_copier_and_not_a_fresh_sample() -> None:
     # against the null table (other training rows): the copier's excess is large, the fresh sample's ≈ 0
     assert copier["mia_auc_excess"] > 0.3 and abs(fresh["mia_auc_excess"]) < 0.1
     assert abs(copier["mia_auc_null"] - 0.5) < 0.1  # a random split: the null has nothing to find
+
+
+def test_knn_distances_are_exact_whatever_the_working_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bounded-memory neighbour search returns the brute-force k smallest distances, ascending."""
+    import scipy.sparse as sp
+
+    from synthdata.evaluate import rowcode
+
+    ref = sp.random(300, 12, density=0.4, random_state=1, format="csr")
+    query = sp.random(50, 12, density=0.4, random_state=2, format="csr")
+    dense = np.sqrt(((query.toarray()[:, None, :] - ref.toarray()[None, :, :]) ** 2).sum(axis=2))
+    expected = np.sort(dense, axis=1)[:, :5]
+    for mb in (1, rowcode.KNN_WORKING_MEMORY_MB):  # 1 MiB: many chunks
+        monkeypatch.setattr(rowcode, "KNN_WORKING_MEMORY_MB", mb)
+        np.testing.assert_allclose(rowcode.knn_distances(ref, query, 5), expected, atol=1e-9)
+    assert rowcode.knn_distances(ref[:3], query, 5).shape == (50, 3)  # k capped at the reference rows
