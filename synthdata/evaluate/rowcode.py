@@ -17,8 +17,15 @@ def compared_columns(schema: Schema, *frames: pd.DataFrame) -> list[str]:
     return [c.name for c in schema.columns if c.role != Role.IGNORE and all(c.name in f for f in frames)]
 
 
-def normalised(df: pd.DataFrame, cols: list[str], schema: Schema) -> pd.DataFrame:
-    """Dtype-neutral copy so equal values hash equally whatever pandas dtype each table uses."""
+def normalised(
+    df: pd.DataFrame, cols: list[str], schema: Schema, integer_ids: set[str] | None = None
+) -> pd.DataFrame:
+    """Dtype-neutral copy so equal values hash equally whatever pandas dtype each table uses.
+
+    `integer_ids`: the id columns compared as integers (default: those of `df` holding whole numbers
+    only); a caller normalising a table in parts decides once for the whole table."""
+    if integer_ids is None:
+        integer_ids = integer_id_columns(df, cols, schema)
     out = {}
     for c in cols:
         s = df[c]
@@ -29,30 +36,44 @@ def normalised(df: pd.DataFrame, cols: list[str], schema: Schema) -> pd.DataFram
             spec.dtype in (DType.INT, DType.FLOAT, DType.BOOL) or pd.api.types.is_numeric_dtype(s)
         ):
             out[c] = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        elif (ids := _integer_ids(s)) is not None:  # a category to the encoder, like text ids
-            out[c] = ids
+        elif c in integer_ids:  # a category to the encoder, like text ids
+            out[c] = s.to_numpy(dtype=np.int64)
         else:  # ids and labels compare as text: an id's numeric distance means nothing
             out[c] = s.astype(str).where(s.notna().to_numpy(), None).to_numpy(dtype=object)
     return pd.DataFrame(out)
 
 
-def _integer_ids(s: pd.Series) -> np.ndarray | None:
-    """int64 values of a numeric column holding whole numbers only (5 and 5.0 alike), else None.
+def integer_id_columns(df: pd.DataFrame, cols: list[str], schema: Schema) -> set[str]:
+    """The id columns of `cols` that compare as integers (see `_whole_numbers`)."""
+    ids = (Role.USER_ID, Role.ITEM_ID)
+    return {c for c in cols if schema.column(c).role in ids and _whole_numbers(df[c])}
 
-    Why: rendering millions of numeric ids as text to compare them cost most of the privacy stage
-    at 10M rows; int64 hashes equal wherever the numbers are equal."""
-    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-        return None
-    v = s.to_numpy(dtype=np.float64, na_value=np.nan) if s.dtype.kind == "f" else None
-    if v is None:
-        return s.to_numpy(dtype=np.int64) if not s.isna().any() else None
-    whole = np.isfinite(v) & (np.abs(v) < 2**53) & (v == np.round(v))
-    return v.astype(np.int64) if whole.all() else None
+
+def _whole_numbers(s: pd.Series) -> bool:
+    """A numeric, non-boolean column of whole numbers only (5 and 5.0 alike), no missing values.
+
+    Why: such ids compare as int64, not as text: rendering millions of numeric ids as text cost most
+    of the privacy stage at 10M rows, and int64 hashes equal wherever the numbers are equal."""
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or s.isna().any():
+        return False
+    if s.dtype.kind != "f":
+        return True
+    v = s.to_numpy(dtype=np.float64)
+    return bool((np.isfinite(v) & (np.abs(v) < 2**53) & (v == np.round(v))).all())
+
+
+HASH_CHUNK_ROWS = 1_000_000  # rows normalised at a time: bounds the copy, not the result
 
 
 def normalised_row_hashes(df: pd.DataFrame, cols: list[str], schema: Schema) -> np.ndarray:
-    """Row hashes of `cols` that do not depend on the dtypes each table happens to use."""
-    return row_hashes(normalised(df, cols, schema))
+    """Row hashes of `cols` that do not depend on the dtypes each table happens to use, computed per
+    chunk of rows (a row's hash depends on that row only) so a 10M-row table is never copied whole."""
+    integer_ids = integer_id_columns(df, cols, schema)
+    parts = [
+        row_hashes(normalised(df.iloc[s : s + HASH_CHUNK_ROWS], cols, schema, integer_ids))
+        for s in range(0, len(df), HASH_CHUNK_ROWS)
+    ]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
 
 
 # scikit-learn's pairwise-distance chunks (MiB). Its default, 1024, made the privacy checks the peak of a

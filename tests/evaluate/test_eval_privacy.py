@@ -114,3 +114,25 @@ def test_knn_distances_are_exact_whatever_the_working_memory(monkeypatch: pytest
         monkeypatch.setattr(rowcode, "KNN_WORKING_MEMORY_MB", mb)
         np.testing.assert_allclose(rowcode.knn_distances(ref, query, 5), expected, atol=1e-9)
     assert rowcode.knn_distances(ref[:3], query, 5).shape == (50, 3)  # k capped at the reference rows
+
+
+def test_row_hashes_do_not_depend_on_the_chunking(
+    tables: tuple[pd.DataFrame, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthdata.evaluate import rowcode
+    from synthdata.evaluate.rowcode import compared_columns, normalised, normalised_row_hashes
+    from synthdata.rowhash import row_hashes
+
+    train, _ = tables
+    cols = compared_columns(SCHEMA, train)
+    whole = row_hashes(normalised(train, cols, SCHEMA))
+    monkeypatch.setattr(rowcode, "HASH_CHUNK_ROWS", 7)
+    assert np.array_equal(normalised_row_hashes(train, cols, SCHEMA), whole)
+    # one id column with a fraction in its last chunk only: the whole column compares as text
+    odd = train.astype({"item_id": float})
+    odd.iloc[-1, odd.columns.get_loc("item_id")] = 0.5
+    assert np.array_equal(
+        normalised_row_hashes(odd, cols, SCHEMA)[:-1],
+        row_hashes(normalised(odd, cols, SCHEMA))[:-1],
+    )
+    assert rowcode.integer_id_columns(odd, cols, SCHEMA) == {"user_id"}
