@@ -214,6 +214,9 @@ def _peak_per_stage() -> dict[str, int]:
         with timed(timings, name):
             yield
         peaks[name] = round(rss_mb())
+        # on stderr as it happens: a run stopped part-way still says how far it got
+        line = f"stage {name}: {timings[name]:.1f} s, peak RSS {peaks[name]:,} MiB"
+        print(line, file=sys.stderr, flush=True)
 
     api._timed = timed_with_peak
     return peaks
@@ -221,8 +224,10 @@ def _peak_per_stage() -> dict[str, int]:
 
 def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None = None) -> dict:
     from synthdata.evaluate import EvalConfig, evaluate
+    from synthdata.log import setup_logging
     from synthdata.schema import Schema
 
+    setup_logging()  # progress on stderr ($SYNTHDATA_LOG_LEVEL): a long run shows where it is
     cfg = EvalConfig(max_eval_users=max_eval_users)
     peaks = _peak_per_stage()
     t0 = time.perf_counter()
