@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from synthdata.evaluate.mia import mia
 from synthdata.evaluate.rowcode import RowEncoder, compared_columns, knn_distances, normalised_row_hashes
@@ -35,10 +34,6 @@ def _copy_rates(synthetic: pd.DataFrame, references: list[pd.DataFrame], schema:
     cols = compared_columns(schema, synthetic, *references)
     rows = pd.Series(normalised_row_hashes(synthetic, cols, schema))
     return [float(rows.isin(normalised_row_hashes(r, cols, schema)).mean()) for r in references]
-
-
-def _nearest_distance(ref: sp.csr_matrix, query: sp.csr_matrix) -> np.ndarray:
-    return knn_distances(ref, query, 1)[:, 0]
 
 
 def dcr(
@@ -69,8 +64,8 @@ def dcr(
     syn = synthetic.iloc[rng.choice(len(synthetic), size=min(max_rows, len(synthetic)), replace=False)]
     enc = RowEncoder(train_ref, cols, schema)
     t, h, s, q = (enc.transform(x) for x in (train_ref, hold_ref, syn, hold_query))
-    d_syn_train, d_syn_hold = _nearest_distance(t, s), _nearest_distance(h, s)
-    d_q_train, d_q_hold = _nearest_distance(t, q), _nearest_distance(h, q)
+    d_syn_train, d_syn_hold = (knn_distances(r, s, 1)[:, 0] for r in (t, h))
+    d_q_train, d_q_hold = (knn_distances(r, q, 1)[:, 0] for r in (t, h))
     p5 = float(np.quantile(d_q_train, 0.05))
 
     def closer(a: np.ndarray, b: np.ndarray) -> float:

@@ -13,9 +13,7 @@ n. The scalar functions are one-request batches: one implementation, the same nu
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
@@ -23,7 +21,6 @@ _CHUNK_CELLS = 4_000_000  # replicates × users per chunk: bounds each chunk's d
 _FLIP_SLACK = 1e-12  # a flipped mean this close to the observed one counts as extreme (float ties)
 
 Stat = dict[str, float]
-K = TypeVar("K", bound=Hashable)
 
 
 def _nan_stat() -> Stat:
@@ -190,47 +187,14 @@ class StatsBatch:
         return {"mean": mean, "ci_low": float(lo), "ci_high": float(hi)}
 
 
-def bootstrap_cis(
-    columns: Mapping[K, np.ndarray], n_boot: int = 1000, seed: int = 0, level: float = 0.95
-) -> dict[K, Stat]:
-    """`bootstrap_ci` of every column, each set of columns with the same number of users resampled once."""
-    batch = StatsBatch(n_boot=n_boot, seed=seed, level=level)
-    out = {k: batch.ci(v) for k, v in columns.items()}
-    batch.run()
-    return out
-
-
-def paired_deltas(
-    base: Mapping[K, np.ndarray],
-    run: Mapping[K, np.ndarray],
-    n_boot: int = 1000,
-    n_perm: int = 2000,
-    seed: int = 0,
-) -> dict[K, Stat]:
-    """`paired_delta(base[k], run[k])` for every key, sharing the resamples and sign flips."""
-    if base.keys() != run.keys():
-        raise ValueError("base and run must have the same keys")
-    batch = StatsBatch(n_boot=n_boot, n_perm=n_perm, seed=seed)
-    out = {k: batch.delta(base[k], run[k]) for k in base}
-    batch.run()
-    return out
-
-
-def ratio_cis(
-    pairs: Mapping[K, tuple[np.ndarray, np.ndarray]], n_boot: int = 1000, seed: int = 0, level: float = 0.95
-) -> dict[K, Stat]:
-    """`ratio_ci(num, den)` for every (num, den) pair, sharing the resamples."""
-    batch = StatsBatch(n_boot=n_boot, seed=seed, level=level)
-    out = {k: batch.ratio(num, den) for k, (num, den) in pairs.items()}
-    batch.run()
-    return out
-
-
 def bootstrap_ci(
     values: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
 ) -> dict[str, float]:
     """Mean with a percentile bootstrap CI: {"mean", "ci_low", "ci_high"} (NaNs when no users)."""
-    return bootstrap_cis({0: values}, n_boot=n_boot, seed=seed, level=level)[0]
+    batch = StatsBatch(n_boot=n_boot, seed=seed, level=level)
+    out = batch.ci(values)
+    batch.run()
+    return out
 
 
 def bootstrap_f1_of_means(
@@ -261,14 +225,20 @@ def paired_delta(
     real: np.ndarray, augmented: np.ndarray, n_boot: int = 1000, n_perm: int = 2000, seed: int = 0
 ) -> dict[str, float]:
     """augmented − real per user: mean, bootstrap CI and sign-flip p-value (flips seeded seed + 1)."""
-    return paired_deltas({0: real}, {0: augmented}, n_boot=n_boot, n_perm=n_perm, seed=seed)[0]
+    batch = StatsBatch(n_boot=n_boot, n_perm=n_perm, seed=seed)
+    out = batch.delta(real, augmented)
+    batch.run()
+    return out
 
 
 def ratio_ci(
     num: np.ndarray, den: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
 ) -> dict[str, float]:
     """mean(num) / mean(den) with a paired percentile bootstrap CI (same users resampled in both)."""
-    return ratio_cis({0: (num, den)}, n_boot=n_boot, seed=seed, level=level)[0]
+    batch = StatsBatch(n_boot=n_boot, seed=seed, level=level)
+    out = batch.ratio(num, den)
+    batch.run()
+    return out
 
 
 def holm(p_values: list[float]) -> list[float]:

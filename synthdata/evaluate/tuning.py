@@ -55,7 +55,9 @@ class Target:
         rng = np.random.default_rng([seed, 0x5A3B1E])
         keep = np.sort(rng.choice(self.users.size, size=max_users, replace=False))
         users = self.users[keep]
-        pairs = np.isin(self.pair_users, users)
+        kept = np.zeros(int(self.users.max()) + 1, dtype=bool)  # user code → sampled: one lookup per pair
+        kept[users] = True
+        pairs = kept[self.pair_users]
         return Target(users, self.n_pos[keep], self.pair_users[pairs], self.pair_items[pairs])
 
     def score(self, recs: np.ndarray, k: int) -> dict[str, np.ndarray]:

@@ -24,12 +24,9 @@ from synthdata.evaluate.stats import (
     Draws,
     StatsBatch,
     bootstrap_ci,
-    bootstrap_cis,
     bootstrap_f1_of_means,
     paired_delta,
-    paired_deltas,
     ratio_ci,
-    ratio_cis,
     sign_flip_p_value,
 )
 
@@ -119,7 +116,9 @@ def test_bootstrap_cis_equal_scalar_and_reference(
 ) -> None:
     v = data.draw(_values(n, p))
     with _chunk(cells):
-        batched = bootstrap_cis({j: v[:, j] for j in range(p)}, n_boot=n_boot, seed=seed)
+        batch = StatsBatch(n_boot=n_boot, seed=seed)
+        batched = [batch.ci(v[:, j]) for j in range(p)]
+        batch.run()
         for j in range(p):
             _close(batched[j], bootstrap_ci(v[:, j], n_boot=n_boot, seed=seed))
             _close(batched[j], _ref_ci(v[:, j], n_boot, seed))
@@ -141,7 +140,9 @@ def test_paired_deltas_equal_scalar_and_reference(
     a, b = data.draw(_values(n, p)), data.draw(_values(n, p))
     kw = {"n_boot": n_boot, "n_perm": n_perm, "seed": seed}
     with _chunk(cells):
-        batched = paired_deltas({j: a[:, j] for j in range(p)}, {j: b[:, j] for j in range(p)}, **kw)
+        batch = StatsBatch(**kw)
+        batched = [batch.delta(a[:, j], b[:, j]) for j in range(p)]
+        batch.run()
         for j in range(p):
             one = paired_delta(a[:, j], b[:, j], **kw)
             d = b[:, j] - a[:, j]
@@ -190,7 +191,7 @@ def test_no_users_gives_nans_for_every_kind() -> None:
     batch.run()
     assert all(np.isnan(d[k]) for d in out for k in KEYS)
     assert np.isnan(out[3]["p_value"]) and out[0]["n_users"] == 0
-    assert np.isnan(sign_flip_p_value(e)) and np.isnan(ratio_cis({"a": (e, e)})["a"]["mean"])
+    assert np.isnan(sign_flip_p_value(e)) and np.isnan(ratio_ci(e, e)["mean"])
 
 
 def test_zero_denominator_ratio_is_nan_and_shared_columns_count_once() -> None:
@@ -220,8 +221,6 @@ def test_mismatched_pairs_raise() -> None:
         batch.delta(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="same users"):
         batch.ratio(np.zeros(3), np.zeros(4))
-    with pytest.raises(ValueError, match="same keys"):
-        paired_deltas({"a": np.zeros(3)}, {"b": np.zeros(3)})
     with pytest.raises(ValueError, match="no users"):
         Draws(0, 10, 10, 0)
 
