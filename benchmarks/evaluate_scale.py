@@ -326,9 +326,9 @@ def main() -> None:
         if a.profile:
             cmd += ["--prof-file", str(prof)]
         t0 = time.perf_counter()
-        p = subprocess.run(cmd, capture_output=True, text=True)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # its progress lines reach stderr live
         if p.returncode != 0:
-            print(p.stdout[-3000:], p.stderr[-3000:], sep="\n")
+            print(p.stdout[-3000:])
             raise SystemExit(f"evaluate child failed for {label(size)} (rc {p.returncode})")
         r = json.loads(next(x for x in p.stdout.splitlines() if x.startswith("RESULT "))[7:])
         r = {"size": label(size), "n_users": users, "n_items": items, "child_wall_s": 0, **r}

@@ -3,6 +3,10 @@
     python benchmarks/utility_study.py --grid families --out benchmarks/results/utility_study.md
     python benchmarks/utility_study.py --grid full ...        # every cell (hours on a 2-core box)
     python benchmarks/utility_study.py --only calibration --out benchmarks/results/calibration.md
+    python benchmarks/utility_study.py --only cells --generators multvae,multdae --seeds 1,2 \
+        --out benchmarks/results/utility_replication.md   # replicate every histories cell
+    python benchmarks/study_tables.py benchmarks/results/utility_study.jsonl \
+        benchmarks/results/utility_replication.jsonl --out benchmarks/results/utility_study.md
 
 Each cell: dataset × regime × strategy × recommender × generator. The data is split per user in time
 (20% test); in the `sparse` regime every user keeps only the earliest 25% of their training history
@@ -44,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 import pandas as pd
 from study_generators import SLOTS, strategy_for, synthetic_tables
+from study_tables import SEGMENTS, markdown
 
 from synthdata.evaluate import EvalConfig, evaluate
 from synthdata.schema import Schema
@@ -51,7 +56,6 @@ from synthdata.split import split
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = {"movielens": ROOT.parent / "shared" / "data" / "movielens-100k", "sample": ROOT / "data" / "sample"}
-SEGMENTS = ("all", "cold", "warm")
 # The calibration runs evaluate() 1 + 3 × seeds times; a smaller grid (same for every generator, never
 # chosen by looking at results) keeps that affordable. Recommender seeds stay at the default 3.
 CALIBRATION_GRID = dict(
@@ -165,6 +169,7 @@ def summarise(cell: Cell, m: dict, fit_s: float, eval_s: float) -> dict[str, Any
     row["so_ratio"] = _triple(rec.get("synthetic_only_ratio", {}).get(metric))
     row["so_protocol"] = rec.get("synthetic_only_protocol") or m["data"].get("synthetic_only_skipped")
     row["mia_auc"] = m.get("privacy", {}).get("mia_auc")
+    row["mia_auc_excess"] = m.get("privacy", {}).get("mia_auc_excess")  # over the null table (mia.py)
     row["user_mia_excess"] = m.get("privacy", {}).get("users", {}).get("mia_auc_excess")
     row["synthetic_rows"] = m["data"].get("synthetic_rows_after_strategy")
     return row
@@ -219,62 +224,12 @@ def calibration(work: Path, seeds: dict[str, int], share: float, strategies: lis
     return rows
 
 
-# ------------------------------------------------------------------------------------------ output
-def _ci(v: list | None) -> str:
-    return "–" if not v else f"{v[0]:+.4f} [{v[1]:+.4f}, {v[2]:+.4f}]"
-
-
-def _num(v: float | None, fmt: str = ".3f") -> str:
-    return "–" if v is None else format(v, fmt)
-
-
-CELL_HEAD = (
-    "| dataset | regime | strategy | rec | generator | Δ NDCG vs real (all) | Δ vs best control (all) "
-    "| Δ vs real (cold users) | verdict all/cold/warm | α | synthetic-only ratio | Δ recall cold items "
-    "| Δ tail share of top-k | MIA AUC rows / users (excess) | fit s | eval s |"
-)
-
-
-def _cell_line(r: dict) -> str:
-    so = (
-        "–"
-        if not r["so_ratio"]
-        else f"{r['so_ratio'][0]:.2f} [{r['so_ratio'][1]:.2f}, {r['so_ratio'][2]:.2f}]"
-    )
-    mia = f"{_num(r['mia_auc'])} / {_num(r.get('user_mia_excess'), '+.3f')}"
-    seed = f" (seed {r['seed']})" if r.get("seed") else ""
-    return (
-        f"| {r['dataset']} | {r['regime']} | {r['strategy']} | {r['recommender']} | {r['generator']}{seed} "
-        f"| {_ci(r['d_real_all'])} | {_ci(r['d_ctl_all'])} | {_ci(r['d_real_cold'])} "
-        f"| {r['verdict_all']}/{r['verdict_cold']}/{r['verdict_warm']} | {r['alpha']} | {so} "
-        f"| {_ci(r.get('d_cold_items_recall'))} | {_ci(r.get('d_tail_share'))} | {mia} "
-        f"| {r['fit_s']} | {r['eval_s']} |"
-    )
-
-
-def markdown(cells: list[dict], calib: list[dict], meta: dict) -> str:
-    out = [f"<!-- written by benchmarks/utility_study.py; {json.dumps(meta)} -->", ""]
-    if cells:
-        out += [CELL_HEAD, "|" + "---|" * 16, *(_cell_line(r) for r in cells)]
-    if calib:
-        out += [
-            "",
-            "| strategy | generator | runs | `helps` (any segment) | `helps` share of runs | chosen α > 0 |",
-            "|---|---|---|---|---|---|",
-        ]
-        for strategy, kind in dict.fromkeys((r.get("strategy", "unconditional"), r["kind"]) for r in calib):
-            rs = [r for r in calib if r.get("strategy", "unconditional") == strategy and r["kind"] == kind]
-            h = sum(any(r[f"verdict_{g}"] == "helps" for g in SEGMENTS) for r in rs)
-            a = sum((r["alpha"] or 0) > 0 for r in rs)
-            out.append(f"| {strategy} | {kind} | {len(rs)} | {h} | {h / len(rs):.0%} | {a} |")
-    return "\n".join(out) + "\n"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--grid", choices=["families", "full"], default="families")
     ap.add_argument("--only", choices=["all", "cells", "calibration"], default="all")
     ap.add_argument("--cells", default=None, help="comma-separated cell keys to run (default: the grid)")
+    ap.add_argument("--generators", default=None, help="comma-separated: only the grid's cells of these")
     ap.add_argument("--budget-s", type=float, default=60.0, help="wall-clock fit budget per generator fit")
     ap.add_argument("--fpr-seeds", type=int, default=20, help="seeds per null generator (≥ 20 for the FPR)")
     ap.add_argument(
@@ -296,6 +251,8 @@ def main() -> None:
     grid = families_grid() if a.grid == "families" else full_grid()
     if a.cells:
         grid = [c for c in grid if c.key in a.cells.split(",")]
+    if a.generators:
+        grid = [c for c in grid if c.generator in a.generators.split(",")]
     meta = {"grid": a.grid, "budget_s": a.budget_s, "fpr_seeds": a.fpr_seeds, "load": os.getloadavg()}
     done: list[dict] = []
     calib: list[dict] = []
