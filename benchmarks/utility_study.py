@@ -160,6 +160,7 @@ def summarise(cell: Cell, m: dict, fit_s: float, eval_s: float) -> dict[str, Any
         dcs = [v[seg][metric] for v in rec.get("delta_control", {}).values()]
         row[f"d_ctl_{seg}"] = _triple(min(dcs, key=lambda x: x["mean"]) if dcs else None)
         row[f"verdict_{seg}"] = rec.get("verdict", {}).get(seg, "–")
+        row[f"clause_{seg}"] = rec.get("verdict_detail", {}).get(seg, {}).get("clause")  # the deciding one
         row[f"n_{seg}"] = rec["real"][seg]["n_users"]
     items = rec.get("items", {}).get("delta", {}).get("real", {})
     row["d_cold_items_recall"] = _triple(items.get("cold_items", {}).get("recall"))
