@@ -56,16 +56,9 @@ from synthdata.split import split
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = {"movielens": ROOT.parent / "shared" / "data" / "movielens-100k", "sample": ROOT / "data" / "sample"}
-# The calibration runs evaluate() 1 + 3 × seeds times; a smaller grid (same for every generator, never
-# chosen by looking at results) keeps that affordable. Recommender seeds stay at the default 3.
-CALIBRATION_GRID = dict(
-    factors_grid=[32],
-    regularization_grid=[1.0],
-    alpha_grid=[0.0, 0.1, 1.0],
-    iterations=10,
-    n_bootstrap=400,
-    n_permutations=1000,
-)
+# The calibration runs evaluate() 1 + 3 × seeds times; a smaller grid (known_answers.CALIBRATION_GRID, the
+# same for every generator, never chosen by looking at results) keeps that affordable. Recommender seeds
+# stay at the default 3.
 
 
 @dataclass(frozen=True)
@@ -186,10 +179,21 @@ def run_cell(cell: Cell, work: Path, budget_s: float, cache: dict, seed: int = 0
     return {**summarise(cell, m, fit_s, time.perf_counter() - t0), "seed": seed}
 
 
+def _refits(rec: dict) -> dict:
+    """Fits, the deciding clause per segment, and the comparator refits skipped (settled by real-only)."""
+    details = rec.get("verdict_detail", {})
+    skipped = rec.get("comparator_refits", {}).get("skipped", [])
+    return {
+        "fits": rec.get("recommender_fits"),
+        **{f"clause_{g}": details[g]["clause"] for g in SEGMENTS if g in details},
+        "refits_skipped": len(skipped),
+    }
+
+
 def calibration(work: Path, seeds: dict[str, int], share: float, strategies: list[str], out) -> list[dict]:
     """Planted generator (should say helps) and the null generators over `seeds` seeds, on the sample,
     each shaped like the strategy's rows (known_answers.tables)."""
-    from synthdata.testing.known_answers import NULLS, tables
+    from synthdata.testing.known_answers import CALIBRATION_GRID, NULLS, tables
 
     train, test, schema = splits("sample", "full", work)
     rows = []
@@ -218,6 +222,7 @@ def calibration(work: Path, seeds: dict[str, int], share: float, strategies: lis
                         "eval_s": round(time.perf_counter() - t0, 1),
                         **{f"verdict_{g}": m["recsys"]["verdict"].get(g, "–") for g in SEGMENTS},
                         "alpha": m["recsys"]["chosen_alpha"].get("augmented"),
+                        **_refits(m["recsys"]),
                     }
                 )
                 print(json.dumps(rows[-1]), flush=True)

@@ -41,7 +41,7 @@ import pandas as pd
 from synthdata.errors import InputError
 from synthdata.evaluate import augment, items
 from synthdata.evaluate.arms import Arm, ArmInputs, ArmResult, Role, synthetic_arms, synthetic_only_protocol
-from synthdata.evaluate.assemble import recsys_section, summaries
+from synthdata.evaluate.assemble import recsys_section, settled_segments, summaries
 from synthdata.evaluate.checks import leakage_report, split_checks
 from synthdata.evaluate.config import EvalConfig
 from synthdata.evaluate.fidelity import fidelity_report
@@ -73,6 +73,8 @@ DEFINITIONS = {
     "controls": "null generators adding as many rows as the synthesizer: popularity (item ∝ training "
     "popularity), uniform (item uniform over the catalogue), shuffled (synthetic items permuted across rows)",
     "verdict": rule_text(),
+    "comparator_refits": "controls refitted at the augmented α (refitted), or not because the tests against "
+    "real-only settled every segment's verdict and clause (skipped, with settled_by_real per segment)",
     "synthetic_only_ratio": "synthetic-only model / real-only model, all users, paired bootstrap CI; "
     "protocol fold-in (virtual users: ALS trained on them alone, each real user's factors recomputed from "
     "its training rows with the item factors fixed) or same-ids (synthetic rows carry real user ids)",
@@ -162,17 +164,28 @@ def _matrices(train, test, inp: _Inputs, schema: Schema) -> tuple[Index, Matrice
     return index, Matrices(real_pos, seen, inner_pos, inner_seen, target, val_target)
 
 
-def _score(arms: list[Arm], runner: Runner, timings: dict[str, float]) -> list[ArmResult]:
+def _score(
+    arms: list[Arm], runner: Runner, masks: dict[str, np.ndarray], timings: dict[str, float]
+) -> tuple[list[ArmResult], dict[str, Any]]:
     """Every arm through one loop (tune → refit over seeds → score), then the comparator variants
-    the verdict asks for (verdict.comparator_arms)."""
+    the verdict asks for (verdict.comparator_arms), unless the tests against real-only already settle
+    every segment (assemble.settled_segments). Returns the results and what was refitted or skipped."""
     results = []
     for arm in arms:
         with _timed(timings, f"run_{arm.name}"):
             results.append(runner.execute(arm))
-    for arm in comparator_arms(arms, results):
+    extra = comparator_arms(arms, results)
+    note: dict[str, Any] = {"refitted": [a.name for a in extra], "skipped": []}
+    if extra:
+        settled = settled_segments(results, masks, runner.cfg)
+        if all(v is not None for v in settled.values()):
+            note = {"refitted": [], "skipped": note["refitted"], "settled_by_real": settled}
+            log.info(kv(stage="run", comparator_refits="skipped", settled_by_real=settled))
+            extra = []
+    for arm in extra:
         with _timed(timings, f"run_{arm.name}"):
             results.append(runner.execute(arm))
-    return results
+    return results, note
 
 
 def _item_segments(
@@ -255,9 +268,10 @@ def evaluate(
         prep = _prepare(train, test, inp, schema, cfg)
         arms = _build_arms(train, inp, prep, schema, cfg, data)  # build arms
     runner = Runner(prep.mats, cfg)
-    results = _score(arms, runner, timings)  # score
+    results, refits = _score(arms, runner, prep.masks, timings)  # score
     recsys = _assemble(results, prep, cfg, timings)  # assemble
     recsys["recommender_fits"] = runner.n_fits
+    recsys["comparator_refits"] = refits
     if any(r.role is Role.SYNTHETIC_ONLY for r in results):
         recsys["synthetic_only_protocol"] = synthetic_only_protocol(inp.used, train, schema)
     result: dict[str, Any] = {"recsys": recsys, "definitions": {**DEFINITIONS, **items.DEFINITIONS}}

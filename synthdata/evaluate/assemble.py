@@ -14,7 +14,13 @@ from synthdata.evaluate.arms import ArmResult, Role, find
 from synthdata.evaluate.config import EvalConfig
 from synthdata.evaluate.metrics import PER_USER_METRICS, coverage
 from synthdata.evaluate.stats import StatsBatch
-from synthdata.evaluate.verdict import control_variants, segment_verdict, stronger, variant_label
+from synthdata.evaluate.verdict import (
+    control_variants,
+    segment_verdict,
+    settled_by_real,
+    stronger,
+    variant_label,
+)
 
 
 def _batch(cfg: EvalConfig) -> StatsBatch:
@@ -133,9 +139,28 @@ def _versus(
     return out
 
 
+def _verdict_metrics(cfg: EvalConfig) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((cfg.tune_metric, "recall")))
+
+
+def settled_segments(results: list[ArmResult], masks: dict, cfg: EvalConfig) -> dict[str, str | None]:
+    """Per segment, the verdict the tests against real-only settle whatever the controls score
+    (verdict.settled_by_real), or None. The same draws as the verdict's: a request's statistics depend
+    only on its values, the seed and the number of users (stats.StatsBatch)."""
+    real, aug = find(results, Role.REAL), find(results, Role.AUGMENTED)
+    assert real is not None and aug is not None
+    metrics = _verdict_metrics(cfg)
+    vs_real = deltas(real, aug, masks, cfg)
+    n_tests = (1 + len(control_variants(results))) * len(metrics)
+    return {
+        seg: settled_by_real(vs_real[seg], metrics=metrics, n_tests=n_tests, significance=cfg.significance)
+        for seg in masks
+    }
+
+
 def _verdicts(out: dict[str, Any], aug: ArmResult, masks: dict, cfg: EvalConfig) -> None:
     """Fill out["verdict" | "verdict_code" | "verdict_detail"] per segment from the computed deltas."""
-    metrics = tuple(dict.fromkeys((cfg.tune_metric, "recall")))
+    metrics = _verdict_metrics(cfg)
     for seg in masks:
         vs = {"real": out["delta"][seg], **{c: d[seg] for c, d in out["delta_control"].items()}}
         ps = {c: d[seg] for c, d in out["per_seed_delta"].items()}

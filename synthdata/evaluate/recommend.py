@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from synthdata.errors import InputError
+from synthdata.evaluate.topk import topk_unseen
 from synthdata.schema import Schema
 
 
@@ -209,11 +210,8 @@ def fit_recommend(
         return np.empty((0, k), dtype=np.int64)
     if fold_in is not None:
         return _fold_in_recommend(model, fold_in, exclude, users, k, params)
-    ids, scores = model.recommend(users, exclude[users], N=k, filter_already_liked_items=True)
-    ids = np.asarray(ids, dtype=np.int64).reshape(len(users), -1)
-    scores = np.asarray(scores, dtype=np.float64).reshape(len(users), -1)
-    ids = np.where(np.isfinite(scores), ids, -1)  # filtered items come back with -inf when too few remain
-    return _pad(ids, k)
+    # implicit's `recommend` scores every item; topk_unseen returns the same ids, pruned by item norms
+    return topk_unseen(model.user_factors[users], model.item_factors, exclude[users], k)
 
 
 def _fold_in_recommend(
@@ -222,15 +220,7 @@ def _fold_in_recommend(
     if params.model != "als":
         raise InputError("fold-in scoring (virtual users) needs the ALS recommender (evaluate model: als)")
     factors = model.recalculate_user(users, fold_in[users].astype(np.float32))
-    out = np.full((users.size, k), -1, dtype=np.int64)
-    for s in range(0, users.size, 1024):
-        scores = factors[s : s + 1024] @ model.item_factors.T
-        seen = exclude[users[s : s + 1024]]
-        scores[seen.nonzero()] = -np.inf
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        ok = np.isfinite(np.take_along_axis(scores, top, axis=1))
-        out[s : s + 1024, : top.shape[1]] = np.where(ok, top, -1)
-    return out
+    return topk_unseen(factors, model.item_factors, exclude[users], k)
 
 
 def popularity_recommend(
@@ -256,10 +246,3 @@ def popularity_recommend(
         valid = np.take_along_axis(~seen, top, axis=1)
         out[s : s + chunk, : top.shape[1]] = np.where(valid, cand[top], -1)
     return out
-
-
-def _pad(ids: np.ndarray, k: int) -> np.ndarray:
-    if ids.shape[1] >= k:
-        return ids[:, :k]
-    pad = np.full((ids.shape[0], k - ids.shape[1]), -1, dtype=np.int64)
-    return np.hstack([ids, pad])

@@ -63,7 +63,11 @@ COMPARATOR = (
     f"Comparators: real-only, and each negative control ({', '.join(CONTROLS)}: as many rows as "
     "the synthesizer's, no learnt signal), tuned over the same α grid as the augmented model. A control "
     "whose chosen α differs from the augmented model's is also refitted at the augmented α, and each "
-    "segment is compared with the stronger of the two by the tune metric (the conservative choice)."
+    "segment is compared with the stronger of the two by the tune metric (the conservative choice). "
+    "That refit is skipped only when the tests against real-only already settle every segment's verdict "
+    "and clause, whatever the controls score: a real-only test that is not significant (the `significant` "
+    "clause fails: no-evidence), or `hurts` decided either way (a Holm-adjusted p-value lies between p and "
+    "p × the family size); the controls are then compared at their tuned α."
 )
 
 
@@ -112,6 +116,23 @@ def comparator_arms(arms: list[Arm], results: list[ArmResult]) -> list[Arm]:
         for a in arms
         if a.role is Role.CONTROL and not a.at_augmented_alpha and chosen.get(a.name) != aug.chosen.alpha
     ]
+
+
+def settled_by_real(
+    vs_real: dict[str, dict[str, float]], *, metrics: tuple[str, ...], n_tests: int, significance: float
+) -> str | None:
+    """The verdict a segment (α > 0) gets whatever the control comparisons say, or None when they can
+    change its verdict or clause. `vs_real[metric]`: the paired test against real-only; `n_tests`: the
+    Holm family's size. Holm's adjusted p of a test lies in [p, min(1, n_tests·p)] for any other p-values."""
+    tests = [vs_real[m] for m in metrics]
+    below = [t for t in tests if t["ci_high"] < 0 and t["p_value"] < significance]
+    if any(min(1.0, n_tests * t["p_value"]) < significance for t in below):
+        return "hurts"
+    if below:  # hurts or not depends on where the controls' p-values rank
+        return None
+    if any(not (t["ci_low"] > 0 and t["p_value"] < significance) for t in tests):
+        return "no-evidence"  # the `significant` clause fails on real-only, so it is the clause named
+    return None
 
 
 def control_variants(results: list[ArmResult]) -> dict[str, list[ArmResult]]:

@@ -18,6 +18,8 @@ to cold users' or cold items' pairs).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -27,6 +29,16 @@ from synthdata.evaluate.recommend import positive_rows
 from synthdata.schema import Schema
 
 NULLS = CONTROLS
+# The calibration's evaluation settings (benchmarks/utility_study.py and the tests that replay its
+# runs): one recommender configuration and a short α grid, so ≥ 160 evaluations fit in minutes.
+CALIBRATION_GRID: dict[str, Any] = dict(
+    factors_grid=[32],
+    regularization_grid=[1.0],
+    alpha_grid=[0.0, 0.1, 1.0],
+    iterations=10,
+    n_bootstrap=400,
+    n_permutations=1000,
+)
 
 
 def planted(test: pd.DataFrame, schema: Schema, share: float, seed: int) -> pd.DataFrame:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synthdata.errors import InputError
 from synthdata.evaluate.api import DEFINITIONS
@@ -24,6 +26,7 @@ from synthdata.evaluate.verdict import (
     main,
     rule_text,
     segment_verdict,
+    settled_by_real,
     stronger,
     sync_rule_block,
 )
@@ -170,3 +173,49 @@ def test_the_generator_checks_and_rewrites_only_the_block(tmp_path: Path, capsys
     page.write_text("no block here\n")
     with pytest.raises(InputError, match="no <!-- verdict-rule:start -->"):
         sync_rule_block(page, write=True)
+
+
+# ---- when the comparator refits can be skipped ------------------------------------------------------
+
+_TEST = st.fixed_dictionaries(
+    {
+        "mean": st.just(0.0),
+        "ci_low": st.floats(-0.1, 0.1),
+        "ci_high": st.floats(-0.1, 0.1),
+        "p_value": st.floats(1e-4, 1.0),
+    }
+).map(lambda t: {**t, "ci_low": min(t["ci_low"], t["ci_high"]), "ci_high": max(t["ci_low"], t["ci_high"])})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    real=st.tuples(_TEST, _TEST),
+    controls=st.lists(st.tuples(_TEST, _TEST), min_size=len(CONTROLS), max_size=len(CONTROLS)),
+    seeds=st.lists(st.floats(-0.05, 0.2), min_size=3, max_size=3),
+)
+def test_a_settled_segment_gets_that_verdict_and_clause_whatever_the_controls_score(real, controls, seeds):
+    """settled_by_real's promise, checked against the rule itself over arbitrary control tests."""
+    vs_real = dict(zip(METRICS, real, strict=True))
+    n_tests = (1 + len(CONTROLS)) * len(METRICS)
+    settled = settled_by_real(vs_real, metrics=METRICS, n_tests=n_tests, significance=0.05)
+    if settled is None:
+        return
+    kw = {"metrics": METRICS, "alpha": 0.3, "seeds": 3, "significance": 0.05}
+    ps = {c: {m: list(seeds) for m in METRICS} for c in ("real", *CONTROLS)}
+    seen = set()
+    extremes = [[(dict(UP), dict(UP))] * len(CONTROLS), [(dict(DOWN), dict(FLAT))] * len(CONTROLS)]
+    for variant in (controls, *extremes):
+        tests = {c: dict(zip(METRICS, t, strict=True)) for c, t in zip(CONTROLS, variant, strict=True)}
+        vs = {"real": vs_real, **tests}
+        v = segment_verdict(vs, ps, **kw)
+        seen.add((v["verdict"], v["clause"]))
+    assert seen == {(settled, "hurts" if settled == "hurts" else "significant")}
+
+
+def test_settled_by_real_case_by_case() -> None:
+    kw = {"metrics": METRICS, "n_tests": 8, "significance": 0.05}
+    assert settled_by_real({"ndcg": dict(UP), "recall": dict(UP)}, **kw) is None  # controls decide
+    assert settled_by_real({"ndcg": dict(UP), "recall": dict(FLAT)}, **kw) == "no-evidence"
+    assert settled_by_real({"ndcg": dict(DOWN), "recall": dict(FLAT)}, **kw) == "hurts"  # 8 × 0.0005 < 0.05
+    borderline = {**DOWN, "p_value": 0.01}  # below 0.05 alone, not after × 8: the family's ranks decide
+    assert settled_by_real({"ndcg": borderline, "recall": dict(FLAT)}, **kw) is None
