@@ -131,8 +131,7 @@ def _smallest_unseen(exclude: sp.csr_matrix, k: int, n_items: int) -> np.ndarray
         free[rows.row[inside], rows.col[inside]] = False
         pick = free & (np.cumsum(free, axis=1) <= k)
         r, c = np.nonzero(pick)
-        place = np.arange(r.size) - np.searchsorted(r, np.arange(free.shape[0]))[r]
-        out[s + r, place] = c
+        out[s + r, _place(r, free.shape[0])] = c
     return out
 
 
@@ -195,6 +194,11 @@ def _parallel(fn: Callable[[T], None], jobs: Iterable[T]) -> None:
         list(pool.map(fn, jobs))
 
 
+def _place(rows: np.ndarray, n_rows: int) -> np.ndarray:
+    """Each entry's position within its row, for entries sorted by row (0 for a row's first)."""
+    return np.arange(rows.size) - np.searchsorted(rows, np.arange(n_rows))[rows]
+
+
 def _ranked(vals: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
     """Rows of (score, id) candidates → the ids of the k best by score, then smaller id (-1 for -inf)."""
     by = np.lexsort((ids, -vals), axis=1)[:, :k]
@@ -213,7 +217,7 @@ def _above(scores: np.ndarray, floor: np.ndarray, item_ids: np.ndarray, k: int) 
     vals, ids = scores.reshape(-1)[flat], item_ids[c]
     o = np.lexsort((ids, -vals, r))
     r, ids, vals = r[o], ids[o], vals[o]
-    place = np.arange(r.size) - np.searchsorted(r, np.arange(scores.shape[0]))[r]
+    place = _place(r, scores.shape[0])
     keep = (place < k) & np.isfinite(vals)
     out = np.full((scores.shape[0], k), -1, dtype=np.int64)
     out[r[keep], place[keep]] = ids[keep]
@@ -227,7 +231,7 @@ def _select(scores: np.ndarray, item_ids: np.ndarray, k: int) -> tuple[np.ndarra
     n = scores.shape[1]
     if k >= n:
         top = _ranked(scores, np.broadcast_to(item_ids, scores.shape), k)
-        kth = np.full(scores.shape[0], -np.inf) if k > n else np.sort(scores, axis=1)[:, 0]
+        kth = np.full(scores.shape[0], -np.inf) if k > n else scores.min(axis=1)
         return top, kth
     cand = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     vals = np.take_along_axis(scores, cand, axis=1)
