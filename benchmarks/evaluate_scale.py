@@ -19,7 +19,9 @@ Each world is written to Parquet first (train/test/synthetic under --cache/<size
 in a child process of its own; a second child reads the three files and runs
 `evaluate(train, test, synthetic, schema, EvalConfig())` with the product defaults (fidelity and privacy
 on). Its peak RSS (ru_maxrss of that child) therefore counts the loaded tables and evaluate, never the
-world building; the RSS right after loading is printed beside it. Each block of users is split on its
+world building; the RSS right after loading is printed beside it. Past 10,000 validation users the
+tuning fits run in worker processes (synthdata/evaluate/fitpool.py): their peak RSS (VmHWM) is printed
+beside the child's, and their CPU seconds are added to its CPU. Each block of users is split on its
 own (exact for a per-user split) and appended to the Parquet files, with 32-bit ids and compact
 attributes, so the world is never in memory whole in the building process, nor twice in the child.
 `--profile` runs the child under cProfile and writes the top functions to
@@ -238,6 +240,7 @@ def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None =
     load_s = time.perf_counter() - t0
     rss_loaded = current_rss_mb()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    ruc0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     if profile is not None:
         import cProfile
@@ -254,6 +257,7 @@ def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None =
         m = evaluate(train, test, synthetic, schema, cfg)
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
+    workers_cpu, workers_peak = _worker_usage(ruc0)
     rec = m["recsys"]
     return {
         "train_rows": len(train),
@@ -264,10 +268,14 @@ def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None =
         "load_s": round(load_s, 1),
         "rss_after_load_mb": round(rss_loaded),
         "evaluate_wall_s": round(wall, 1),
-        # CPU seconds of the evaluate step (all threads): comparable across a loaded and an idle box
-        "evaluate_cpu_s": round(ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime, 1),
+        # CPU seconds of the evaluate step (all threads and the tuning workers): comparable across a
+        # loaded and an idle box
+        "evaluate_cpu_s": round(ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime + workers_cpu, 1),
+        "workers_cpu_s": round(workers_cpu, 1),
+        "workers_peak_rss_mb": workers_peak,
         "timings_s": m["timings_s"],
         "recommender_fits": rec["recommender_fits"],
+        "tuning_workers": rec.get("tuning_workers"),
         "scored_users": m["data"]["evaluated_users"],
         "test_users": m["data"]["test_users_with_positives"],
         "max_eval_users": max_eval_users,
@@ -283,6 +291,35 @@ def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None =
         "real_ndcg": rec["real"]["all"]["ndcg"]["mean"],
         "augmented_ndcg": rec.get("augmented", {}).get("all", {}).get("ndcg", {}).get("mean"),
     }
+
+
+def _worker_usage(ruc0) -> tuple[float, list[int]]:
+    """CPU seconds and peak RSS (MiB, VmHWM) of evaluate's worker processes (evaluate/fitpool.py) and
+    joblib's resource tracker: CPU of the live ones (joblib keeps its workers between batches) and of
+    any that ended (RUSAGE_CHILDREN); peaks of the live ones. RUSAGE_CHILDREN's ru_maxrss is no peak of
+    theirs: Linux records a forked child's pre-exec high-water mark, the parent's own RSS."""
+    import psutil
+
+    ruc = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ruc.ru_utime + ruc.ru_stime - ruc0.ru_utime - ruc0.ru_stime
+    peaks: list[int] = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+            cpu += t.user + t.system
+            status = Path(f"/proc/{child.pid}/status").read_text().splitlines()
+            peaks += [round(int(x.split()[1]) / 1024) for x in status if x.startswith("VmHWM")]
+        except (psutil.Error, OSError):
+            continue
+    return cpu, sorted(peaks, reverse=True)
+
+
+def _workers(r: dict) -> str:
+    peaks = r.get("workers_peak_rss_mb") or []
+    if not peaks:
+        return ""
+    total = r["peak_rss_mb"] + sum(peaks)
+    return f" + {len(peaks)} helper processes ≤ {peaks[0]:,} MiB each (sum of all peaks {total:,} MiB)"
 
 
 def _cap(r: dict) -> str:
@@ -343,7 +380,7 @@ def main() -> None:
             f"{r['test_rows']:,}, synthetic {r['synthetic_rows']:,}): evaluate {r['evaluate_wall_s']:.1f} s "
             f"({r['evaluate_wall_s'] / 60:.1f} min; CPU {r['evaluate_cpu_s']:.0f} s), "
             f"{r['recommender_fits']} recommender fits, "
-            f"{r['scored_users']:,} scored users{_cap(r)}, peak RSS {r['peak_rss_mb']:,} MiB "
+            f"{r['scored_users']:,} scored users{_cap(r)}, peak RSS {r['peak_rss_mb']:,} MiB{_workers(r)} "
             f"({r['rss_after_load_mb']:,} MiB after loading the tables in {r['load_s']:.0f} s); "
             f"stages (s): {stages}; peak RSS by the end of each stage (MiB): {peaks}; "
             f"verdict {r['verdict']}, chosen α {r['chosen_alpha']}"

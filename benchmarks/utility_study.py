@@ -249,8 +249,17 @@ def main() -> None:
         help="calibration: the strategies whose null generators are run",
     )
     ap.add_argument("--work", type=Path, default=Path("runs/utility_study"))
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/utility_study.md"))
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default: benchmarks/results/calibration.md with --only calibration (so a calibration never "
+        "overwrites the study's table), else benchmarks/results/utility_study.md",
+    )
     a = ap.parse_args()
+    if a.out is None:
+        name = "calibration.md" if a.only == "calibration" else "utility_study.md"
+        a.out = ROOT / "benchmarks" / "results" / name
     a.work.mkdir(parents=True, exist_ok=True)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     log = a.out.with_suffix(".jsonl")

@@ -24,7 +24,7 @@ Result layout (also written as metrics.json; every leaf is a plain number, strin
     recsys.items.delta.real.<item segment>.<recall|rec_share>   augmented − real, paired; recsys.items.n_items
     recsys.synthetic_only_protocol = fold-in (virtual users; real users folded in) | same-ids
     recsys.per_seed.<run> = [{metric: mean}, ...];  recsys.tuning.<run> = {"chosen", "grid"}
-    recsys.chosen_alpha.<run>
+    recsys.chosen_alpha.<run>;  recsys.recommender_fits, recsys.tuning_workers, recsys.comparator_refits
     fidelity.*, privacy.* (incl. privacy.mia_auc, mia_auc_null, mia_auc_excess), data.*, config, timings_s.*
 """
 
@@ -271,6 +271,7 @@ def evaluate(
     results, refits = _score(arms, runner, prep.masks, timings)  # score
     recsys = _assemble(results, prep, cfg, timings)  # assemble
     recsys["recommender_fits"] = runner.n_fits
+    recsys["tuning_workers"] = runner.workers  # processes the tuning fits used (fitpool.py)
     recsys["comparator_refits"] = refits
     if any(r.role is Role.SYNTHETIC_ONLY for r in results):
         recsys["synthetic_only_protocol"] = synthetic_only_protocol(inp.used, train, schema)

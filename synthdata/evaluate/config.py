@@ -103,6 +103,13 @@ class EvalConfig(BaseModel):
         description="Largest share of test (user, item) pairs also in train before evaluate refuses the "
         "split (0 is normal with one row per pair; raw logs with repeat interactions share some).",
     )
+    workers: int = Field(
+        default=0,
+        ge=0,
+        description="Processes for tuning fits run side by side (same results; evaluate/fitpool.py). "
+        "0: one per CPU core when tuning runs on a user sample (large data) and fits run on CPU, else "
+        "1; 1: none.",
+    )
     seed: int = 0
 
     @field_validator("factors_grid", "regularization_grid")

@@ -157,8 +157,9 @@ class ModelParams:
     learning_rate: float = 0.05
 
 
-def make_model(p: ModelParams, seed: int):  # -> implicit RecommenderBase
-    """An implicit model on GPU when implicit has CUDA, else CPU; seeded for reproducibility."""
+def make_model(p: ModelParams, seed: int, num_threads: int = 0):  # -> implicit RecommenderBase
+    """An implicit model on GPU when implicit has CUDA, else CPU; seeded for reproducibility.
+    `num_threads` (ALS; 0: every core) does not change the factors: each row's solve is independent."""
     gpu = has_cuda()
     if p.model == "als":
         from implicit.als import AlternatingLeastSquares
@@ -171,6 +172,7 @@ def make_model(p: ModelParams, seed: int):  # -> implicit RecommenderBase
             use_gpu=gpu,
             random_state=seed,
             calculate_training_loss=False,
+            num_threads=num_threads,
         )
     if p.model == "bpr":
         from implicit.bpr import BayesianPersonalizedRanking
@@ -195,13 +197,14 @@ def fit_recommend(
     params: ModelParams,
     seed: int,
     fold_in: sp.csr_matrix | None = None,
+    num_threads: int = 0,
 ) -> np.ndarray:
     """Fit on `train_matrix`, return top-k item codes (n_users × k, -1 padded) excluding `exclude` items.
 
     `fold_in`: the users' factors are not learnt from `train_matrix` but recomputed from their rows
     of `fold_in` with the item factors fixed (strong generalisation: a model trained on virtual users
     alone, scored for real users it never saw). ALS only: one exact least-squares step per user."""
-    model = make_model(params, seed)
+    model = make_model(params, seed, num_threads)
     model.fit(train_matrix.astype(np.float32), show_progress=False)
     if hasattr(model, "to_cpu") and has_cuda():
         model = model.to_cpu()

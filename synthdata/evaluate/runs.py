@@ -24,6 +24,13 @@ augmented and each control alike, is tuned by the same procedure on the same row
   result lists the candidates tried). Synthetic rows of no use score worse from the first α > 0 on, so
   a null control usually costs two tuning fits instead of four; one dip (validation noise at a small α)
   does not stop the search.
+
+Validation fits past the cap also run side by side, one per core in worker processes (fitpool.py:
+implicit's small fits do not scale with threads). A batch takes the next candidates still to fit; past
+a point where the α search stops, its results are read in candidate order and the rest left unused, so
+the choice is the one a single worker makes (at most workers − 1 extra fits per stop). An arm with a
+single candidate of its own (a control refitted at the augmented α) has nothing to choose and is not
+fitted on validation.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import scipy.sparse as sp
 
 from synthdata.evaluate.arms import Arm, ArmResult
 from synthdata.evaluate.config import EvalConfig
+from synthdata.evaluate.fitpool import FitTask, fit_all, fit_workers
 from synthdata.evaluate.recommend import ModelParams, augmented_matrix, fit_recommend
 from synthdata.evaluate.tuning import Candidate, Target
 from synthdata.log import get_logger, kv
@@ -78,6 +86,7 @@ class Runner:
             self._val_target = Target(t.users[ku], t.n_pos[ku], t.pair_users[kp], t.pair_items[kp])
             log.info(kv(stage="tune", sample_users=int(keep.sum()), validation_users=int(t.users.size)))
         self._tune_extra: dict[int, sp.csr_matrix | None] = {}
+        self.workers = fit_workers(cfg.workers, sampled=self._tune_keep is not None)
 
     def tune_extra(self, arm: Arm) -> sp.csr_matrix | None:
         """The arm's tuning rows, restricted to the tuning user sample (computed once per matrix)."""
@@ -133,7 +142,7 @@ class Runner:
     def tune(self, arm: Arm) -> tuple[Candidate, list[dict]]:
         """Best candidate by mean validation `tune_metric` (first seed); ties go to the smaller α.
         Past the user cap, per factors × regularisation cell the ascending α search stops after two
-        declines in a row (module doc)."""
+        declines in a row (module doc). A single candidate of its own is not fitted on validation."""
         cfg = self.cfg
         table: list[dict] = []
         best: tuple[float, int] | None = None
@@ -141,16 +150,14 @@ class Runner:
         prev: dict[object, float] = {}  # last score per factors × regularisation cell
         declines: dict[object, int] = {}  # consecutive declines per cell
         stopped: set[object] = set()
+        if len(cands) == 1 and self._key(arm, cands[0])[0] != "real":
+            return cands[0], [{**cands[0].as_dict(), f"val_{cfg.tune_metric}": None}]  # nothing to choose
         for n, c in enumerate(cands):
             if c.params in stopped:
                 continue
             key = self._key(arm, c)
             if key not in self._val:
-                train_m = self._matrix(self._inner_pos, self.tune_extra(arm), arm, c, cfg.seed)
-                fold = self._inner_pos if arm.fold_in else None
-                scores, _ = self._fit(train_m, self._inner_seen, self._val_target, c, cfg.seed, fold)
-                v = scores[cfg.tune_metric]
-                self._val[key] = float(v.mean()) if v.size else 0.0
+                self._validate(arm, self._batch(arm, cands[n:], stopped))
             value = self._val[key]
             table.append({**c.as_dict(), f"val_{cfg.tune_metric}": value})
             log.debug(kv(stage="tune", arm=arm.name, candidate=n + 1, of=len(cands), score=round(value, 5)))
@@ -164,6 +171,43 @@ class Runner:
                 prev[c.params] = value
         assert best is not None
         return cands[best[1]], table
+
+    def _batch(self, arm: Arm, rest: list[Candidate], stopped: set) -> list[Candidate]:
+        """The next candidates to fit on validation: the first of `rest` and, with several workers, the
+        ones after it still to fit. Past a point where the α search may stop, that is speculative: the
+        loop in `tune` reads the results in candidate order, so it chooses as one worker would."""
+        out: list[Candidate] = []
+        keys: set[tuple] = set()
+        for c in rest:
+            key = self._key(arm, c)
+            if c.params in stopped or key in self._val or key in keys:
+                continue
+            out.append(c)
+            keys.add(key)
+            if len(out) == self.workers:
+                break
+        return out
+
+    def _validate(self, arm: Arm, batch: list[Candidate]) -> None:
+        """Store each candidate's mean validation `tune_metric`."""
+        for c, scores in zip(batch, self._validation_scores(arm, batch), strict=True):
+            v = scores[self.cfg.tune_metric]
+            self._val[self._key(arm, c)] = float(v.mean()) if v.size else 0.0
+
+    def _validation_scores(self, arm: Arm, batch: list[Candidate]) -> list[dict[str, np.ndarray]]:
+        """Per-user validation metrics of each candidate fitted on the tuning rows (a batch of several
+        in worker processes, fitpool.py)."""
+        cfg = self.cfg
+        fold = self._inner_pos if arm.fold_in else None
+        mats = [self._matrix(self._inner_pos, self.tune_extra(arm), arm, c, cfg.seed) for c in batch]
+        if len(batch) == 1:
+            return [self._fit(mats[0], self._inner_seen, self._val_target, batch[0], cfg.seed, fold)[0]]
+        tasks = [
+            FitTask(m, self._inner_seen, self._val_target.users, cfg.k, c.params, cfg.seed, fold)
+            for m, c in zip(mats, batch, strict=True)
+        ]
+        self.n_fits += len(tasks)
+        return [self._val_target.score(r, cfg.k) for r in fit_all(tasks, self.workers)]
 
     def refit(self, arm: Arm, chosen: Candidate) -> tuple[dict[str, np.ndarray], np.ndarray, list[dict]]:
         """Refit on full train once per seed: per-user metrics (mean over seeds), first recs, per seed."""

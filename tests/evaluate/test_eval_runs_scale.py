@@ -31,7 +31,7 @@ def _alpha_search(monkeypatch, cap: int, scores: list[float], alphas: list[float
     """(chosen α, α tried) when validation scores come out as `scores`: real's tuning fit and refit
     first, then the augmented arm's α > 0 in ascending order."""
     monkeypatch.setattr(runs, "TUNE_MAX_USERS", cap)
-    cfg = EvalConfig(factors_grid=[8], regularization_grid=[0.1], alpha_grid=alphas, seeds=1)
+    cfg = EvalConfig(factors_grid=[8], regularization_grid=[0.1], alpha_grid=alphas, seeds=1, workers=1)
     runner = Runner(_mats(), cfg)
     values = iter(scores)
 
