@@ -20,11 +20,11 @@ in a child process of its own; a second child reads the three files and runs
 `evaluate(train, test, synthetic, schema, EvalConfig())` with the product defaults (fidelity and privacy
 on). Its peak RSS (ru_maxrss of that child) therefore counts the loaded tables and evaluate, never the
 world building; the RSS right after loading is printed beside it. Past 10,000 validation users the
-tuning fits run in worker processes (synthdata/evaluate/fitpool.py): their peak RSS (VmHWM) is printed
-beside the child's, and their CPU seconds are added to its CPU. Each block of users is split on its
-own (exact for a per-user split) and appended to the Parquet files, with 32-bit ids and compact
-attributes, so the world is never in memory whole in the building process, nor twice in the child.
-`--profile` runs the child under cProfile and writes the top functions to
+tuning fits run in worker processes (synthdata/evaluate/fitpool.py): their peak RSS (VmHWM, read every
+second while they live) is printed beside the child's, and their CPU seconds are added to its CPU.
+Each block of users is split on its own (exact for a per-user split) and appended to the Parquet
+files, with 32-bit ids and compact attributes, so the world is never in memory whole in the building
+process, nor twice in the child. `--profile` runs the child under cProfile and writes the top functions to
 benchmarks/results/evaluate_scale_<size>.prof.txt.
 
 Results: benchmarks/results/evaluate_scale.txt (printed lines) and .jsonl (one record per size).
@@ -38,6 +38,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -241,6 +242,8 @@ def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None =
     rss_loaded = current_rss_mb()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     ruc0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = ChildPeaks()
+    children.start()
     t0 = time.perf_counter()
     if profile is not None:
         import cProfile
@@ -257,7 +260,7 @@ def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None =
         m = evaluate(train, test, synthetic, schema, cfg)
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    workers_cpu, workers_peak = _worker_usage(ruc0)
+    workers_cpu, workers_peak = _worker_cpu(ruc0), children.stop()
     rec = m["recsys"]
     return {
         "train_rows": len(train),
@@ -293,25 +296,56 @@ def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None =
     }
 
 
-def _worker_usage(ruc0) -> tuple[float, list[int]]:
-    """CPU seconds and peak RSS (MiB, VmHWM) of evaluate's worker processes (evaluate/fitpool.py) and
-    joblib's resource tracker: CPU of the live ones (joblib keeps its workers between batches) and of
-    any that ended (RUSAGE_CHILDREN); peaks of the live ones. RUSAGE_CHILDREN's ru_maxrss is no peak of
-    theirs: Linux records a forked child's pre-exec high-water mark, the parent's own RSS."""
+class ChildPeaks(threading.Thread):
+    """Peak RSS (MiB, VmHWM) of every process evaluate starts (its tuning workers, evaluate/fitpool.py,
+    and joblib's resource tracker), read once a second while they live: joblib ends idle workers after
+    300 s, and their peak goes with them. RUSAGE_CHILDREN's ru_maxrss is no substitute: Linux records a
+    forked child's pre-exec high-water mark, i.e. the parent's own RSS."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peaks: dict[int, int] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(1.0):
+            self.poll()
+
+    def poll(self) -> None:
+        for pid in _child_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            hwm = [round(int(x.split()[1]) / 1024) for x in status if x.startswith("VmHWM")]
+            self.peaks[pid] = max([self.peaks.get(pid, 0), *hwm])
+
+    def stop(self) -> list[int]:
+        self._done.set()
+        self.join()
+        self.poll()
+        return sorted(self.peaks.values(), reverse=True)
+
+
+def _child_pids() -> list[int]:
+    import psutil
+
+    return [c.pid for c in psutil.Process().children(recursive=True)]
+
+
+def _worker_cpu(ruc0) -> float:
+    """CPU seconds of evaluate's child processes: those that ended (RUSAGE_CHILDREN) and the live ones."""
     import psutil
 
     ruc = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = ruc.ru_utime + ruc.ru_stime - ruc0.ru_utime - ruc0.ru_stime
-    peaks: list[int] = []
     for child in psutil.Process().children(recursive=True):
         try:
             t = child.cpu_times()
             cpu += t.user + t.system
-            status = Path(f"/proc/{child.pid}/status").read_text().splitlines()
-            peaks += [round(int(x.split()[1]) / 1024) for x in status if x.startswith("VmHWM")]
-        except (psutil.Error, OSError):
+        except psutil.Error:
             continue
-    return cpu, sorted(peaks, reverse=True)
+    return cpu
 
 
 def _workers(r: dict) -> str:
