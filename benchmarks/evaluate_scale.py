@@ -11,6 +11,7 @@ Generator, vectorised, per block of 50,000 users. The world is split user-tempor
 product's default protocol, through synthdata.split), and the "synthetic" table is a perturbed half of
 the training rows (half of those rows get another item of the same category by popularity, ratings
 jittered by ±1, times shifted by up to 3 days): no model is fitted, the benchmark measures `evaluate`.
+The world is built by benchmarks/scale_world.py.
 
     python benchmarks/evaluate_scale.py [--sizes 1M,10M,100M] [--cache runs/evaluate_scale] [--profile]
         [--max-eval-users N]
@@ -45,8 +46,8 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np
 import pandas as pd
+from scale_world import build_world
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -71,134 +72,6 @@ def current_rss_mb() -> float:
     import psutil
 
     return psutil.Process().memory_info().rss / 2**20
-
-
-# --- the world --------------------------------------------------------------------------------------
-def _perturb(train: pd.DataFrame, cat: np.ndarray, price: np.ndarray, by_cat: list, seed: int):
-    """A perturbed half of the training rows (no model): half of them get a new item (by popularity,
-    inside the row's category), ratings jitter by ±1, times shift by up to 3 days."""
-    rng = np.random.default_rng(seed)
-    n = len(train)
-    syn = train.iloc[np.sort(rng.choice(n, size=n // 2, replace=False))].reset_index(drop=True)
-    m = len(syn)
-    move = np.flatnonzero(rng.random(m) < 0.5)
-    item = syn["item_id"].to_numpy().astype(np.int64)
-    cats = cat[item[move]]
-    for c in np.unique(cats):
-        rows = move[cats == c]
-        pool = by_cat[c]
-        item[rows] = pool[_power_law(rng, len(pool), len(rows), 0.9)]
-    syn["item_id"] = item.astype(syn["item_id"].dtype)
-    syn["category"] = cat[item].astype(syn["category"].dtype)
-    syn["price"] = price[item]
-    r = syn["rating"].to_numpy().astype(np.int64) + rng.integers(-1, 2, m)
-    syn["rating"] = np.clip(r, 1, 5).astype(syn["rating"].dtype)
-    syn["ts"] = syn["ts"] + pd.to_timedelta(rng.integers(-3 * 86400, 3 * 86400, m), "s")
-    return syn
-
-
-def _power_law(rng: np.random.Generator, n: int, size: int, a: float) -> np.ndarray:
-    """Ranks 0..n-1 with P(rank r) ∝ (r+1)^-a (continuous bounded power law, inverse CDF)."""
-    u = rng.random(size)
-    x = (1 + u * (n ** (1 - a) - 1)) ** (1 / (1 - a))
-    return np.minimum(x.astype(np.int64) - 1, n - 1)
-
-
-def _draw_items(rng, u, seg, by_cat, item_rank, n_items):
-    """70% of rows: an item of a category the user's segment likes, by popularity inside the category;
-    30%: an item by global popularity. Popularity is a power law in both."""
-    n = len(u)
-    liked = (seg[u] * 5 + rng.integers(0, 5, n)) % 50
-    i = item_rank[_power_law(rng, n_items, n, 0.9)]
-    local = rng.random(n) < 0.7
-    for c in range(50):  # vectorised per category (50 loops, not per row)
-        rows = np.flatnonzero(local & (liked == c))
-        pool = by_cat[c]
-        i[rows] = pool[_power_law(rng, len(pool), len(rows), 0.9)]
-    return i
-
-
-def _block_world(n_users: int, n_items: int, n_rows: int, out: Path, block_users: int = 50_000) -> None:
-    """The world, generated per block of users and written block by block (module doc)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from gan_scale import make_table
-
-    from synthdata.split import split
-
-    schema = make_table(200, 1_000, 2_000)[1]  # gan_scale's schema; the tiny table is discarded
-    schema.to_yaml(out / "schema.yaml")
-    rng = np.random.default_rng(0)
-    seg = rng.integers(0, 20, n_users)
-    countries = np.array(["DE", "FR", "GB", "IT", "NL", "PL", "SE", "US", "BR", "IN"])
-    country = rng.integers(0, len(countries), n_users)
-    cat = rng.integers(0, 50, n_items)
-    price = np.round(rng.lognormal(3, 0.8, n_items), 2).astype(np.float32)
-    # popularity inside a category follows the item's global popularity rank
-    item_rank = rng.permutation(n_items)
-    rank_of = np.empty(n_items, dtype=np.int64)
-    rank_of[item_rank] = np.arange(n_items)
-    by_cat = [np.flatnonzero(cat == c) for c in range(50)]
-    by_cat = [p[np.argsort(rank_of[p])] for p in by_cat]
-    counts = np.ones(n_users, dtype=np.int64)  # every user appears at least once
-    left = n_rows - n_users
-    perm = rng.permutation(n_users)
-    while left > 0:  # power-law activity, drawn in chunks
-        m = min(left, 10_000_000)
-        counts += np.bincount(perm[_power_law(rng, n_users, m, 0.5)], minlength=n_users)
-        left -= m
-    counts = np.minimum(counts, n_items // 4)  # leaves room for distinct items
-    writers: dict[str, pq.ParquetWriter] = {}
-    done = 0
-    t0 = pd.Timestamp("2025-01-01", tz="UTC")
-    for start in range(0, n_users, block_users):
-        users = np.arange(start, min(start + block_users, n_users))
-        want = counts[users]
-        u = np.repeat(users, want)
-        i = _draw_items(rng, u, seg, by_cat, item_rank, n_items)
-        for _ in range(6):  # one row per (user, item): redraw repeats, a few rounds
-            key = u * n_items + i
-            _, first = np.unique(key, return_index=True)
-            dup = np.ones(len(u), dtype=bool)
-            dup[first] = False
-            if not dup.any():
-                break
-            i[dup] = _draw_items(rng, u[dup], seg, by_cat, item_rank, n_items)
-        keep = np.zeros(len(u), dtype=bool)
-        keep[np.unique(u * n_items + i, return_index=True)[1]] = True
-        u, i = u[keep], i[keep]
-        n = len(u)
-        done += n
-        df = pd.DataFrame(
-            {
-                "user_id": u.astype(np.int32),
-                "item_id": i.astype(np.int32),
-                "rating": np.clip(rng.normal(3.6, 1.0, n).round(), 1, 5).astype(np.int8),
-                "views": rng.poisson(2 + 3 * (seg[u] % 3), n).astype(np.int16),
-                "ts": t0 + pd.to_timedelta(rng.integers(0, 180 * 86400, n), "s"),
-                "segment": seg[u].astype(np.int8),
-                "country": pd.Categorical.from_codes(country[u], categories=countries),
-                "category": cat[i].astype(np.int8),
-                "price": price[i],
-            }
-        )
-        train, test = split(df, schema, "user-temporal", 0.2, seed=start)
-        syn = _perturb(train, cat, price, by_cat, seed=start + 1)
-        for name, t in (("train", train), ("test", test), ("synthetic", syn)):
-            table = pa.Table.from_pandas(t.reset_index(drop=True), preserve_index=False)
-            if name not in writers:
-                writers[name] = pq.ParquetWriter(out / f"{name}.parquet", table.schema)
-            writers[name].write_table(table)
-        print(f"  users {users[-1] + 1:,}/{n_users:,}, rows {done:,}", flush=True)
-    for w in writers.values():
-        w.close()
-
-
-def build_world(n_rows: int, n_users: int, n_items: int, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    _block_world(n_users, n_items, n_rows, out)
-    (out / "done").write_text(json.dumps({"seconds": round(time.perf_counter() - t0, 1)}))
 
 
 # --- the measured child -----------------------------------------------------------------------------
@@ -226,7 +99,7 @@ def _peak_per_stage() -> dict[str, int]:
 
 
 def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None = None) -> dict:
-    from synthdata.evaluate import EvalConfig, evaluate
+    from synthdata.evaluate import EvalConfig
     from synthdata.log import setup_logging
     from synthdata.schema import Schema
 
@@ -245,29 +118,14 @@ def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None =
     children = ChildPeaks()
     children.start()
     t0 = time.perf_counter()
-    if profile is not None:
-        import cProfile
-        import io
-        import pstats
-
-        prof = cProfile.Profile()
-        m = prof.runcall(evaluate, train, test, synthetic, schema, cfg)
-        s = io.StringIO()
-        pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(60)
-        pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(40)
-        profile.write_text(s.getvalue())
-    else:
-        m = evaluate(train, test, synthetic, schema, cfg)
+    m = _evaluate(profile, train, test, synthetic, schema, cfg)
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_SELF)
     workers_cpu, workers_peak = _worker_cpu(ruc0), children.stop()
-    rec = m["recsys"]
-    return {
+    run = {
         "train_rows": len(train),
         "test_rows": len(test),
         "synthetic_rows": len(synthetic),
-        "users": m["data"]["users"],
-        "items": m["data"]["items"],
         "load_s": round(load_s, 1),
         "rss_after_load_mb": round(rss_loaded),
         "evaluate_wall_s": round(wall, 1),
@@ -276,14 +134,43 @@ def run_evaluate(world: Path, profile: Path | None, max_eval_users: int | None =
         "evaluate_cpu_s": round(ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime + workers_cpu, 1),
         "workers_cpu_s": round(workers_cpu, 1),
         "workers_peak_rss_mb": workers_peak,
+        "max_eval_users": max_eval_users,
+        "peak_rss_mb": round(rss_mb()),
+        "peak_rss_by_stage_mb": peaks,
+    }
+    return {**run, **_record(m)}
+
+
+def _evaluate(profile: Path | None, *args):
+    """evaluate(*args), under cProfile (top functions written to `profile`) when asked."""
+    from synthdata.evaluate import evaluate
+
+    if profile is None:
+        return evaluate(*args)
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile()
+    m = prof.runcall(evaluate, *args)
+    s = io.StringIO()
+    pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(60)
+    pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(40)
+    profile.write_text(s.getvalue())
+    return m
+
+
+def _record(m: dict) -> dict:
+    """What the benchmark keeps of evaluate's metrics: sizes, fits, choices, verdicts, NDCG."""
+    rec = m["recsys"]
+    return {
+        "users": m["data"]["users"],
+        "items": m["data"]["items"],
         "timings_s": m["timings_s"],
         "recommender_fits": rec["recommender_fits"],
         "tuning_workers": rec.get("tuning_workers"),
         "scored_users": m["data"]["evaluated_users"],
         "test_users": m["data"]["test_users_with_positives"],
-        "max_eval_users": max_eval_users,
-        "peak_rss_mb": round(rss_mb()),
-        "peak_rss_by_stage_mb": peaks,
         "verdict": rec.get("verdict", {}).get("all"),
         "verdicts": rec.get("verdict", {}),
         "clauses": {seg: d["clause"] for seg, d in rec.get("verdict_detail", {}).items()},
@@ -387,43 +274,57 @@ def main() -> None:
     for size in [parse_size(s) for s in a.sizes.split(",")]:
         users, items = WORLDS.get(size, (50_000, 100_000) if size <= 10_000_000 else (500_000, 1_000_000))
         users, items = a.users or users, a.items or items
-        world = a.cache / f"{label(size)}_{users}x{items}"
-        if not (world / "done").exists():
-            t0 = time.perf_counter()
-            cmd = [sys.executable, __file__, "--build", str(world), "--rows", str(size)]
-            subprocess.run([*cmd, "--users", str(users), "--items", str(items)], check=True)
-            print(f"world {label(size)}: built in {time.perf_counter() - t0:.0f} s → {world}", flush=True)
-        cmd = [sys.executable, __file__, "--child", str(world)]
-        if a.max_eval_users is not None:
-            cmd += ["--max-eval-users", str(a.max_eval_users)]
-        prof = RESULTS / f"evaluate_scale_{label(size)}.prof.txt"
-        if a.profile:
-            cmd += ["--prof-file", str(prof)]
-        t0 = time.perf_counter()
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # its progress lines reach stderr live
-        if p.returncode != 0:
-            print(p.stdout[-3000:])
-            raise SystemExit(f"evaluate child failed for {label(size)} (rc {p.returncode})")
-        r = json.loads(next(x for x in p.stdout.splitlines() if x.startswith("RESULT "))[7:])
-        r = {"size": label(size), "n_users": users, "n_items": items, "child_wall_s": 0, **r}
-        r["child_wall_s"] = round(time.perf_counter() - t0, 1)
-        stages = ", ".join(f"{k} {v:.1f}" for k, v in r["timings_s"].items())
-        peaks = ", ".join(f"{k} {v:,}" for k, v in r.get("peak_rss_by_stage_mb", {}).items())
-        line = (
-            f"{r['size']} ({users:,} users × {items:,} items; train {r['train_rows']:,}, test "
-            f"{r['test_rows']:,}, synthetic {r['synthetic_rows']:,}): evaluate {r['evaluate_wall_s']:.1f} s "
-            f"({r['evaluate_wall_s'] / 60:.1f} min; CPU {r['evaluate_cpu_s']:.0f} s), "
-            f"{r['recommender_fits']} recommender fits, "
-            f"{r['scored_users']:,} scored users{_cap(r)}, peak RSS {r['peak_rss_mb']:,} MiB{_workers(r)} "
-            f"({r['rss_after_load_mb']:,} MiB after loading the tables in {r['load_s']:.0f} s); "
-            f"stages (s): {stages}; peak RSS by the end of each stage (MiB): {peaks}; "
-            f"verdict {r['verdict']}, chosen α {r['chosen_alpha']}"
-        )
+        world = _ensure_world(a.cache, size, users, items)
+        r = {"size": label(size), "n_users": users, "n_items": items, **_run_child(a, size, world)}
+        line = _summary(r)
         print(line, flush=True)
         with open(a.out.with_suffix(".txt"), "a") as f:
             f.write(line + "\n")
         with open(a.out.with_suffix(".jsonl"), "a") as f:
             f.write(json.dumps(r) + "\n")
+
+
+def _ensure_world(cache: Path, size: int, users: int, items: int) -> Path:
+    """The world's directory, built in a child process unless a finished one is cached."""
+    world = cache / f"{label(size)}_{users}x{items}"
+    if not (world / "done").exists():
+        t0 = time.perf_counter()
+        cmd = [sys.executable, __file__, "--build", str(world), "--rows", str(size)]
+        subprocess.run([*cmd, "--users", str(users), "--items", str(items)], check=True)
+        print(f"world {label(size)}: built in {time.perf_counter() - t0:.0f} s → {world}", flush=True)
+    return world
+
+
+def _run_child(a: argparse.Namespace, size: int, world: Path) -> dict:
+    """evaluate on `world` in a child process of its own: its record, with the child's wall time."""
+    cmd = [sys.executable, __file__, "--child", str(world)]
+    if a.max_eval_users is not None:
+        cmd += ["--max-eval-users", str(a.max_eval_users)]
+    if a.profile:
+        cmd += ["--prof-file", str(RESULTS / f"evaluate_scale_{label(size)}.prof.txt")]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # its progress lines reach stderr live
+    if p.returncode != 0:
+        print(p.stdout[-3000:])
+        raise SystemExit(f"evaluate child failed for {label(size)} (rc {p.returncode})")
+    r = json.loads(next(x for x in p.stdout.splitlines() if x.startswith("RESULT "))[7:])
+    return {"child_wall_s": round(time.perf_counter() - t0, 1), **r}
+
+
+def _summary(r: dict) -> str:
+    """The printed line (and benchmarks/results/evaluate_scale.txt) for one size."""
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in r["timings_s"].items())
+    peaks = ", ".join(f"{k} {v:,}" for k, v in r.get("peak_rss_by_stage_mb", {}).items())
+    return (
+        f"{r['size']} ({r['n_users']:,} users × {r['n_items']:,} items; train {r['train_rows']:,}, test "
+        f"{r['test_rows']:,}, synthetic {r['synthetic_rows']:,}): evaluate {r['evaluate_wall_s']:.1f} s "
+        f"({r['evaluate_wall_s'] / 60:.1f} min; CPU {r['evaluate_cpu_s']:.0f} s), "
+        f"{r['recommender_fits']} recommender fits, "
+        f"{r['scored_users']:,} scored users{_cap(r)}, peak RSS {r['peak_rss_mb']:,} MiB{_workers(r)} "
+        f"({r['rss_after_load_mb']:,} MiB after loading the tables in {r['load_s']:.0f} s); "
+        f"stages (s): {stages}; peak RSS by the end of each stage (MiB): {peaks}; "
+        f"verdict {r['verdict']}, chosen α {r['chosen_alpha']}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ selection uses the family's validation score (`Family.monitor`), never the train
 
 from __future__ import annotations
 
+import atexit
 from typing import Any
 
 import pytorch_lightning as pl
@@ -22,6 +23,24 @@ from synthdata.model.seeds import seed_for
 
 log = get_logger(__name__)
 CKPT_KEY = "synthdata"  # plain JSON string + tensors: last.ckpt loads with weights_only=True
+_EXIT_HOOK: list[bool] = []
+
+
+def _destroy_group() -> None:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+def destroy_group_at_exit() -> None:
+    """Destroy the DDP process group while the interpreter is still whole, once per process.
+
+    Lightning does this for NCCL only. A gloo group left to interpreter finalisation can abort a
+    spawned worker that trained fine (SIGABRT, "terminate called without an active exception"):
+    gloo's threads may still hold tensors whose release needs the GIL (pytorch/pytorch#179291).
+    """
+    if not _EXIT_HOOK and torch.distributed.is_available() and torch.distributed.is_initialized():
+        atexit.register(_destroy_group)
+        _EXIT_HOOK.append(True)
 
 
 class SynthModule(pl.LightningModule):
@@ -33,6 +52,9 @@ class SynthModule(pl.LightningModule):
         self.net = net
         self.seed = seed
         self.ckpt_extra = ckpt_extra  # {"json": str, "tensors": {...}}: the model document for resume
+
+    def setup(self, stage: str) -> None:
+        destroy_group_at_exit()  # runs in each DDP process once its group exists
 
     def seed_rank(self) -> None:
         """Every rank was seeded alike; training must draw different batches per rank."""

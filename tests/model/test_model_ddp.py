@@ -7,6 +7,8 @@ so the synthesizer maps Lightning's DDP strategy names to their find-unused vari
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,30 @@ def test_fit_with_two_ddp_processes_then_sample(tmp_path: Path, model: str) -> N
     syn.save(tmp_path / "m.ckpt")
     again = Synthesizer.load(tmp_path / "m.ckpt").sample(50, seed=1)
     assert len(again) == 50
+
+
+EXIT_SCRIPT = """
+import atexit, os, sys, torch, torch.distributed as dist
+from synthdata.model.training import destroy_group_at_exit
+atexit.register(lambda: print("initialized at exit:", dist.is_initialized(), flush=True))
+store = dist.FileStore(sys.argv[1], 1)
+dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+dist.all_reduce(torch.ones(3), async_op=True)  # gloo work still referenced when the script ends
+destroy_group_at_exit()
+destroy_group_at_exit()  # idempotent: one hook per process
+print("hooks:", len(__import__("synthdata.model.training", fromlist=["x"])._EXIT_HOOK), flush=True)
+"""
+
+
+def test_process_group_is_destroyed_before_interpreter_exit(tmp_path: Path) -> None:
+    """A gloo group left to interpreter finalisation can abort a worker that trained fine (seen in CI as
+    SIGABRT in a spawned rank); every DDP process destroys its group in an exit hook instead."""
+    out = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "hooks: 1" in out.stdout
+    assert "initialized at exit: False" in out.stdout
