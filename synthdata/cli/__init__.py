@@ -4,13 +4,19 @@ Each command lives in its own module (ingest, train, evaluate, runs, export, run
 on the shared Typer `app`. `main` turns expected failures into one clear line and an exit code:
 0 success, 1 other failure, 2 bad config/input, 3 gate failed, 4 nothing to do (`run --skip-unchanged`
 found the run date already processed from the same source and config; `synthdata.errors.EXIT_SKIPPED`).
+`entry`, the console script, runs `main` and keeps that code past the process's native teardown.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import os
 import sys
+import threading
+import traceback
+from collections.abc import Callable
 
 from synthdata.cli.app import app
 from synthdata.errors import USER_PATH_ERRORS, SynthdataError, os_error_line
@@ -72,3 +78,42 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print("[bold red]interrupted[/]")
         sys.exit(130)
+
+
+def _exit_code(run: Callable[[], None]) -> int:
+    """`run()`'s exit status as Python would give it, with an uncaught error's traceback printed."""
+    try:
+        run()
+    except SystemExit as e:
+        if e.code is None or isinstance(e.code, int):
+            return e.code or 0
+        print(e.code, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def entry() -> None:
+    """The console script: `main`, then an exit that skips native teardown.
+
+    A command that finished can still die after its last line of Python: native thread pools (Arrow's,
+    DuckDB's, apache/arrow#34314) torn down in interpreter finalisation may abort (SIGABRT, "terminate
+    called without an active exception"), and a nightly job that succeeded would exit 134. So, as
+    finalisation would, non-daemon threads are joined (`threading._shutdown`, which also stops
+    executors) and the exit hooks run (log handlers flushed, temporary directories removed, worker
+    pools and the DDP group shut down); then the streams are flushed and `os._exit` ends the process
+    with the command's code. Only the C-level teardown is skipped, which the OS does anyway.
+    """
+    code = _exit_code(main)
+    shutdown = getattr(threading, "_shutdown", None)  # CPython's own step before the exit hooks
+    if shutdown is not None:
+        shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more can be written
+            stream.flush()
+    os._exit(code)
