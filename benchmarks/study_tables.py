@@ -21,7 +21,7 @@ VERDICT_MARK = {"no-evidence": "·", "helps": "+", "hurts": "−"}
 CELL_HEAD = (
     "| dataset | regime | strategy | rec | generator | Δ NDCG vs real (all) | Δ vs best control (all) "
     "| Δ vs real (cold users) | verdict all/cold/warm | α | synthetic-only ratio | Δ recall cold items "
-    "| Δ tail share of top-k | MIA AUC rows / users (excess) | fit s | eval s |"
+    "| Δ tail share of top-k | MIA AUC rows (excess) / users (excess) | fit s | eval s |"
 )
 REPLICATION_HEAD = (
     "| dataset | regime | strategy | rec | generator | seeds | verdicts all·cold·warm per seed "
@@ -44,7 +44,9 @@ def _cell_line(r: dict) -> str:
         if not r["so_ratio"]
         else f"{r['so_ratio'][0]:.2f} [{r['so_ratio'][1]:.2f}, {r['so_ratio'][2]:.2f}]"
     )
-    mia = f"{_num(r['mia_auc'])} / {_num(r.get('user_mia_excess'), '+.3f')}"
+    row_excess = r.get("mia_auc_excess")  # recorded since 2026-12-07
+    rows = _num(r["mia_auc"]) + (f" ({row_excess:+.3f})" if row_excess is not None else "")
+    mia = f"{rows} / {_num(r.get('user_mia_excess'), '+.3f')}"
     seed = f" (seed {r['seed']})" if r.get("seed") else ""
     return (
         f"| {r['dataset']} | {r['regime']} | {r['strategy']} | {r['recommender']} | {r['generator']}{seed} "

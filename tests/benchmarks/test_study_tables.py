@@ -64,3 +64,11 @@ def test_read_rows_keeps_cells_and_calibration_and_leaves_out_failed_cells(tmp_p
     cells, cal = read_rows([p])
     assert [c["cell"] for c in cells] == ["sample/full/cold-items/als/multvae"]
     assert cal == calib
+
+
+def test_the_row_level_excess_shows_beside_the_raw_auc_when_recorded() -> None:
+    from study_tables import _cell_line
+
+    mia = lambda r: [c.strip() for c in _cell_line(r).split("|")[1:-1]][13]  # noqa: E731
+    assert mia({**_row(0, ("no-evidence",) * 3, 0.0), "mia_auc_excess": -0.25}) == "0.600 (-0.250) / +0.010"
+    assert mia(_row(0, ("no-evidence",) * 3, 0.0)) == "0.600 / +0.010"  # rows from before it was recorded
