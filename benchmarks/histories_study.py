@@ -26,7 +26,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -38,6 +37,7 @@ from utility_study import splits
 
 from synthdata.evaluate import EvalConfig
 from synthdata.evaluate.recommend import positive_rows
+from synthdata.model.registry import FAMILIES
 from synthdata.pipeline.experiment import run_experiment
 from synthdata.schema import Schema
 
@@ -47,7 +47,7 @@ ROW_BUDGET_S = 120.0  # the row models' fit budget (GAN and VAE alike)
 class PopularityUsers:
     """The floor: virtual users whose items follow training popularity, with the real lengths."""
 
-    family = SimpleNamespace(name="histories")  # what augment.is_histories reads off a Synthesizer
+    family = FAMILIES["histories"]  # what augment.is_histories reads off a Synthesizer
 
     def __init__(self, schema: Schema, seed: int = 0) -> None:
         self.schema, self.seed = schema, seed

@@ -23,7 +23,6 @@ COUNTRIES = np.array(["DE", "FR", "GB", "IT", "NL", "PL", "SE", "US", "BR", "IN"
 T0 = pd.Timestamp("2025-01-01", tz="UTC")
 
 
-# --- the world --------------------------------------------------------------------------------------
 def _perturb(train: pd.DataFrame, cat: np.ndarray, price: np.ndarray, by_cat: list, seed: int):
     """A perturbed half of the training rows (no model): half of them get a new item (by popularity,
     inside the row's category), ratings jitter by ±1, times shift by up to 3 days."""
